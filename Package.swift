@@ -1,0 +1,40 @@
+// swift-tools-version: 6.1
+//
+// unetseg: the U-Net of "Brain image segmentation with torch", natively in Swift.
+// Layers import only to the left: CTIFF, CBLAS → UNetTensor → UNetNN → UNetData, UNetTrain → UNetSegC, CLI.
+
+import PackageDescription
+
+let package = Package(
+    name: "unetseg",
+    products: [
+        // MARK: - Public API
+        .library(name: "unetseg", type: .dynamic, targets: ["UNetSegC"]),
+        // The CLI: SwiftPM products need distinct names, so the binary is `unetseg-cli`; `make build` links
+        // it as `unetseg` beside it and `make install` installs it as `unetseg`.
+        .executable(name: "unetseg-cli", targets: ["unetseg-cli"]),
+    ],
+    targets: [
+        // MARK: - System libraries
+        // OpenBLAS headers only: the library is dlopen'ed at run time (see UNetTensor/BLAS.swift), so that
+        // OPENBLAS_CORETYPE can be set before OpenBLAS initialises.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(
+            name: "CTIFF", path: "Sources/CTIFF", pkgConfig: "libtiff-4",
+            providers: [.apt(["libtiff-dev"])]),
+
+        // MARK: - Library layers
+        .target(name: "UNetTensor", dependencies: ["CBLAS"]),
+        .target(name: "UNetNN", dependencies: ["UNetTensor"]),
+        .target(name: "UNetData", dependencies: ["UNetTensor", "CTIFF"]),
+        .target(name: "UNetTrain", dependencies: ["UNetNN", "UNetData"]),
+        .target(name: "UNetSegC", dependencies: ["UNetTrain"]),
+        .executableTarget(name: "unetseg-cli", dependencies: ["UNetTrain"]),
+
+        // MARK: - Implementation details
+        .target(name: "_TestSupport", dependencies: ["UNetTensor"], path: "Sources/_TestSupport"),
+
+        // MARK: - Tests
+        .testTarget(name: "UNetTensorTests", dependencies: ["UNetTensor", "_TestSupport"]),
+    ]
+)

@@ -1,0 +1,117 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One recorded op of the define-by-run graph: the tensors it read and the closure that turns the gradient
+/// of its output into gradients of those inputs (nil for inputs that need none). Made by `Autograd.record`.
+public final class GradNode {
+    /// The op's inputs, in the order `backward` returns their gradients.
+    let inputs: [Tensor]
+    /// Output gradient → input gradients.
+    let backward: (Tensor) throws(UnetsegError) -> [Tensor?]
+
+    init(inputs: [Tensor], backward: @escaping (Tensor) throws(UnetsegError) -> [Tensor?]) {
+        self.inputs = inputs
+        self.backward = backward
+    }
+}
+
+/// Reverse-mode automatic differentiation: recording and the backward walk.
+public enum Autograd {
+    /// Whether ops on this thread record the graph (false inside `withNoGrad`).
+    public static var isEnabled: Bool { pthread_getspecific(noGradDepthKey) == nil }
+
+    /// Runs `body` without recording any graph on this thread (PyTorch's `torch.no_grad()`).
+    public static func withNoGrad<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        let previous = pthread_getspecific(noGradDepthKey)
+        let depth = Int(bitPattern: previous)
+        pthread_setspecific(noGradDepthKey, UnsafeRawPointer(bitPattern: depth + 1))
+        defer { pthread_setspecific(noGradDepthKey, previous) }
+        return try body()
+    }
+
+    /// Marks `result` as made from `inputs` with the given backward, if any input needs a gradient and
+    /// recording is on. Every differentiable op calls this right after computing its forward.
+    public static func record(_ result: Tensor, inputs: [Tensor],
+                              backward: @escaping (Tensor) throws(UnetsegError) -> [Tensor?]) {
+        guard inputs.contains(where: { $0.requiresGrad }), isEnabled else { return }
+        result.requiresGrad = true
+        result.gradNode = GradNode(inputs: inputs, backward: backward)
+    }
+
+    /// Tensors reachable from `root` through the graph, each after every tensor that uses it.
+    static func reverseTopologicalOrder(from root: Tensor) -> [Tensor] {
+        var order: [Tensor] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(Tensor, Bool)] = [(root, false)]
+        while let (tensor, expanded) = stack.popLast() {
+            if expanded { order.append(tensor); continue }
+            guard visited.insert(ObjectIdentifier(tensor)).inserted else { continue }
+            stack.append((tensor, true))
+            for input in tensor.gradNode?.inputs ?? [] where input.requiresGrad {
+                if !visited.contains(ObjectIdentifier(input)) { stack.append((input, false)) }
+            }
+        }
+        return order.reversed()
+    }
+}
+
+private let noGradDepthKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key, nil)
+    return key
+}()
+
+extension Tensor {
+    /// Back-propagates from this one-element tensor: fills `grad` of every leaf with `requiresGrad`
+    /// (accumulating with `+=` into an existing `grad`, as PyTorch), then frees the graph.
+    public func backward() throws(UnetsegError) {
+        try require(count == 1, "backward() needs a one-element tensor, got shape \(Shape.describe(shape))")
+        try require(requiresGrad, "backward() on a tensor that does not require grad")
+        var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): Tensor(uncheckedFull: shape, 1)]
+        var owned = Set<ObjectIdentifier>()   // pending gradients this walk allocated and may add into
+        for tensor in Autograd.reverseTopologicalOrder(from: self) {
+            let id = ObjectIdentifier(tensor)
+            guard let gradient = pending.removeValue(forKey: id) else { continue }
+            guard gradient.shape == tensor.shape else {
+                throw .internal("gradient of shape \(Shape.describe(gradient.shape)) for a tensor of shape \(Shape.describe(tensor.shape))")
+            }
+            guard let node = tensor.gradNode else {
+                tensor.accumulateGrad(gradient, owned: owned.contains(id))
+                continue
+            }
+            tensor.gradNode = nil
+            let inputGrads = try node.backward(gradient)
+            for (input, g) in zip(node.inputs, inputGrads) {
+                guard let g, input.requiresGrad else { continue }
+                let inputID = ObjectIdentifier(input)
+                if let existing = pending[inputID] {
+                    if owned.contains(inputID) {
+                        existing.addInPlace(g)
+                    } else {
+                        let sum = existing.clone()
+                        sum.addInPlace(g)
+                        pending[inputID] = sum
+                        owned.insert(inputID)
+                    }
+                } else {
+                    pending[inputID] = g
+                }
+            }
+        }
+    }
+
+    /// `grad += g` for a leaf; copies `g` unless the walk owns it.
+    private func accumulateGrad(_ g: Tensor, owned: Bool) {
+        if let grad { grad.addInPlace(g) } else { grad = owned ? g : g.clone() }
+    }
+
+    /// Sets `grad` to nil (PyTorch's `zero_grad(set_to_none=True)`).
+    public func zeroGrad() { grad = nil }
+
+    /// A filled tensor for internal use (no size check).
+    convenience init(uncheckedFull shape: [Int], _ value: Float) {
+        self.init(uncheckedZeros: shape)
+        storage.buffer.update(repeating: value)
+    }
+}

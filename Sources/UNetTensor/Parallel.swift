@@ -1,0 +1,53 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// The library's worker threads: work is split into contiguous chunks run on up to `threadCount` threads.
+public enum Parallel {
+    private static let configuredThreads = Atomic<Int>(0)
+
+    /// Threads used by parallel loops and convolutions (default: the number of online CPUs).
+    public static var threadCount: Int {
+        let n = configuredThreads.load(ordering: .relaxed)
+        return n > 0 ? n : onlineProcessors
+    }
+
+    /// Sets the thread count; values below 1 restore the default.
+    public static func setThreadCount(_ n: Int) {
+        configuredThreads.store(max(0, n), ordering: .relaxed)
+    }
+
+    /// Number of CPUs online.
+    public static let onlineProcessors: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+
+    /// Calls `body(worker, workers)` once for each of `workers` = `min(threadCount, maxWorkers)` workers,
+    /// concurrently, and returns when all have finished.
+    public static func forEachWorker(maxWorkers: Int = .max, _ body: (Int, Int) -> Void) {
+        let workers = max(1, min(threadCount, maxWorkers))
+        if workers == 1 { body(0, 1); return }
+        withoutActuallyEscaping(body) { body in
+            let shared = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: workers) { shared.value($0, workers) }
+        }
+    }
+
+    /// Splits `0..<count` into one contiguous chunk per worker and calls `body(lo, hi)` for each, in
+    /// parallel when `count` is at least `minimumPerThread`.
+    public static func forEachChunk(_ count: Int, minimumPerThread: Int = 32_768,
+                                    _ body: (Int, Int) -> Void) {
+        guard count > 0 else { return }
+        let maxWorkers = max(1, count / max(1, minimumPerThread))
+        forEachWorker(maxWorkers: maxWorkers) { w, workers in
+            let lo = count * w / workers, hi = count * (w + 1) / workers
+            if lo < hi { body(lo, hi) }
+        }
+    }
+}
+
+/// A value handed to worker threads whose safety the caller guarantees (disjoint writes, joined before use).
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

@@ -1,0 +1,2 @@
+import UNetTensor
+print(BLAS.coreName)
