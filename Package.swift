@@ -14,6 +14,10 @@ let package = Package(
         // it as `unetseg` beside it and `make install` installs it as `unetseg`.
         .executable(name: "unetseg-cli", targets: ["unetseg-cli"]),
     ],
+    dependencies: [
+        // The CLI only; the library has no package dependencies.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
     targets: [
         // MARK: - System libraries
         // OpenBLAS headers only: the library is dlopen'ed at run time (see UNetTensor/BLAS.swift), so that
@@ -29,7 +33,9 @@ let package = Package(
         .target(name: "UNetData", dependencies: ["UNetTensor", "CTIFF"]),
         .target(name: "UNetTrain", dependencies: ["UNetNN", "UNetData"]),
         .target(name: "UNetSegC", dependencies: ["UNetTrain"]),
-        .executableTarget(name: "unetseg-cli", dependencies: ["UNetTrain"]),
+        .executableTarget(
+            name: "unetseg-cli",
+            dependencies: ["UNetTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: - Implementation details
         .target(name: "_TestSupport", dependencies: ["UNetTensor"], path: "Sources/_TestSupport"),

@@ -1,2 +1,0 @@
-import UNetTensor
-print(BLAS.coreName)
