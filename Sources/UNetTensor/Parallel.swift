@@ -46,6 +46,23 @@ public enum Parallel {
     }
 }
 
+extension Parallel {
+    /// Calls `body(worker, item)` for every item of `0..<count` on up to `min(threadCount, maxWorkers)`
+    /// workers that take the next item as they become free; `worker` is below that worker count, so it can
+    /// index per-worker scratch. Each item runs exactly once; which worker runs it is not fixed.
+    static func forEachItem(_ count: Int, maxWorkers: Int = .max, _ body: (_ worker: Int, _ item: Int) -> Void) {
+        guard count > 0 else { return }
+        let next = Atomic<Int>(0)
+        forEachWorker(maxWorkers: min(count, maxWorkers)) { worker, _ in
+            while true {
+                let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard item < count else { return }
+                body(worker, item)
+            }
+        }
+    }
+}
+
 /// A value handed to worker threads whose safety the caller guarantees (disjoint writes, joined before use).
 struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
