@@ -26,12 +26,15 @@ let package = Package(
         .systemLibrary(
             name: "CTIFF", path: "Sources/CTIFF", pkgConfig: "libtiff-4",
             providers: [.apt(["libtiff-dev"])]),
+        .systemLibrary(
+            name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]),
 
         // MARK: - Library layers
         .target(name: "UNetTensor", dependencies: ["CBLAS"]),
         .target(name: "UNetNN", dependencies: ["UNetTensor"]),
         .target(name: "UNetData", dependencies: ["UNetTensor", "CTIFF"]),
-        .target(name: "UNetTrain", dependencies: ["UNetNN", "UNetData"]),
+        .target(name: "UNetTrain", dependencies: ["UNetNN", "UNetData", "CPNG"]),
         .target(name: "UNetSegC", dependencies: ["UNetTrain"]),
         .executableTarget(
             name: "unetseg-cli",
@@ -42,5 +45,7 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "UNetTensorTests", dependencies: ["UNetTensor", "_TestSupport"]),
+        .testTarget(name: "UNetNNTests", dependencies: ["UNetNN", "_TestSupport"]),
+        .testTarget(name: "UNetTrainTests", dependencies: ["UNetTrain", "_TestSupport"]),
     ]
 )

@@ -46,6 +46,9 @@ public final class Tensor: @unchecked Sendable {
         return Tensor(storage: try TensorStorage(count: n), shape: shape, requiresGrad: requiresGrad)
     }
 
+    /// A zero tensor with the shape of `other` (cannot fail: that much memory is already in use).
+    public static func zeros(like other: Tensor) -> Tensor { Tensor(uncheckedZeros: other.shape) }
+
     /// A tensor filled with `value`.
     public static func full(_ shape: [Int], _ value: Float, requiresGrad: Bool = false) throws(UnetsegError) -> Tensor {
         let t = try zeros(shape, requiresGrad: requiresGrad)

@@ -1,0 +1,121 @@
+import UNetTensor
+
+// The layers the U-Net is made of, with PyTorch's parameter names, layouts and default initialisation.
+
+/// A 2-D convolution (PyTorch's `nn.Conv2d`): weight `[out, in, k, k]`, bias `[out]`, on NCHW input.
+public final class Conv2d: Module, Layer {
+    /// `[outChannels, inChannels, kernelSize, kernelSize]`.
+    public let weight: Tensor
+    /// `[outChannels]`, or nil without bias.
+    public let bias: Tensor?
+    /// Step between windows.
+    public let stride: Int
+    /// Zero padding on each side.
+    public let padding: Int
+
+    /// A convolution initialised as PyTorch does: weight and bias from U(±1/√(in·k·k)).
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                bias: Bool = true, generator: inout RandomGenerator) throws(UnetsegError) {
+        try require(inChannels > 0 && outChannels > 0 && kernelSize > 0, "Conv2d: sizes must be positive")
+        let bound = 1 / Float(inChannels * kernelSize * kernelSize).squareRoot()
+        weight = try Tensor.uniform([outChannels, inChannels, kernelSize, kernelSize], low: -bound, high: bound,
+                                    generator: &generator)
+        self.bias = bias ? try Tensor.uniform([outChannels], low: -bound, high: bound, generator: &generator) : nil
+        self.stride = stride
+        self.padding = padding
+        super.init()
+        registerParameter("weight", weight)
+        if let b = self.bias { registerParameter("bias", b) }
+    }
+
+    /// Convolves `input` `[N, in, H, W]` → `[N, out, Ho, Wo]`.
+    public func callAsFunction(_ input: Tensor) throws(UnetsegError) -> Tensor {
+        try input.conv2d(weight: weight, bias: bias, stride: stride, padding: padding)
+    }
+}
+
+/// A 2-D transposed convolution (PyTorch's `nn.ConvTranspose2d`): weight `[in, out, k, k]`, bias `[out]`.
+public final class ConvTranspose2d: Module, Layer {
+    /// `[inChannels, outChannels, kernelSize, kernelSize]`.
+    public let weight: Tensor
+    /// `[outChannels]`.
+    public let bias: Tensor?
+    /// Upsampling step.
+    public let stride: Int
+
+    /// A transposed convolution initialised as PyTorch does: U(±1/√(out·k·k)) (PyTorch takes the fan-in
+    /// of the `[in, out, k, k]` weight from its second dimension).
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int,
+                bias: Bool = true, generator: inout RandomGenerator) throws(UnetsegError) {
+        try require(inChannels > 0 && outChannels > 0 && kernelSize > 0 && stride > 0,
+                    "ConvTranspose2d: sizes must be positive")
+        let bound = 1 / Float(outChannels * kernelSize * kernelSize).squareRoot()
+        weight = try Tensor.uniform([inChannels, outChannels, kernelSize, kernelSize], low: -bound, high: bound,
+                                    generator: &generator)
+        self.bias = bias ? try Tensor.uniform([outChannels], low: -bound, high: bound, generator: &generator) : nil
+        self.stride = stride
+        super.init()
+        registerParameter("weight", weight)
+        if let b = self.bias { registerParameter("bias", b) }
+    }
+
+    /// Upsamples `input` `[N, in, H, W]` → `[N, out, (H−1)·stride + k, …]`.
+    public func callAsFunction(_ input: Tensor) throws(UnetsegError) -> Tensor {
+        try input.convTranspose2d(weight: weight, bias: bias, stride: stride)
+    }
+}
+
+/// max(x, 0) (PyTorch's `nn.ReLU`); no parameters.
+public final class ReLU: Module, Layer {
+    /// Applies relu to `input`.
+    public func callAsFunction(_ input: Tensor) throws(UnetsegError) -> Tensor { input.relu() }
+}
+
+/// The random source shared by the dropout layers of one model; the trainer seeds it and saves its
+/// position with the training state, so that a resumed run draws the same masks.
+public final class DropoutRandomness {
+    /// The generator the dropout layers draw from, in order of their use in the forward pass.
+    public var generator: RandomGenerator
+    /// A source starting at `generator`.
+    public init(_ generator: RandomGenerator) { self.generator = generator }
+}
+
+/// Dropout with inverted scaling (PyTorch's `nn.Dropout`): active only in training mode.
+public final class Dropout: Module, Layer {
+    /// Probability of zeroing an element.
+    public let p: Float
+    /// Where the masks come from.
+    public let randomness: DropoutRandomness
+
+    /// A dropout layer drawing from `randomness`.
+    public init(p: Float, randomness: DropoutRandomness) throws(UnetsegError) {
+        try require(p >= 0 && p <= 1, "Dropout: p must be in [0, 1], got \(p)")
+        self.p = p
+        self.randomness = randomness
+    }
+
+    /// Drops elements of `input` in training mode; the identity in evaluation mode.
+    public func callAsFunction(_ input: Tensor) throws(UnetsegError) -> Tensor {
+        try input.dropout(p: p, training: isTraining, generator: &randomness.generator)
+    }
+}
+
+/// Layers applied in order, named "0", "1", … (PyTorch's `nn.Sequential`).
+public final class Sequential: Module, Layer {
+    /// The layers, in order.
+    public let layers: [any Layer]
+
+    /// A sequence of `layers`.
+    public init(_ layers: [any Layer]) {
+        self.layers = layers
+        super.init()
+        for (i, layer) in layers.enumerated() { registerChild(String(i), layer) }
+    }
+
+    /// Runs every layer in turn.
+    public func callAsFunction(_ input: Tensor) throws(UnetsegError) -> Tensor {
+        var x = input
+        for layer in layers { x = try layer(x) }
+        return x
+    }
+}
