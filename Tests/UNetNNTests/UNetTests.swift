@@ -85,3 +85,33 @@ import UNetTensor
         }
     }
 }
+
+/// `state_dict` round trips and strict loading.
+@Suite struct StateDictTests {
+    @Test func roundTripCopiesValues() throws {
+        var g = RandomGenerator(seed: 6)
+        let a = try UNet(UNetConfig(depth: 2, nFilters: 1), generator: &g)
+        let b = try UNet(UNetConfig(depth: 2, nFilters: 1), generator: &g)
+        try b.loadStateDict(a.stateDict().map { ($0.name, $0.tensor.clone()) })
+        #expect(zip(a.parameters, b.parameters).allSatisfy { $0.toArray() == $1.toArray() })
+    }
+
+    @Test func mismatchListsEveryProblemAndChangesNothing() throws {
+        var g = RandomGenerator(seed: 7)
+        let model = try UNet(UNetConfig(depth: 2, nFilters: 1), generator: &g)
+        let before = model.parameters.map { $0.toArray() }
+        var entries = model.stateDict().map { ($0.name, $0.tensor.clone()) }
+        entries.removeFirst()                                   // missing
+        entries.append(("extra.weight", try Tensor.zeros([1])))  // unexpected
+        entries[0] = (entries[0].0, try Tensor.zeros([7]))       // mis-shaped
+        do {
+            try model.loadStateDict(entries)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.message.contains("missing keys: down_path.0.conv_block.conv_block.0.weight"))
+            #expect(error.message.contains("unexpected keys: extra.weight"))
+            #expect(error.message.contains("shape mismatch: down_path.0.conv_block.conv_block.0.bias"))
+        }
+        #expect(model.parameters.map { $0.toArray() } == before)
+    }
+}
