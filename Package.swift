@@ -41,6 +41,6 @@ let package = Package(
         .target(name: "_TestSupport", dependencies: ["UNetTensor"], path: "Sources/_TestSupport"),
 
         // MARK: - Tests
-        .testTarget(name: "UNetTensorTests", dependencies: ["UNetTensor", "_TestSupport"]),
+        .testTarget(name: "UNetTensorTests", dependencies: ["UNetTensor", "_TestSupport"], exclude: ["Fixtures"]),
     ]
 )
