@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "_TestSupport", dependencies: ["UNetTensor"], path: "Sources/_TestSupport"),
 
         // MARK: - Tests
-        .testTarget(name: "UNetTensorTests", dependencies: ["UNetTensor", "_TestSupport"]),
+        .testTarget(name: "UNetTensorTests", dependencies: ["UNetTensor", "_TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "UNetNNTests", dependencies: ["UNetNN", "_TestSupport"]),
         .testTarget(name: "UNetTrainTests", dependencies: ["UNetTrain", "_TestSupport"]),
     ]

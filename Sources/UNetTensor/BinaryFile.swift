@@ -1,0 +1,105 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// Whole-file reads and crash-safe whole-file writes with POSIX calls (no Foundation). Every error is
+/// `.io` and names the file and the system's reason.
+public enum BinaryFile {
+    /// Largest file `read` accepts by default (64 GiB).
+    public static let defaultMaximumSize = 1 << 36
+
+    /// The bytes of the regular file at `path`. Throws `.io` when it cannot be opened or read, is not a
+    /// regular file, or is larger than `maximumSize` bytes.
+    public static func read(path: String, maximumSize: Int = defaultMaximumSize) throws(UnetsegError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw systemError("cannot open \(path)") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw systemError("cannot stat \(path)") }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw .io("cannot read \(path): not a regular file") }
+        let size = Int(info.st_size)
+        guard size >= 0, size <= maximumSize else {
+            throw .io("cannot read \(path): \(size) bytes is larger than the limit of \(maximumSize)")
+        }
+        var bytes = [UInt8](repeating: 0, count: size)
+        let failure: Int32? = bytes.withUnsafeMutableBytes { buffer in
+            guard let base = buffer.baseAddress else { return nil }
+            var done = 0
+            while done < size {
+                let n = Glibc.read(fd, base + done, size - done)
+                if n > 0 { done += n; continue }
+                if n < 0 && errno == EINTR { continue }
+                return n == 0 ? 0 : errno   // 0: the file shrank while reading
+            }
+            return nil
+        }
+        if let failure {
+            throw .io("cannot read \(path): " + (failure == 0 ? "the file changed while reading" : describe(failure)))
+        }
+        return bytes
+    }
+
+    /// Replaces the file at `path` by `bytes` so that a crash leaves either the old file or the new one,
+    /// never a partial one: writes a temporary file in the same folder, flushes it to disk, renames it
+    /// over `path`, then flushes the folder.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(UnetsegError) {
+        let folder = folderOf(path)
+        let serial = temporaryCounter.add(1, ordering: .relaxed).newValue
+        let temporary = folder + "/." + baseName(path) + ".tmp-\(getpid())-\(serial)"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { throw systemError("cannot write \(path): cannot create \(temporary)") }
+        var closed = false
+        var renamed = false
+        defer {
+            if !closed { close(fd) }
+            if !renamed { unlink(temporary) }
+        }
+        let failure: Int32? = bytes.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return nil }
+            var done = 0
+            while done < buffer.count {
+                let n = write(fd, base + done, buffer.count - done)
+                if n > 0 { done += n; continue }
+                if n < 0 && errno == EINTR { continue }
+                return n == 0 ? EIO : errno
+            }
+            return nil
+        }
+        if let failure { throw .io("cannot write \(path): \(describe(failure))") }
+        guard fsync(fd) == 0 else { throw systemError("cannot write \(path): fsync failed") }
+        closed = true
+        guard close(fd) == 0 else { throw systemError("cannot write \(path): close failed") }
+        guard rename(temporary, path) == 0 else { throw systemError("cannot write \(path): rename failed") }
+        renamed = true
+        let folderFD = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folderFD >= 0 {   // best effort: makes the rename itself durable
+            _ = fsync(folderFD)
+            close(folderFD)
+        }
+    }
+
+    /// Distinguishes temporary files of concurrent writes in one process.
+    private static let temporaryCounter = Atomic<Int>(0)
+
+    /// The folder part of `path` ("." when there is none).
+    static func folderOf(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// The last component of `path`.
+    static func baseName(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
+    /// `.io("context: reason")` for the current `errno`.
+    static func systemError(_ context: String) -> UnetsegError { .io("\(context): \(describe(errno))") }
+
+    /// The system's text for an error number.
+    static func describe(_ code: Int32) -> String {
+        guard let text = strerror(code) else { return "error \(code)" }
+        return String(cString: text)
+    }
+}
