@@ -1,0 +1,70 @@
+import UNetNN
+import UNetTensor
+
+/// Model checkpoints as safetensors files holding exactly the PyTorch `state_dict` of the post's model, so
+/// that `model.load_state_dict(safetensors.torch.load_file(path))` works in PyTorch, plus `__metadata__`
+/// with `format: unetseg`, `format_version` and the model configuration as JSON (`config`).
+public enum Checkpoint {
+    /// The value of `__metadata__["format"]`.
+    public static let format = "unetseg"
+    /// The version of this layout, in `__metadata__["format_version"]`.
+    public static let formatVersion = 1
+
+    /// The configuration as the JSON object stored in `__metadata__["config"]`.
+    public static func configJSON(_ config: UNetConfig) -> JSONValue {
+        ["channels_in": .number(Double(config.channelsIn)), "n_classes": .number(Double(config.nClasses)),
+         "depth": .number(Double(config.depth)), "n_filters": .number(Double(config.nFilters)),
+         "dropout": .number(Double(config.dropout))]
+    }
+
+    /// Reads a configuration from its JSON object; `source` names the file for errors.
+    public static func config(from json: JSONValue, source: String) throws(UnetsegError) -> UNetConfig {
+        func integer(_ key: String) throws(UnetsegError) -> Int {
+            guard let v = json[key]?.intValue else { throw .format("\(source): model config has no integer \"\(key)\"") }
+            return v
+        }
+        guard let dropout = json["dropout"]?.doubleValue else { throw .format("\(source): model config has no \"dropout\"") }
+        let config = UNetConfig(channelsIn: try integer("channels_in"), nClasses: try integer("n_classes"),
+                                depth: try integer("depth"), nFilters: try integer("n_filters"), dropout: Float(dropout))
+        do { try config.validate() } catch { throw .format("\(source): \(error.message)") }
+        return config
+    }
+
+    /// Writes `model`'s parameters and configuration to `path` (atomically).
+    public static func save(_ model: UNet, to path: String, metadata extra: [String: String] = [:]) throws(UnetsegError) {
+        var metadata = extra
+        metadata["format"] = format
+        metadata["format_version"] = String(formatVersion)
+        metadata["config"] = configJSON(model.config).serialized(pretty: false)
+        try SafeTensors.write(model.stateDict().map { ($0.name, $0.tensor) }, metadata: metadata, to: path)
+    }
+
+    /// The configuration stored in a file's metadata, or nil for a file without ours (e.g. written by PyTorch).
+    public static func storedConfig(_ file: SafeTensorsFile, source: String) throws(UnetsegError) -> UNetConfig? {
+        guard let text = file.metadata["config"] else { return nil }
+        return try config(from: try JSONValue.parse(text), source: source)
+    }
+
+    /// Loads a model from `path`. The configuration comes from the file's metadata; a file without it (a
+    /// `state_dict` saved by PyTorch) needs `config`. When both exist they must agree (dropout aside).
+    public static func load(_ path: String, config given: UNetConfig? = nil) throws(UnetsegError) -> UNet {
+        let file = try SafeTensors.read(path: path)
+        let stored = try storedConfig(file, source: path)
+        guard let config = stored ?? given else {
+            throw .invalidArgument("\(path) has no unetseg model config in its metadata; pass the model's config (depth, n_filters, ...)")
+        }
+        if let stored, let given {
+            var a = stored, b = given
+            a.dropout = 0; b.dropout = 0
+            try require(a == b, "\(path) holds a model with config \(stored), not \(given)")
+        }
+        var generator = RandomGenerator(seed: 0)
+        let model = try UNet(config, generator: &generator)
+        do {
+            try model.loadStateDict(file.tensors)
+        } catch {
+            throw .format("\(path): \(error.message)")
+        }
+        return model
+    }
+}
