@@ -87,10 +87,12 @@ enum TIFFDecoder {
         return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
     }
 
-    /// Refuses files whose strips or tiles (those the decoder reads) extend past the end of the file.
+    /// Refuses files whose strips or tiles (those the decoder reads) extend past the end of the file, or
+    /// hold too few bytes to decode to the image's size with its compression.
     private static func checkBlocksInside(_ tiff: CapturingTIFF, _ layout: TIFFImageLayout, fileSize: Int,
                                           fail: (String) -> UnetsegError) throws(UnetsegError) {
         let size = UInt64(fileSize)
+        var storedBytes = 0
         for plane in layout.planesToRead {
             for index in plane * layout.blocksPerPlane..<(plane + 1) * layout.blocksPerPlane {
                 let offset = TIFFGetStrileOffset(tiff.handle, UInt32(index))
@@ -99,7 +101,16 @@ enum TIFFDecoder {
                     throw fail("\(layout.blockName) \(index) (\(byteCount) bytes at offset \(offset)) extends "
                         + "past the end of the file (\(fileSize) bytes): the file is truncated or corrupt")
                 }
+                storedBytes += Int(byteCount)
             }
+        }
+        let decodedBytes = layout.planesToRead.count * layout.bytesPerSample * layout.samplesPerBlockPixel
+            * (layout.tiled ? layout.blocksPerPlane * layout.blockWidth * layout.blockHeight
+                            : layout.width * layout.height)
+        let (bound, overflow) = storedBytes.multipliedReportingOverflow(by: layout.maximumExpansion)
+        guard overflow || bound >= decodedBytes else {
+            throw fail("its \(layout.blockName)s hold \(storedBytes) bytes, too few to decode to its "
+                + "\(layout.width)×\(layout.height) image (\(decodedBytes) bytes): the file is truncated or corrupt")
         }
     }
 

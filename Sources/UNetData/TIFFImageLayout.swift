@@ -17,6 +17,8 @@ struct TIFFImageLayout {
     let colour: Colour
     let planarSeparate: Bool
     let tiled: Bool
+    /// Largest ratio of decoded to stored bytes the file's compression can reach (see `maximumExpansion`).
+    let maximumExpansion: Int
     /// Tile width, or the image width for strips.
     let blockWidth: Int
     /// Tile height, or rows per strip (at most the image height).
@@ -102,6 +104,7 @@ struct TIFFImageLayout {
             throw fail("it uses compression scheme \(compression), which is not supported "
                 + "(supported: none, LZW, Deflate, PackBits)")
         }
+        maximumExpansion = Self.maximumExpansion(compression)
         let planar = Int32(tiff.uint16(TIFFTAG_PLANARCONFIG) ?? UInt16(PLANARCONFIG_CONTIG))
         planarSeparate = planar == PLANARCONFIG_SEPARATE && samples > 1
 
@@ -132,6 +135,18 @@ struct TIFFImageLayout {
         guard libtiffBlockBytes == blockBytes else {
             throw fail("its \(blockName) size (\(libtiffBlockBytes) bytes) disagrees with its layout "
                 + "(\(blockBytes) bytes)")
+        }
+    }
+
+    /// A bound on decoded ÷ stored bytes: 1 uncompressed, 64 for PackBits (2 bytes → 128), 4096 for LZW and
+    /// Deflate (whose true limits are about 1400 and 1032), none for LZMA and ZSTD. Lets the decoder refuse
+    /// a small file claiming a huge image before allocating for it.
+    static func maximumExpansion(_ compression: Int32) -> Int {
+        switch compression {
+        case COMPRESSION_NONE: 1
+        case COMPRESSION_PACKBITS: 64
+        case COMPRESSION_LZW, COMPRESSION_DEFLATE, COMPRESSION_ADOBE_DEFLATE: 4096
+        default: Int.max
         }
     }
 

@@ -69,6 +69,20 @@ struct TIFFEncoding: Sendable, CustomTestStringConvertible {
         }
     }
 
+    /// Uniform images (empty masks) compress close to the codecs' limits and must not be taken for files
+    /// too short for their size.
+    @Test func uniformImagesStillDecode() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.file("uniform.tif")
+        let side = 1024
+        let zeros = Raster(width: side, height: side, channels: 1, samples: Array(repeating: 0, count: side * side))
+        for compression in [TIFFCompression.lzw, .deflate, .packBits] {
+            let options = TIFFWriteOptions(compression: compression, rowsPerStrip: side)
+            try TIFFFile.write(zeros, to: path, options: options)
+            #expect(try TIFFFile.read(path) == zeros, "\(compression)")
+        }
+    }
+
     @Test func writingRoundsAndClamps() throws {
         let folder = try TemporaryFolder()
         let values: [Float] = [-5, 0.4, 0.6, 254.4, 300, .infinity, -.infinity, 70_000]
@@ -222,6 +236,11 @@ struct TIFFEncoding: Sendable, CustomTestStringConvertible {
         var pastEnd = validBytes
         #expect(patchTag(273, to: UInt32(validBytes.count + 100), in: &pastEnd))
         try Bytes.write(pastEnd, to: folder.file("strip-past-end.tif"))
+        var bigClaim = HandmadeTIFF(width: 16_384, height: 16_384, bitsPerSample: 16, samplesPerPixel: 3,
+                                    photometric: 2)
+        bigClaim.set(259, .short, [5])  // LZW: 1.5 GiB of samples from 4 KiB is impossible
+        bigClaim.pixelData = Array(repeating: 0x80, count: 4096)
+        try Bytes.write(bigClaim.bytes(), to: folder.file("big-claim.tif"))
         var headerFirst = HandmadeTIFF(width: 40, height: 30, bitsPerSample: 8, samplesPerPixel: 1, photometric: 1)
         headerFirst.pixelData = Array(repeating: 7, count: 40 * 30)
         try Bytes.write(Array(headerFirst.bytes().dropLast(500)), to: folder.file("data-cut.tif"))
@@ -256,6 +275,7 @@ struct TIFFEncoding: Sendable, CustomTestStringConvertible {
             expectRefusal(folder.file("strip-past-end.tif"), ".format", "past the end of the file")
             expectRefusal(folder.file("data-cut.tif"), ".format", "past the end of the file")
             expectRefusal(folder.file("huge.tif"), ".format", "65536×65536")
+            expectRefusal(folder.file("big-claim.tif"), ".format", "too few to decode")
             expectRefusal(folder.file("float.tif"), ".format", "32-bit floating-point")
             expectRefusal(folder.file("signed.tif"), ".format", "signed integer")
             expectRefusal(folder.file("1-bit.tif"), ".format", "1-bit")
