@@ -47,5 +47,6 @@ let package = Package(
         .testTarget(name: "UNetTensorTests", dependencies: ["UNetTensor", "_TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "UNetNNTests", dependencies: ["UNetNN", "_TestSupport"]),
         .testTarget(name: "UNetTrainTests", dependencies: ["UNetTrain", "_TestSupport"]),
+        .testTarget(name: "UNetDataTests", dependencies: ["UNetData", "_TestSupport"]),
     ]
 )
