@@ -1,0 +1,301 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import UNetTensor
+
+/// File and folder helpers on Glibc (the library avoids Foundation). Paths are plain `String`s, absolute or
+/// relative to the working directory. Every failure throws `UnetsegError.io` with a message naming the path
+/// and the system's reason.
+public enum FileSystem {
+    // MARK: - Queries
+
+    /// Whether something exists at `path` (following symbolic links).
+    public static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+
+    /// Whether `path` is a folder, or a symbolic link to one.
+    public static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Whether `path` itself is a symbolic link (not followed).
+    public static func isSymbolicLink(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
+    }
+
+    /// The names in folder `path` (not `.` and `..`), sorted by byte value.
+    public static func listDirectory(_ path: String) throws(UnetsegError) -> [String] {
+        guard let dir = opendir(path) else { throw ioError("cannot open folder", path) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: &entry.pointee.d_name) { tuple in
+                String(cString: UnsafeRawPointer(tuple).assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+    }
+
+    /// Every file (not folder) below `path`, as `path/…/name`, sorted by path. Symbolic links to folders
+    /// are followed (a split's patient links), but a folder reached twice (a link cycle) is walked once.
+    public static func walk(_ path: String) throws(UnetsegError) -> [String] {
+        var files: [String] = []
+        var visited: Set<FileIdentity> = []
+        try walk(path, into: &files, visited: &visited)
+        return files.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+    }
+
+    /// Device and inode of a folder, to detect link cycles.
+    private struct FileIdentity: Hashable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    private static func walk(_ path: String, into files: inout [String],
+                             visited: inout Set<FileIdentity>) throws(UnetsegError) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw ioError("cannot read", path) }
+        guard visited.insert(FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))).inserted else {
+            return
+        }
+        for name in try listDirectory(path) {
+            let child = joined(path, name)
+            var childInfo = stat()
+            // A dangling link is neither a file nor a folder: skip it rather than fail the whole walk.
+            guard stat(child, &childInfo) == 0 else { continue }
+            if (childInfo.st_mode & S_IFMT) == S_IFDIR {
+                try walk(child, into: &files, visited: &visited)
+            } else {
+                files.append(child)
+            }
+        }
+    }
+
+    /// `folder/name`, without doubling a trailing slash.
+    public static func joined(_ folder: String, _ name: String) -> String {
+        folder.hasSuffix("/") ? folder + name : folder + "/" + name
+    }
+
+    /// The last path component (`a/b/c.tif` → `c.tif`; trailing slashes ignored).
+    public static func baseName(_ path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        if let slash = trimmed.lastIndex(of: "/"), trimmed != "/" {
+            return String(trimmed[trimmed.index(after: slash)...])
+        }
+        return String(trimmed)
+    }
+
+    /// The canonical absolute path of an existing `path` (links and `..` resolved, like `realpath`).
+    public static func canonicalPath(_ path: String) throws(UnetsegError) -> String {
+        guard let resolved = realpath(path, nil) else { throw ioError("cannot resolve", path) }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// The canonical absolute form of `path`, which need not exist: its deepest existing ancestor is
+    /// resolved with `realpath` and the rest appended (`.` and `..` in the rest are applied textually).
+    public static func resolvedPath(_ path: String) throws(UnetsegError) -> String {
+        var absolute = path
+        if !path.hasPrefix("/") {
+            guard let cwd = getcwd(nil, 0) else { throw ioError("cannot read the working folder for", path) }
+            absolute = joined(String(cString: cwd), path)
+            free(cwd)
+        }
+        var existing = absolute.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        var rest: [String] = []
+        while true {
+            let candidate = "/" + existing.joined(separator: "/")
+            if let resolved = realpath(candidate, nil) {
+                var parts = String(cString: resolved).split(separator: "/").map(String.init)
+                free(resolved)
+                for part in rest.reversed() {
+                    if part == ".." { if !parts.isEmpty { parts.removeLast() } } else if part != "." { parts.append(part) }
+                }
+                return "/" + parts.joined(separator: "/")
+            }
+            guard let last = existing.popLast() else { throw ioError("cannot resolve", path) }
+            rest.append(last)
+        }
+    }
+
+    // MARK: - Changes
+
+    /// Creates folder `path` and any missing parents (`mkdir -p`); an existing folder is fine.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(UnetsegError) {
+        guard !path.isEmpty else { throw .io("cannot create a folder with an empty path") }
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix += part
+            if mkdir(prefix, mode) != 0 {
+                let code = errno
+                guard code == EEXIST, isDirectory(prefix) else { throw ioError("cannot create folder", prefix, code) }
+            }
+            prefix += "/"
+        }
+    }
+
+    /// Creates a symbolic link at `linkPath` whose target is `target` (stored as given).
+    public static func createSymbolicLink(at linkPath: String, pointingTo target: String) throws(UnetsegError) {
+        if symlink(target, linkPath) != 0 { throw ioError("cannot create link to \(target) at", linkPath) }
+    }
+
+    /// Copies the regular file `source` to `destination` (replaced if present), keeping its permission bits.
+    public static func copyFile(from source: String, to destination: String) throws(UnetsegError) {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw ioError("cannot open", source) }
+        defer { close(input) }
+        var info = stat()
+        guard fstat(input, &info) == 0 else { throw ioError("cannot read", source) }
+        let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, info.st_mode & 0o777)
+        guard output >= 0 else { throw ioError("cannot create", destination) }
+        defer { close(output) }
+        let chunk = 1 << 16
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(input, buffer, chunk)
+            if n == 0 { break }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ioError("cannot read", source)
+            }
+            try writeAll(output, UnsafeRawBufferPointer(start: buffer, count: n), path: destination)
+        }
+    }
+
+    /// Copies folder `source` and everything below it to `destination` (created; must not exist).
+    /// Symbolic links inside are copied as the files or folders they point to.
+    public static func copyTree(from source: String, to destination: String) throws(UnetsegError) {
+        guard isDirectory(source) else { throw .io("cannot copy \(source): not a folder") }
+        if mkdir(destination, 0o755) != 0 { throw ioError("cannot create folder", destination) }
+        for name in try listDirectory(source) {
+            let from = joined(source, name), to = joined(destination, name)
+            if isDirectory(from) { try copyTree(from: from, to: to) } else { try copyFile(from: from, to: to) }
+        }
+    }
+
+    /// Removes `path` and, for a folder, everything below it (`rm -r`). Symbolic links are removed, never
+    /// followed. A missing `path` is fine.
+    public static func removeTree(_ path: String) throws(UnetsegError) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            if errno == ENOENT { return }
+            throw ioError("cannot read", path)
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            for name in try listDirectory(path) { try removeTree(joined(path, name)) }
+            if rmdir(path) != 0 { throw ioError("cannot remove folder", path) }
+        } else if unlink(path) != 0 {
+            throw ioError("cannot remove", path)
+        }
+    }
+
+    /// Creates a new, empty, uniquely named folder under `parent` (`mkdtemp`) and returns its path.
+    public static func makeTemporaryDirectory(in parent: String = "/tmp", prefix: String = "unetseg-") throws(UnetsegError) -> String {
+        var template = Array(joined(parent, prefix + "XXXXXX").utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { buffer -> String? in
+            guard let base = buffer.baseAddress, let result = mkdtemp(base) else { return nil }
+            return String(cString: result)
+        }
+        guard let made else { throw ioError("cannot create a temporary folder in", parent) }
+        return made
+    }
+
+    // MARK: - Whole files
+
+    /// The bytes of file `path`.
+    public static func readBytes(_ path: String) throws(UnetsegError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ioError("cannot open", path) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n == 0 { break }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ioError("cannot read", path)
+            }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return bytes
+    }
+
+    /// The contents of text file `path` (UTF-8; invalid bytes become U+FFFD).
+    public static func readText(_ path: String) throws(UnetsegError) -> String {
+        String(decoding: try readBytes(path), as: UTF8.self)
+    }
+
+    /// Writes `bytes` to `path` atomically: to a temporary file in the same folder, flushed to disk, then
+    /// renamed over `path`, so a crash leaves either the old file or the new one, never half of one.
+    public static func writeAtomically(_ bytes: some Collection<UInt8>, to path: String) throws(UnetsegError) {
+        let temporary = path + ".tmp-\(getpid())-\(temporaryCounter.add(1, ordering: .relaxed).oldValue)"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ioError("cannot create", temporary) }
+        var failure: UnetsegError?
+        do throws(UnetsegError) {
+            try writeContiguous(fd, bytes, path: temporary)
+            if fsync(fd) != 0 { throw ioError("cannot flush", temporary) }
+        } catch {
+            failure = error
+        }
+        if close(fd) != 0 && failure == nil { failure = ioError("cannot close", temporary) }
+        if failure == nil && rename(temporary, path) != 0 { failure = ioError("cannot rename \(temporary) to", path) }
+        if let failure {
+            unlink(temporary)
+            throw failure
+        }
+    }
+
+    /// Writes `text` as UTF-8 to `path` atomically (see `writeAtomically(_:to:)`).
+    public static func writeTextAtomically(_ text: String, to path: String) throws(UnetsegError) {
+        try writeAtomically(text.utf8, to: path)
+    }
+
+    /// Distinguishes temporary names written concurrently by one process.
+    private static let temporaryCounter = Atomic<Int>(0)
+
+    private static func writeContiguous(_ fd: Int32, _ bytes: some Collection<UInt8>, path: String) throws(UnetsegError) {
+        let direct: Result<Void, UnetsegError>? = bytes.withContiguousStorageIfAvailable { buffer in
+            do throws(UnetsegError) {
+                try writeAll(fd, UnsafeRawBufferPointer(buffer), path: path)
+                return .success(())
+            } catch { return .failure(error) }
+        }
+        if let direct { try direct.get(); return }
+        let copy = Array(bytes)
+        let result: Result<Void, UnetsegError> = copy.withUnsafeBytes { buffer in
+            do throws(UnetsegError) {
+                try writeAll(fd, buffer, path: path)
+                return .success(())
+            } catch { return .failure(error) }
+        }
+        try result.get()
+    }
+
+    private static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, path: String) throws(UnetsegError) {
+        var offset = 0
+        while offset < buffer.count {
+            guard let base = buffer.baseAddress else { return }
+            let n = write(fd, base + offset, buffer.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ioError("cannot write", path)
+            }
+            offset += n
+        }
+    }
+
+    /// An `.io` error "`what` `path`: reason" with the reason from `errno`.
+    static func ioError(_ what: String, _ path: String, _ code: Int32 = errno) -> UnetsegError {
+        .io("\(what) \(path): \(String(cString: strerror(code)))")
+    }
+}

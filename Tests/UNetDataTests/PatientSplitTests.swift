@@ -1,0 +1,103 @@
+import Testing
+import UNetData
+import UNetTensor
+
+/// Choosing validation patients and laying the split out as folders of links.
+@Suite struct PatientSplitTests {
+    let patients = (1...20).map { "TCGA_P\($0)" }
+
+    @Test func deterministicDisjointAndComplete() throws {
+        let split = try PatientSplit.make(patients: patients, nValid: 6, seed: 777)
+        #expect(split.valid.count == 6 && split.train.count == 14 && split.seed == 777)
+        #expect(Set(split.valid).isDisjoint(with: split.train))
+        #expect(Set(split.valid + split.train) == Set(patients))
+        #expect(split.valid == split.valid.sorted() && split.train == split.train.sorted())
+        // The input order does not matter; the seed does.
+        #expect(try PatientSplit.make(patients: patients.reversed(), nValid: 6, seed: 777) == split)
+        #expect(try PatientSplit.make(patients: patients, nValid: 6, seed: 778).valid != split.valid)
+        // Every patient can be chosen: over many seeds each one lands in validation at least once.
+        var chosen: Set<String> = []
+        for seed in 0..<60 { chosen.formUnion(try PatientSplit.make(patients: patients, nValid: 6, seed: UInt64(seed)).valid) }
+        #expect(chosen == Set(patients))
+    }
+
+    @Test func countsAtTheEdges() throws {
+        #expect(try PatientSplit.make(patients: patients, nValid: 0, seed: 1).valid.isEmpty)
+        #expect(try PatientSplit.make(patients: patients, nValid: 20, seed: 1).train.isEmpty)
+        #expect(throws: UnetsegError.self) { try PatientSplit.make(patients: patients, nValid: 21, seed: 1) }
+        #expect(throws: UnetsegError.self) { try PatientSplit.make(patients: patients, nValid: -1, seed: 1) }
+        #expect(throws: UnetsegError.self) { try PatientSplit.make(patients: ["a", "a"], nValid: 1, seed: 1) }
+        #expect(throws: UnetsegError.self) { try PatientSplit.make(patients: ["a/b"], nValid: 1, seed: 1) }
+        #expect(throws: UnetsegError.self) { try PatientSplit.make(patients: [".."], nValid: 0, seed: 1) }
+    }
+
+    /// A dataset folder with `count` patients of two slices each, plus non-patient files.
+    func makeDataset(count: Int) throws -> (base: String, root: String, names: [String]) {
+        let base = try FileSystem.makeTemporaryDirectory(prefix: "unetseg-split-")
+        let root = FileSystem.joined(base, "kaggle_3m")
+        let names = (1...count).map { "TCGA_CS_\(4940 + $0)_19960909" }
+        for name in names {
+            let folder = FileSystem.joined(root, name)
+            try FileSystem.makeDirectories(folder)
+            for n in 1...2 {
+                try FileSystem.writeTextAtomically("image \(name) \(n)", to: FileSystem.joined(folder, "\(name)_\(n).tif"))
+                try FileSystem.writeTextAtomically("mask \(name) \(n)", to: FileSystem.joined(folder, "\(name)_\(n)_mask.tif"))
+            }
+        }
+        try FileSystem.writeTextAtomically("csv", to: FileSystem.joined(root, "data.csv"))
+        try FileSystem.makeDirectories(FileSystem.joined(root, ".hidden"))
+        return (base, root, names)
+    }
+
+    /// Every file below `folder` with its contents.
+    func snapshot(_ folder: String) throws -> [String: String] {
+        var result: [String: String] = [:]
+        for file in try FileSystem.walk(folder) { result[file] = try FileSystem.readText(file) }
+        return result
+    }
+
+    @Test func applyLinksWithoutTouchingTheSource() throws {
+        let (base, root, names) = try makeDataset(count: 5)
+        defer { try? FileSystem.removeTree(base) }
+        #expect(try PatientSplit.patients(in: root) == names)
+        let before = try snapshot(root)
+        let split = try PatientSplit.make(patients: names, nValid: 2, seed: 777)
+        let train = FileSystem.joined(base, "out/train"), valid = FileSystem.joined(base, "out/valid")
+        try split.apply(root: root, trainDir: train, validDir: valid)
+        #expect(try FileSystem.listDirectory(train) == split.train)
+        #expect(try FileSystem.listDirectory(valid) == split.valid)
+        for name in split.valid {
+            #expect(FileSystem.isSymbolicLink(FileSystem.joined(valid, name)))
+            let slice = FileSystem.joined(valid, "\(name)/\(name)_2_mask.tif")
+            #expect(try FileSystem.readText(slice) == "mask \(name) 2")
+        }
+        #expect(try FileSystem.walk(train).count == 4 * split.train.count)
+        #expect(try snapshot(root) == before)
+        // A second run into the now non-empty folders is refused, and changes nothing.
+        #expect(throws: UnetsegError.self) { try split.apply(root: root, trainDir: train, validDir: valid) }
+        #expect(try snapshot(root) == before)
+        // Removing the split removes links only.
+        try FileSystem.removeTree(FileSystem.joined(base, "out"))
+        #expect(try snapshot(root) == before)
+    }
+
+    @Test func applyRefusesBadDestinations() throws {
+        let (base, root, names) = try makeDataset(count: 3)
+        defer { try? FileSystem.removeTree(base) }
+        let split = try PatientSplit.make(patients: names, nValid: 1, seed: 1)
+        let train = FileSystem.joined(base, "train"), valid = FileSystem.joined(base, "valid")
+        #expect(throws: UnetsegError.self) { try split.apply(root: root, trainDir: train, validDir: train) }
+        #expect(throws: UnetsegError.self) {
+            try split.apply(root: root, trainDir: FileSystem.joined(root, "train"), validDir: valid)
+        }
+        #expect(throws: UnetsegError.self) { try split.apply(root: root, trainDir: train, validDir: FileSystem.joined(train, "v")) }
+        #expect(throws: UnetsegError.self) { try split.apply(root: FileSystem.joined(base, "none"), trainDir: train, validDir: valid) }
+        let ghost = PatientSplit(train: names + ["TCGA_GHOST"], valid: [], seed: 0)
+        #expect(throws: UnetsegError.self) { try ghost.apply(root: root, trainDir: train, validDir: valid) }
+        #expect(!FileSystem.exists(train) && !FileSystem.exists(valid))  // nothing made before the checks
+        // An empty existing folder is accepted.
+        try FileSystem.makeDirectories(train)
+        try split.apply(root: root, trainDir: train, validDir: valid)
+        #expect(try FileSystem.listDirectory(train).count == 2)
+    }
+}
