@@ -127,11 +127,8 @@ enum ModelFixtures {
         let loss = try segmentationLoss(output, try ModelFixtures.tensor(file, "target"))
         try loss.total.backward()
         var problems = ModelFixtures.mismatches([("output", output)], file, prefix: "")
-        for (key, value) in [("bce", loss.bce), ("dice", loss.dice), ("total", loss.total)] {
-            if let problem = ModelFixtures.mismatch(value, try ModelFixtures.tensor(file, "loss/" + key), "loss/" + key) {
-                problems.append(problem)
-            }
-        }
+        problems += ModelFixtures.mismatches([("bce", loss.bce), ("dice", loss.dice), ("total", loss.total)],
+                                             file, prefix: "loss/")
         let gradients = model.namedParameters().map { (name: $0.name, tensor: $0.tensor.grad) }
         #expect(gradients.count == 26)
         problems += ModelFixtures.mismatches(gradients, file, prefix: "grad/")
