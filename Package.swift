@@ -46,7 +46,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "UNetTensorTests", dependencies: ["UNetTensor", "_TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "UNetNNTests", dependencies: ["UNetNN", "_TestSupport"]),
-        .testTarget(name: "UNetTrainTests", dependencies: ["UNetTrain", "_TestSupport"]),
+        .testTarget(name: "UNetTrainTests", dependencies: ["UNetTrain", "_TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "UNetDataTests", dependencies: ["UNetData", "_TestSupport"]),
     ]
 )
