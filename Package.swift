@@ -41,7 +41,7 @@ let package = Package(
             dependencies: ["UNetTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: - Implementation details
-        .target(name: "_TestSupport", dependencies: ["UNetTensor"], path: "Sources/_TestSupport"),
+        .target(name: "_TestSupport", dependencies: ["UNetTensor", "UNetData"], path: "Sources/_TestSupport"),
 
         // MARK: - Tests
         .testTarget(name: "UNetTensorTests", dependencies: ["UNetTensor", "_TestSupport"], exclude: ["Fixtures"]),

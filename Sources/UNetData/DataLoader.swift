@@ -88,9 +88,12 @@ public final class DataLoader: Sendable {
     /// Key that separates the shuffle streams from the items' `(epoch, index)` streams.
     public static let shuffleKey: UInt64 = 0x5348_5546_464C_4521
 
-    /// An iterator over the batches of `epoch`. Background threads (if any) start now and stop when the
+    /// An iterator over the batches of `epoch`, from batch `startingBatch` on (0-based; resuming a run
+    /// mid-epoch gives the same remaining batches). Background threads (if any) start now and stop when the
     /// epoch ends, an item fails, or the iterator is dropped.
-    public func makeIterator(epoch: Int) -> Iterator { Iterator(loader: self, epoch: epoch) }
+    public func makeIterator(epoch: Int, startingBatch: Int = 0) -> Iterator {
+        Iterator(loader: self, epoch: epoch, startingBatch: max(0, startingBatch))
+    }
 
     /// Builds the batch of the given source indices, or returns nil if `cancelled` turns true in between.
     static func buildBatch(source: any BatchSource, indices: [Int], epoch: Int,
@@ -131,12 +134,13 @@ public final class DataLoader: Sendable {
         /// Shared with the background threads; nil when batches are built in `next()`.
         private var prefetch: Prefetcher?
 
-        init(loader: DataLoader, epoch: Int) {
+        init(loader: DataLoader, epoch: Int, startingBatch: Int) {
             self.loader = loader
             self.epoch = epoch
             self.order = loader.order(epoch: epoch)
-            if loader.workers > 0 && loader.batchCount > 0 {
-                prefetch = Prefetcher(loader: loader, order: order, epoch: epoch)
+            self.nextBatch = startingBatch
+            if loader.workers > 0 && startingBatch < loader.batchCount {
+                prefetch = Prefetcher(loader: loader, order: order, epoch: epoch, startingBatch: startingBatch)
             }
         }
 
@@ -205,10 +209,12 @@ final class Prefetcher: @unchecked Sendable {
     // Read by workers between items without the lock.
     private let cancelled = Atomic<Bool>(false)
 
-    init(loader: DataLoader, order: [Int], epoch: Int) {
+    init(loader: DataLoader, order: [Int], epoch: Int, startingBatch: Int) {
         self.loader = loader
         self.order = order
         self.epoch = epoch
+        self.nextToBuild = startingBatch
+        self.consumed = startingBatch
         self.capacity = 2 * loader.workers
         var started: [pthread_t] = []
         for _ in 0..<loader.workers {

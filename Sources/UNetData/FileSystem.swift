@@ -92,6 +92,14 @@ public enum FileSystem {
         return String(trimmed)
     }
 
+    /// The folder part of `path` (`a/b/c.tif` → `a/b`, `c.tif` → `.`, `/c` → `/`).
+    public static func parentDirectory(_ path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+        return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
+    }
+
     /// The canonical absolute path of an existing `path` (links and `..` resolved, like `realpath`).
     public static func canonicalPath(_ path: String) throws(UnetsegError) -> String {
         guard let resolved = realpath(path, nil) else { throw ioError("cannot resolve", path) }

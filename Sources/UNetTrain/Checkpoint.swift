@@ -14,7 +14,7 @@ public enum Checkpoint {
     public static func configJSON(_ config: UNetConfig) -> JSONValue {
         ["channels_in": .number(Double(config.channelsIn)), "n_classes": .number(Double(config.nClasses)),
          "depth": .number(Double(config.depth)), "n_filters": .number(Double(config.nFilters)),
-         "dropout": .number(Double(config.dropout))]
+         "dropout": .number(Double("\(config.dropout)") ?? Double(config.dropout))]  // 0.6, not 0.6000000238
     }
 
     /// Reads a configuration from its JSON object; `source` names the file for errors.

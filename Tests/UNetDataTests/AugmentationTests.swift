@@ -1,5 +1,6 @@
 import Testing
 import UNetData
+import _TestSupport
 import UNetTensor
 
 /// Geometry of resize / rotate / flip on known squares, image–mask alignment, identities and validation.

@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 import UNetData
+import _TestSupport
 import UNetTensor
 
 /// A source of small random items whose values identify (index, epoch); counts the items it makes.

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Testing
 import UNetData
+import _TestSupport
 import UNetTensor
 
 /// The Glibc file helpers, in a fresh temporary folder per test.

@@ -1,5 +1,6 @@
 import Testing
 import UNetData
+import _TestSupport
 import UNetTensor
 
 /// Choosing validation patients and laying the split out as folders of links.

@@ -1,5 +1,6 @@
 import Testing
 import UNetData
+import _TestSupport
 import UNetTensor
 
 /// `calc_slice_weights` and weighted sampling.

@@ -4,27 +4,7 @@ import Glibc
 #endif
 import UNetData
 import UNetTensor
-
-/// A fresh folder under the system temporary folder (from `mkdtemp`), removed with its content when released.
-final class TemporaryFolder {
-    let path: String
-
-    init() throws {
-        let system = NSTemporaryDirectory().hasSuffix("/") ? String(NSTemporaryDirectory().dropLast())
-            : NSTemporaryDirectory()
-        var template = Array("\(system)/unetseg-tiff-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw POSIXError(.EIO) }
-        path = String(cString: made)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    /// The path of `name` inside the folder.
-    func file(_ name: String) -> String { "\(path)/\(name)" }
-
-    /// Names of the files in the folder.
-    func contents() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: path).sorted() }
-}
+import _TestSupport
 
 /// Reads and writes whole files as bytes.
 enum Bytes {

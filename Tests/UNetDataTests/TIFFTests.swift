@@ -6,6 +6,7 @@ import Glibc
 import Synchronization
 import Testing
 import UNetData
+import _TestSupport
 import UNetTensor
 
 /// One way of encoding a test image, for the round-trip matrix.

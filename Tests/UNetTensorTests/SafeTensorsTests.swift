@@ -1,4 +1,5 @@
 import Testing
+import UNetData
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,25 +9,8 @@ import _TestSupport
 /// The safetensors reader and writer: round trips, files written by PyTorch, and every malformed file
 /// rejected with an error naming it.
 @Suite struct SafeTensorsTests {
-    /// A fresh empty folder under /tmp.
-    func temporaryFolder() throws -> String {
-        var template = Array("/tmp/unetseg-safetensors-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.flatMap { mkdtemp($0) } }
-        try #require(made != nil)
-        return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// Names in `folder`, without "." and "..".
-    func listing(_ folder: String) -> [String] {
-        guard let dir = opendir(folder) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
-    }
+    /// Names in `folder`.
+    func listing(_ folder: String) -> [String] { (try? FileSystem.listDirectory(folder)) ?? [] }
 
     func removeFolder(_ folder: String) {
         for name in listing(folder) { unlink(folder + "/" + name) }
@@ -44,7 +28,8 @@ import _TestSupport
     }
 
     @Test func roundTripsThroughAFile() throws {
-        let folder = try temporaryFolder()
+        let temporary = try TemporaryFolder()
+        let folder = temporary.path
         defer { removeFolder(folder) }
         let path = folder + "/model.safetensors"
         let tensors = try sampleTensors()
@@ -234,7 +219,8 @@ import _TestSupport
     // MARK: - Files
 
     @Test func fileErrorsNameThePath() throws {
-        let folder = try temporaryFolder()
+        let temporary = try TemporaryFolder()
+        let folder = temporary.path
         defer { removeFolder(folder) }
         let missing = folder + "/missing.safetensors"
         #expect(throws: UnetsegError.io("cannot open \(missing): No such file or directory")) {

@@ -1,4 +1,5 @@
 import Testing
+import _TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,23 +10,10 @@ import UNetTrain
 /// Checkpoints: our save/load round trip and metadata, state_dicts written by PyTorch's
 /// `safetensors.torch.save_file`, and every bad file rejected with an error naming it.
 @Suite struct CheckpointTests {
-    /// A fresh empty folder under /tmp, removed with everything in it when `body` returns.
+    /// A fresh empty folder, removed with everything in it when `body` returns.
     func withTemporaryFolder(_ body: (String) throws -> Void) throws {
-        var template = Array("/tmp/unetseg-checkpoint-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.flatMap { mkdtemp($0) } }
-        try #require(made != nil)
-        let folder = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        defer {
-            if let dir = opendir(folder) {
-                while let entry = readdir(dir) {
-                    let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                    if name != "." && name != ".." { unlink(folder + "/" + name) }
-                }
-                closedir(dir)
-            }
-            rmdir(folder)
-        }
-        try body(folder)
+        let folder = try TemporaryFolder()
+        try body(folder.path)
     }
 
     /// A small model with random weights and a non-default configuration.

@@ -1,0 +1,27 @@
+// Stacking equal-shaped tensors into a new leading dimension (batches from items). Not differentiable.
+
+extension Tensor {
+    /// `[K, …shape]` from K tensors of the same shape (copies; records no graph).
+    public static func stack(_ tensors: [Tensor]) throws(UnetsegError) -> Tensor {
+        guard let first = tensors.first else { throw .invalidArgument("stack: no tensors") }
+        for t in tensors {
+            try require(t.shape == first.shape, "stack: shapes \(Shape.describe(first.shape)) and \(Shape.describe(t.shape)) differ")
+        }
+        let out = try Tensor.zeros([tensors.count] + first.shape)
+        for (k, t) in tensors.enumerated() {
+            (out.storage.pointer + k * first.count).update(from: t.storage.pointer, count: first.count)
+        }
+        return out
+    }
+
+    /// Item `index` of the leading dimension, as a copy of shape `shape.dropFirst()`.
+    public func slice(at index: Int) throws(UnetsegError) -> Tensor {
+        try require(rank >= 1 && index >= 0 && index < shape[0],
+                    "index \(index) out of range for shape \(Shape.describe(shape))")
+        let itemShape = Array(shape.dropFirst())
+        let n = count / shape[0]
+        let out = Tensor(uncheckedZeros: itemShape)
+        out.storage.pointer.update(from: storage.pointer + index * n, count: n)
+        return out
+    }
+}

@@ -1,0 +1,233 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import UNetData
+import UNetNN
+import UNetTensor
+
+/// Progress of one training batch, for progress bars and callbacks.
+public struct BatchProgress: Sendable {
+    /// 1-based epoch.
+    public var epoch: Int
+    /// 1-based batch within the epoch.
+    public var batch: Int
+    /// Batches per epoch.
+    public var batchCount: Int
+    /// This batch's losses.
+    public var losses: LossSummary
+    /// Mean losses of the epoch so far.
+    public var runningMean: LossSummary
+    /// Training slices per second over the epoch so far.
+    public var slicesPerSecond: Double
+}
+
+/// The post's training loop: per batch zero-grad, forward, BCE + dice loss, backward, SGD step and
+/// one-cycle step; per epoch the mean losses on the training and validation sets, a checkpoint
+/// (`model_<epoch>.safetensors`, `best.safetensors` by validation loss), `log.csv`/`log.json` and the training
+/// state for `resume`. Everything random derives from `options.seed`.
+public final class Trainer {
+    /// The run's options.
+    public let options: TrainingOptions
+    /// The model being trained.
+    public let model: UNet
+    /// SGD with momentum.
+    public let optimizer: SGD
+    /// One-cycle schedule stepped after every batch.
+    public let scheduler: OneCycleLR
+    /// Training batches (lesion-weighted sampling and augmentation as configured).
+    public let trainLoader: DataLoader
+    /// Validation batches (no augmentation, in order), or nil without a validation folder.
+    public let validLoader: DataLoader?
+    /// Epochs finished so far (including those before a resume).
+    public private(set) var history: [EpochReport] = []
+
+    private var nextEpoch = 1
+    private var nextBatch = 0
+    private var partialLosses: [LossSummary] = []
+
+    /// Prepares a run: opens both datasets, builds (or, with `options.resume`, restores) model, optimiser
+    /// and schedule, and creates `options.outDir`.
+    public init(options: TrainingOptions) throws(UnetsegError) {
+        try options.validate()
+        self.options = options
+        if let threads = options.threads { Parallel.setThreadCount(threads) }
+        let root = RandomGenerator(seed: options.seed)
+        let trainSet = try BrainSegDataset(root: options.trainDir, augmentation: options.augmentation,
+                                           randomSampling: options.randomSampling, seed: root.derived(1).seed)
+        trainLoader = try DataLoader(source: trainSet, batchSize: options.batchSize, shuffle: false,
+                                     workers: options.loaderWorkers, seed: root.derived(2).seed)
+        if options.validDir.isEmpty {
+            validLoader = nil
+        } else {
+            let validSet = try BrainSegDataset(root: options.validDir, augmentation: nil, randomSampling: false,
+                                               seed: root.derived(3).seed)
+            validLoader = try DataLoader(source: validSet, batchSize: options.batchSize, workers: options.loaderWorkers)
+        }
+        var modelGenerator = root.derived(4)
+        model = try UNet(options.model, generator: &modelGenerator)
+        optimizer = try SGD(model.parameters, learningRate: Float(options.learningRate), momentum: options.momentum)
+        scheduler = try OneCycleLR(optimizer: optimizer, maxLR: options.learningRate, epochs: options.epochs,
+                                   stepsPerEpoch: trainLoader.batchCount)
+        try FileSystem.makeDirectories(options.outDir)
+        if options.resume { try restore() }
+    }
+
+    /// The options that must be the same to resume a run, as JSON text.
+    var fingerprint: String {
+        let o = options
+        let augmentation: JSONValue = o.augmentation.map {
+            [.number(Double($0.scale)), .number(Double($0.angle)), .number(Double($0.flip))]
+        } ?? .null
+        let json: JSONValue = [
+            "epochs": .number(Double(o.epochs)), "batch_size": .number(Double(o.batchSize)),
+            "lr": .number(o.learningRate), "momentum": .number(Double(o.momentum)),
+            "model": Checkpoint.configJSON(o.model), "dice_weight": .number(Double(o.diceWeight)),
+            "augmentation": augmentation, "random_sampling": .bool(o.randomSampling),
+            "seed": .string(String(o.seed)), "train_slices": .number(Double(trainLoader.itemCount)),
+        ]
+        return json.serialized(pretty: false)
+    }
+
+    private func path(_ name: String) -> String { FileSystem.joined(options.outDir, name) }
+
+    /// Whether the run folder holds a training state to resume from.
+    public var hasSavedState: Bool { FileSystem.exists(path(TrainingState.fileName)) }
+
+    private func restore() throws(UnetsegError) {
+        let statePath = path(TrainingState.fileName)
+        guard FileSystem.exists(statePath) else {
+            throw .invalidArgument("nothing to resume: \(statePath) does not exist")
+        }
+        let state = try TrainingState.load(from: statePath)
+        guard state.fingerprint == fingerprint else {
+            throw .invalidArgument("cannot resume: \(statePath) was written with other options (\(state.fingerprint))")
+        }
+        let saved = try Checkpoint.load(path(state.modelFile), config: options.model)
+        try model.loadStateDict(saved.stateDict())
+        let names = model.namedParameters().map(\.name)
+        let buffers = Dictionary(state.momentumBuffers.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        for (i, name) in names.enumerated() {
+            guard let b = buffers[name] else { continue }
+            try require(b.shape == model.parameters[i].shape, "\(statePath): momentum buffer \(name) has the wrong shape")
+            optimizer.momentumBuffers[i] = b
+        }
+        try require(state.schedulerStep <= scheduler.totalSteps, "\(statePath): scheduler step past the end")
+        while scheduler.stepCount < state.schedulerStep { try scheduler.step() }
+        model.dropoutRandomness.generator = state.dropout
+        nextEpoch = state.epoch
+        nextBatch = state.batch
+        partialLosses = state.partialLosses
+        history = state.history
+    }
+
+    private func saveState(modelFile: String) throws(UnetsegError) {
+        let names = model.namedParameters().map(\.name)
+        let buffers = zip(names, optimizer.momentumBuffers).compactMap { name, b in b.map { (name, $0) } }
+        try TrainingState(epoch: nextEpoch, batch: nextBatch, schedulerStep: scheduler.stepCount,
+                          dropout: model.dropoutRandomness.generator, partialLosses: partialLosses,
+                          history: history, modelFile: modelFile, fingerprint: fingerprint,
+                          momentumBuffers: buffers).save(to: path(TrainingState.fileName))
+    }
+
+    /// Runs the remaining epochs. `onBatch` sees every training batch and `onEpoch` every finished epoch;
+    /// either returning false, or `shouldStop()` returning true after a batch, stops the run at the end of
+    /// that batch: the state is saved (`interrupted.safetensors`) and `.cancelled` is thrown. A non-finite
+    /// loss throws `.numeric`; the last epoch's checkpoint is kept.
+    @discardableResult
+    public func run(onBatch: (BatchProgress) -> Bool = { _ in true },
+                    onEpoch: (EpochReport) -> Bool = { _ in true },
+                    shouldStop: () -> Bool = { false }) throws(UnetsegError) -> [EpochReport] {
+        while nextEpoch <= options.epochs {
+            let epoch = nextEpoch
+            let started = monotonicSeconds()
+            model.train()
+            let iterator = trainLoader.makeIterator(epoch: epoch, startingBatch: nextBatch)
+            var slices = 0
+            while let batch = try iterator.next() {
+                let losses = try trainStep(batch)
+                guard losses.loss.isFinite else {
+                    let last = history.last.map { "model_\($0.epoch).safetensors" } ?? "none yet"
+                    throw .numeric("loss became \(losses.loss) in epoch \(epoch), batch \(nextBatch + 1); last good checkpoint: \(last)")
+                }
+                partialLosses.append(losses)
+                nextBatch += 1
+                slices += batch.indices.count
+                let progress = BatchProgress(epoch: epoch, batch: nextBatch, batchCount: trainLoader.batchCount,
+                                             losses: losses, runningMean: LossSummary(meanOf: partialLosses),
+                                             slicesPerSecond: Double(slices) / max(1e-9, monotonicSeconds() - started))
+                let proceed = onBatch(progress)
+                if !proceed || shouldStop() {
+                    try Checkpoint.save(model, to: path("interrupted.safetensors"))
+                    try saveState(modelFile: "interrupted.safetensors")
+                    throw .cancelled("training stopped in epoch \(epoch) after batch \(nextBatch); state saved in \(options.outDir) (resume to continue)")
+                }
+            }
+            let train = LossSummary(meanOf: partialLosses)
+            let valid = try validLoader.map { loader throws(UnetsegError) in try evaluateLosses(loader) }
+            let report = EpochReport(epoch: epoch, train: train, valid: valid, learningRate: scheduler.learningRate,
+                                     seconds: monotonicSeconds() - started)
+            history.append(report)
+            nextEpoch += 1
+            nextBatch = 0
+            partialLosses = []
+            try writeEpochFiles(report)
+            guard onEpoch(report) else {
+                throw .cancelled("training stopped after epoch \(epoch); state saved in \(options.outDir) (resume to continue)")
+            }
+        }
+        return history
+    }
+
+    private func writeEpochFiles(_ report: EpochReport) throws(UnetsegError) {
+        let modelFile = "model_\(report.epoch).safetensors"
+        try Checkpoint.save(model, to: path(modelFile), metadata: ["epoch": String(report.epoch)])
+        let bestLoss = { (r: EpochReport) in r.valid?.loss ?? r.train.loss }
+        if history.dropLast().allSatisfy({ bestLoss($0) > bestLoss(report) }) {
+            try Checkpoint.save(model, to: path("best.safetensors"), metadata: ["epoch": String(report.epoch)])
+        }
+        try saveState(modelFile: modelFile)
+        try FileSystem.writeTextAtomically(TrainingLog.csv(history), to: path("log.csv"))
+        try FileSystem.writeTextAtomically(TrainingLog.json(history), to: path("log.json"))
+        if !options.checkpointEveryEpoch, report.epoch > 1 {
+            let previous = path("model_\(report.epoch - 1).safetensors")
+            if FileSystem.exists(previous) { unlink(previous) }
+        }
+    }
+
+    /// One optimisation step on `batch`, returning its losses.
+    func trainStep(_ batch: DataLoader.Batch) throws(UnetsegError) -> LossSummary {
+        optimizer.zeroGrad()
+        let output = try model(batch.images)
+        let loss = try segmentationLoss(output, batch.masks, diceWeight: options.diceWeight)
+        let summary = LossSummary(bce: Double(try loss.bce.item()), dice: Double(try loss.dice.item()),
+                                  loss: Double(try loss.total.item()))
+        guard summary.loss.isFinite else { return summary }
+        try loss.total.backward()
+        optimizer.step()
+        try scheduler.step()
+        return summary
+    }
+
+    /// Mean losses over `loader` in evaluation mode without recording a graph.
+    func evaluateLosses(_ loader: DataLoader) throws(UnetsegError) -> LossSummary {
+        model.eval()
+        defer { model.train() }
+        var losses: [LossSummary] = []
+        let iterator = loader.makeIterator(epoch: 0)
+        while let batch = try iterator.next() {
+            let loss = try Autograd.withNoGrad { () throws(UnetsegError) in
+                try segmentationLoss(try model(batch.images), batch.masks, diceWeight: options.diceWeight)
+            }
+            losses.append(LossSummary(bce: Double(try loss.bce.item()), dice: Double(try loss.dice.item()),
+                                      loss: Double(try loss.total.item())))
+        }
+        return LossSummary(meanOf: losses)
+    }
+}
+
+/// Seconds from an arbitrary fixed point (CLOCK_MONOTONIC).
+public func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
+}

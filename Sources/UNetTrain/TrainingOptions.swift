@@ -1,0 +1,62 @@
+import UNetData
+import UNetNN
+import UNetTensor
+
+/// Everything a training run needs; the defaults are the post's.
+public struct TrainingOptions: Sendable, Equatable {
+    /// Folder of training patients (kaggle_3m layout).
+    public var trainDir: String
+    /// Folder of validation patients.
+    public var validDir: String
+    /// Folder for checkpoints and logs (created if missing).
+    public var outDir: String
+    /// Number of epochs (20).
+    public var epochs = 20
+    /// Slices per batch (4).
+    public var batchSize = 4
+    /// Peak learning rate of the one-cycle schedule and SGD's rate (0.1).
+    public var learningRate: Double = 0.1
+    /// SGD momentum (0.9; the one-cycle schedule cycles it between 0.95 and 0.85).
+    public var momentum: Float = 0.9
+    /// The model.
+    public var model = UNetConfig()
+    /// Weight of the dice loss in the total (0.3).
+    public var diceWeight: Float = 0.3
+    /// Training augmentation (`c(0.05, 15, 0.5)`), or nil for none.
+    public var augmentation: AugmentationParameters? = AugmentationParameters()
+    /// Lesion-weighted sampling of training slices (the post's `random_sampling = TRUE`).
+    public var randomSampling = true
+    /// Seed of every random choice of the run (777).
+    public var seed: UInt64 = 777
+    /// Compute threads (nil: one per CPU).
+    public var threads: Int?
+    /// Background data-loading threads.
+    public var loaderWorkers = 1
+    /// Continue from the training state in `outDir`.
+    public var resume = false
+    /// Write `model_<epoch>.safetensors` after every epoch (the post's `torch_save` per epoch).
+    public var checkpointEveryEpoch = true
+
+    /// Options for a run from `trainDir` and `validDir` into `outDir`, with the post's settings.
+    public init(trainDir: String, validDir: String, outDir: String) {
+        self.trainDir = trainDir
+        self.validDir = validDir
+        self.outDir = outDir
+    }
+
+    /// Throws unless every option is usable.
+    public func validate() throws(UnetsegError) {
+        try require(!trainDir.isEmpty, "no training folder given")
+        try require(!outDir.isEmpty, "no output folder given")
+        try require(epochs >= 1 && epochs <= 100_000, "epochs must be in 1...100000, got \(epochs)")
+        try require(batchSize >= 1 && batchSize <= 4096, "batch size must be in 1...4096, got \(batchSize)")
+        try require(learningRate > 0 && learningRate.isFinite, "learning rate must be positive, got \(learningRate)")
+        try require(momentum >= 0 && momentum < 1, "momentum must be in [0, 1), got \(momentum)")
+        try require(diceWeight >= 0 && diceWeight <= 1, "dice weight must be in [0, 1], got \(diceWeight)")
+        try require(threads.map { $0 >= 1 && $0 <= 1024 } ?? true, "threads must be in 1...1024")
+        try require(loaderWorkers >= 0 && loaderWorkers <= DataLoader.maximumWorkers,
+                    "loader workers must be in 0...\(DataLoader.maximumWorkers), got \(loaderWorkers)")
+        try model.validate()
+        try augmentation?.validate()
+    }
+}

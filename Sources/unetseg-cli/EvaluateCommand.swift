@@ -1,0 +1,64 @@
+import ArgumentParser
+import UNetData
+import UNetNN
+import UNetTensor
+import UNetTrain
+
+/// `unetseg evaluate`: Dice per volume and per slice, predicted masks and pictures.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Score a model on a folder: metrics.json, predicted masks and pictures.",
+        discussion: """
+            Writes metrics.json (mean_volume_dice, median_volume_dice, volume_dice, mean_slice_dice, bce, \
+            dice_loss), predictions/<patient>/<patient>_<n>_mask.tif (0/255), predictions.png (image / true / \
+            predicted for 8 lesion slices), contours.png (true outline green, predicted red) and, when the \
+            model's run folder has a log.json, loss_curves.png.
+            """)
+
+    @Option(help: "Model checkpoint (.safetensors).") var model: String
+    @Option(help: "Folder of patients with masks.") var data: String
+    @Option(help: "Output folder.") var out: String
+    @Option(help: "Slices per forward pass.") var batchSize = 8
+    @Option(help: "Compute threads (default: one per CPU).") var threads: Int?
+    @Flag(help: "Do not write the predicted mask TIFFs.") var noMasks = false
+
+    func run() throws {
+        if let threads { Parallel.setThreadCount(threads) }
+        let network = try Checkpoint.load(model)
+        let dataset = try BrainSegDataset(root: data)
+        var bar = ProgressBar(title: "evaluate", total: dataset.count)
+        let result = try Evaluator.evaluate(network, on: dataset, batchSize: batchSize,
+                                            predictionsDir: noMasks ? nil : FileSystem.joined(out, "predictions"),
+                                            onProgress: { done, _ in bar.update(done); return true })
+        try Evaluator.writeMetrics(result, to: out)
+        try Pictures.writeEvaluationFigures(network, dataset, modelPath: model, to: out)
+        print(cFormat("mean volume Dice %.4f, median %.4f, mean slice Dice %.4f, bce %.4f, dice loss %.4f over %d patients",
+                      result.meanVolumeDice, result.medianVolumeDice, result.meanSliceDice, result.bce,
+                      result.diceLoss, result.volumeDice.count))
+        print("metrics, masks and pictures in \(out)")
+    }
+}
+
+/// `unetseg predict`: masks for images without masks.
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict", abstract: "Segment a slice TIFF or a folder of them; writes 0/255 mask TIFFs.")
+
+    @Option(help: "Model checkpoint (.safetensors).") var model: String
+    @Option(help: "A slice TIFF or a folder (searched recursively; existing masks are ignored).") var input: String
+    @Option(help: "Output folder.") var out: String
+    @Option(help: "Compute threads (default: one per CPU).") var threads: Int?
+
+    func run() throws {
+        if let threads { Parallel.setThreadCount(threads) }
+        let network = try Checkpoint.load(model)
+        var bar = ProgressBar(title: "predict", total: 1)
+        let written = try Predictor.predict(network, input: input, outDir: out, onProgress: { done, total in
+            if bar.total != total { bar = ProgressBar(title: "predict", total: total) }
+            bar.update(done)
+            return true
+        })
+        print("\(written.count) masks written to \(out)")
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import UNetData
+import UNetNN
+import UNetTensor
+import UNetTrain
+
+/// `unetseg train`: the post's training loop on two folders of patients.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the U-Net on kaggle_3m-style folders (defaults are the post's).",
+        discussion: """
+            Writes model_<epoch>.safetensors every epoch, best.safetensors (lowest validation loss), log.csv, \
+            log.json and training_state.safetensors into --out. Ctrl-C stops at the end of the batch and saves; \
+            --resume continues exactly where the run stopped.
+            """)
+
+    @Option(help: "Folder of training patients.") var train: String
+    @Option(help: "Folder of validation patients (\"\" for none).") var valid: String
+    @Option(help: "Run folder for checkpoints and logs.") var out: String
+    @Option(help: "Epochs.") var epochs = 20
+    @Option(help: "Slices per batch.") var batchSize = 4
+    @Option(help: "Peak learning rate (one-cycle max_lr).") var lr = 0.1
+    @Option(help: "U-Net depth.") var depth = 5
+    @Option(help: "log2 of the first block's channels.") var filters = 6
+    @Option(help: "Dropout probability.") var dropout: Float = 0.6
+    @Option(help: "Weight of the dice loss.") var diceWeight: Float = 0.3
+    @Option(help: "Augmentation scale,angle,flip, or \"none\".") var augment = "0.05,15,0.5"
+    @Flag(help: "Visit training slices in order instead of lesion-weighted sampling.") var noRandomSampling = false
+    @Option(help: "Seed of every random choice.") var seed: UInt64 = 777
+    @Option(help: "Compute threads (default: one per CPU).") var threads: Int?
+    @Option(help: "Data-loading threads.") var workers = 1
+    @Flag(help: "Continue the run saved in --out.") var resume = false
+
+    func run() throws {
+        var options = TrainingOptions(trainDir: train, validDir: valid, outDir: out)
+        options.epochs = epochs
+        options.batchSize = batchSize
+        options.learningRate = lr
+        options.model = UNetConfig(depth: depth, nFilters: filters, dropout: dropout)
+        options.diceWeight = diceWeight
+        options.augmentation = try AugmentationParameters(parsing: augment)
+        options.randomSampling = !noRandomSampling
+        options.seed = seed
+        options.threads = threads
+        options.loaderWorkers = workers
+        options.resume = resume
+        let trainer = try Trainer(options: options)
+        print("training \(trainer.model.parameterCount) parameters on \(trainer.trainLoader.itemCount) slices"
+              + " (\(trainer.trainLoader.batchCount) batches/epoch), BLAS \(BLAS.coreName), \(Parallel.threadCount) threads")
+        Interrupt.install()
+        var bar = ProgressBar(title: "epoch", total: trainer.trainLoader.batchCount)
+        try trainer.run(
+            onBatch: { p in
+                bar.update(p.batch, detail: cFormat("epoch %d/%d loss %.4f %.1f slices/s", p.epoch, epochs,
+                                                    p.runningMean.loss, p.slicesPerSecond))
+                return true
+            },
+            onEpoch: { report in
+                for line in report.postLines { print("\n" + line) }
+                return true
+            },
+            shouldStop: { Interrupt.isRequested })
+        print("\ncheckpoints and log in \(out)")
+    }
+}
+
+extension AugmentationParameters {
+    /// Parses `scale,angle,flip` (e.g. `0.05,15,0.5`); "none" gives nil.
+    init?(parsing text: String) throws {
+        if text == "none" { return nil }
+        let parts = text.split(separator: ",").map { Float(String($0.filter { $0 != " " })) }
+        guard parts.count == 3, let s = parts[0], let a = parts[1], let f = parts[2] else {
+            throw ValidationError("--augment must be scale,angle,flip (e.g. 0.05,15,0.5) or none, got \(text)")
+        }
+        self.init(scale: s, angle: a, flip: f)
+        try validate()
+    }
+}
