@@ -5,9 +5,9 @@ import Glibc
 // Pointwise nonlinear functions: relu, sigmoid, powers, exp and log, each with its backward.
 
 extension Tensor {
-    /// max(x, 0) elementwise. The gradient at 0 is 0, as in PyTorch.
+    /// max(x, 0) elementwise; NaN stays NaN. The gradient at 0 is 0, as in PyTorch.
     public func relu() -> Tensor {
-        let out = mapped { $0 > 0 ? $0 : 0 }
+        let out = mapped { $0 > 0 || $0.isNaN ? $0 : 0 }
         let input = self
         Autograd.record(out, inputs: [self]) { g in [g.zipped(input) { g, x in x > 0 ? g : 0 }] }
         return out

@@ -42,3 +42,14 @@ extension Tensor {
         return out
     }
 }
+
+extension Tensor {
+    /// Whether any element is NaN or ±infinity.
+    public var containsNonFinite: Bool { !sumOfElements().isFinite || toArrayContainsNonFinite() }
+
+    private func toArrayContainsNonFinite() -> Bool {
+        let x = storage.pointer
+        for i in 0..<count where !x[i].isFinite { return true }
+        return false
+    }
+}

@@ -198,6 +198,7 @@ public final class Trainer {
     func trainStep(_ batch: DataLoader.Batch) throws(UnetsegError) -> LossSummary {
         optimizer.zeroGrad()
         let output = try model(batch.images)
+        if output.containsNonFinite { return LossSummary(bce: .nan, dice: .nan, loss: .nan) }
         let loss = try segmentationLoss(output, batch.masks, diceWeight: options.diceWeight)
         let summary = LossSummary(bce: Double(try loss.bce.item()), dice: Double(try loss.dice.item()),
                                   loss: Double(try loss.total.item()))
