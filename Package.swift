@@ -42,5 +42,6 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "UNetTensorTests", dependencies: ["UNetTensor", "_TestSupport"]),
+        .testTarget(name: "UNetDataTests", dependencies: ["UNetData", "_TestSupport"]),
     ]
 )
