@@ -119,3 +119,17 @@ public struct PatientSplit: Sendable, Equatable {
         !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.utf8.contains(0)
     }
 }
+
+extension PatientSplit {
+    /// The split as JSON: `{"seed": "777", "n_valid": 30, "train": [...], "valid": [...]}` (the seed as a
+    /// string, so that 64-bit seeds survive any JSON reader).
+    public var json: JSONValue {
+        ["seed": .string(String(seed)), "n_valid": .number(Double(valid.count)),
+         "train": .array(train.map { .string($0) }), "valid": .array(valid.map { .string($0) })]
+    }
+
+    /// Writes `json` to `path` (atomically).
+    public func writeRecord(to path: String) throws(UnetsegError) {
+        try FileSystem.writeTextAtomically(json.serialized(pretty: true) + "\n", to: path)
+    }
+}
