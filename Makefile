@@ -56,7 +56,7 @@ test-swift:
 
 ## test-c: the C API tests (gcc -Werror, AddressSanitizer, exported symbols, env -i, install)
 test-c: lib
-	Tests/c/run-tests $(LIB)
+	Tests/c/run-tests $(LIB) $(RAW_HEADER)
 
 ## bench: the benchmark tables (release build)
 bench: build
