@@ -179,11 +179,14 @@ extern int32_t unetseg_tensor_create(float const *data, int64_t const *shape, in
                                      unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Elementwise a / b (same shape), differentiable; division by zero gives infinities as in IEEE 754.
-/// Returns as unetseg_tensor_add.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or shapes that differ.
 extern int32_t unetseg_tensor_div(unetseg_tensor const *a, unetseg_tensor const *b,
                                   unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// tensor / scalar for every element, differentiable. Returns as unetseg_tensor_add_scalar.
+/// tensor / scalar for every element, differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_tensor_div_scalar(unetseg_tensor const *tensor, float scalar,
                                          unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
@@ -200,7 +203,9 @@ extern int32_t unetseg_tensor_grad(unetseg_tensor const *tensor,
                                    unetseg_tensor **out_grad) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// 1 where an element of tensor is greater than scalar, else 0 (the post's prediction > 0.5); not
-/// differentiable. Returns as unetseg_tensor_add_scalar.
+/// differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_tensor_gt_scalar(unetseg_tensor const *tensor, float scalar,
                                         unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
@@ -210,16 +215,21 @@ extern int32_t unetseg_tensor_gt_scalar(unetseg_tensor const *tensor, float scal
 extern int32_t unetseg_tensor_item(unetseg_tensor const *tensor,
                                    float *out_value) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// The mean of all elements as a 0-dimensional tensor, differentiable. Returns as
-/// unetseg_tensor_add_scalar.
+/// The mean of all elements as a 0-dimensional tensor, differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_tensor_mean(unetseg_tensor const *tensor,
                                    unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// Elementwise a * b (same shape), differentiable. Returns as unetseg_tensor_add.
+/// Elementwise a * b (same shape), differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or shapes that differ.
 extern int32_t unetseg_tensor_mul(unetseg_tensor const *a, unetseg_tensor const *b,
                                   unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// tensor * scalar for every element, differentiable. Returns as unetseg_tensor_add_scalar.
+/// tensor * scalar for every element, differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_tensor_mul_scalar(unetseg_tensor const *tensor, float scalar,
                                          unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
@@ -242,20 +252,27 @@ extern int32_t unetseg_tensor_requires_grad(unetseg_tensor const *tensor,
 extern int32_t unetseg_tensor_reshape(unetseg_tensor const *tensor, int64_t const *shape, int32_t ndim,
                                       unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// scalar + tensor for every element, differentiable. Returns as unetseg_tensor_add_scalar.
+/// scalar + tensor for every element, differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_tensor_scalar_add(float scalar, unetseg_tensor const *tensor,
                                          unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// scalar / tensor for every element, differentiable. Returns as unetseg_tensor_add_scalar.
+/// scalar / tensor for every element, differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_tensor_scalar_div(float scalar, unetseg_tensor const *tensor,
                                          unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// scalar * tensor for every element, differentiable. Returns as unetseg_tensor_add_scalar.
+/// scalar * tensor for every element, differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_tensor_scalar_mul(float scalar, unetseg_tensor const *tensor,
                                          unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// scalar - tensor for every element (the post's 1 - dice), differentiable. Returns as
-/// unetseg_tensor_add_scalar.
+/// scalar - tensor for every element (the post's 1 - dice), differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_tensor_scalar_sub(float scalar, unetseg_tensor const *tensor,
                                          unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
@@ -272,20 +289,27 @@ extern int32_t unetseg_tensor_set_requires_grad(unetseg_tensor *tensor,
 extern int32_t unetseg_tensor_shape(unetseg_tensor const *tensor, int64_t *out_shape,
                                     int32_t capacity) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// 1 / (1 + exp(-x)) for every element, differentiable. Returns as unetseg_tensor_add_scalar.
+/// 1 / (1 + exp(-x)) for every element, differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_tensor_sigmoid(unetseg_tensor const *tensor,
                                       unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// Elementwise a - b (same shape), differentiable. Returns as unetseg_tensor_add.
+/// Elementwise a - b (same shape), differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or shapes that differ.
 extern int32_t unetseg_tensor_sub(unetseg_tensor const *a, unetseg_tensor const *b,
                                   unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// tensor - scalar for every element, differentiable. Returns as unetseg_tensor_add_scalar.
+/// tensor - scalar for every element, differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_tensor_sub_scalar(unetseg_tensor const *tensor, float scalar,
                                          unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// The sum of all elements as a 0-dimensional tensor, differentiable. Returns as
-/// unetseg_tensor_add_scalar.
+/// The sum of all elements as a 0-dimensional tensor, differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_tensor_sum(unetseg_tensor const *tensor,
                                   unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 

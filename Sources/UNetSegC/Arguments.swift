@@ -48,12 +48,6 @@ func pathArgument(_ path: UnsafePointer<CChar>?, _ argument: String = "path") th
     return text
 }
 
-/// A finite float argument.
-func finiteArgument(_ value: Float, _ argument: String) throws(UnetsegError) -> Float {
-    try require(value.isFinite, "\(argument) must be finite, got \(value)")
-    return value
-}
-
 /// Copies `count` floats from `source` into the caller's `buffer` of `capacity` floats (`argument`).
 func copyOut(_ source: UnsafePointer<Float>, count: Int, to buffer: UnsafeMutablePointer<Float>?,
              capacity: Int64, _ argument: String) throws(UnetsegError) {

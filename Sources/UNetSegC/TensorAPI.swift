@@ -135,20 +135,28 @@ func returningTensor(_ out: TensorOut?, _ argument: String = "out_tensor", funct
     returningTensor(out_tensor) { () throws(UnetsegError) in try Handles.tensor(a, "a") + Handles.tensor(b, "b") }
 }
 
-/// Elementwise a - b (same shape), differentiable. Returns as unetseg_tensor_add.
+/// Elementwise a - b (same shape), differentiable.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or shapes that differ.
 @c public func unetseg_tensor_sub(_ a: UnsafePointer<unetseg_tensor>?, _ b: UnsafePointer<unetseg_tensor>?,
                                   _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try Handles.tensor(a, "a") - Handles.tensor(b, "b") }
 }
 
-/// Elementwise a * b (same shape), differentiable. Returns as unetseg_tensor_add.
+/// Elementwise a * b (same shape), differentiable.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or shapes that differ.
 @c public func unetseg_tensor_mul(_ a: UnsafePointer<unetseg_tensor>?, _ b: UnsafePointer<unetseg_tensor>?,
                                   _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try Handles.tensor(a, "a") * Handles.tensor(b, "b") }
 }
 
 /// Elementwise a / b (same shape), differentiable; division by zero gives infinities as in IEEE 754.
-/// Returns as unetseg_tensor_add.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or shapes that differ.
 @c public func unetseg_tensor_div(_ a: UnsafePointer<unetseg_tensor>?, _ b: UnsafePointer<unetseg_tensor>?,
                                   _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try Handles.tensor(a, "a") / Handles.tensor(b, "b") }
@@ -164,63 +172,93 @@ func returningTensor(_ out: TensorOut?, _ argument: String = "out_tensor", funct
     returningTensor(out_tensor) { () throws(UnetsegError) in try Handles.tensor(tensor) + scalar }
 }
 
-/// tensor - scalar for every element, differentiable. Returns as unetseg_tensor_add_scalar.
+/// tensor - scalar for every element, differentiable.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_tensor_sub_scalar(_ tensor: UnsafePointer<unetseg_tensor>?, _ scalar: Float, _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try Handles.tensor(tensor) - scalar }
 }
 
-/// tensor * scalar for every element, differentiable. Returns as unetseg_tensor_add_scalar.
+/// tensor * scalar for every element, differentiable.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_tensor_mul_scalar(_ tensor: UnsafePointer<unetseg_tensor>?, _ scalar: Float, _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try Handles.tensor(tensor) * scalar }
 }
 
-/// tensor / scalar for every element, differentiable. Returns as unetseg_tensor_add_scalar.
+/// tensor / scalar for every element, differentiable.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_tensor_div_scalar(_ tensor: UnsafePointer<unetseg_tensor>?, _ scalar: Float, _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try Handles.tensor(tensor) / scalar }
 }
 
-/// scalar + tensor for every element, differentiable. Returns as unetseg_tensor_add_scalar.
+/// scalar + tensor for every element, differentiable.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_tensor_scalar_add(_ scalar: Float, _ tensor: UnsafePointer<unetseg_tensor>?, _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try scalar + Handles.tensor(tensor) }
 }
 
-/// scalar - tensor for every element (the post's 1 - dice), differentiable. Returns as
-/// unetseg_tensor_add_scalar.
+/// scalar - tensor for every element (the post's 1 - dice), differentiable.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_tensor_scalar_sub(_ scalar: Float, _ tensor: UnsafePointer<unetseg_tensor>?, _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try scalar - Handles.tensor(tensor) }
 }
 
-/// scalar * tensor for every element, differentiable. Returns as unetseg_tensor_add_scalar.
+/// scalar * tensor for every element, differentiable.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_tensor_scalar_mul(_ scalar: Float, _ tensor: UnsafePointer<unetseg_tensor>?, _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try scalar * Handles.tensor(tensor) }
 }
 
-/// scalar / tensor for every element, differentiable. Returns as unetseg_tensor_add_scalar.
+/// scalar / tensor for every element, differentiable.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_tensor_scalar_div(_ scalar: Float, _ tensor: UnsafePointer<unetseg_tensor>?, _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try scalar / Handles.tensor(tensor) }
 }
 
 /// 1 where an element of tensor is greater than scalar, else 0 (the post's prediction > 0.5); not
-/// differentiable. Returns as unetseg_tensor_add_scalar.
+/// differentiable.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_tensor_gt_scalar(_ tensor: UnsafePointer<unetseg_tensor>?, _ scalar: Float, _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try Handles.tensor(tensor) > scalar }
 }
 
 // MARK: - Reductions and activations
 
-/// The sum of all elements as a 0-dimensional tensor, differentiable. Returns as
-/// unetseg_tensor_add_scalar.
+/// The sum of all elements as a 0-dimensional tensor, differentiable.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_tensor_sum(_ tensor: UnsafePointer<unetseg_tensor>?, _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try Handles.tensor(tensor).sum() }
 }
 
-/// The mean of all elements as a 0-dimensional tensor, differentiable. Returns as
-/// unetseg_tensor_add_scalar.
+/// The mean of all elements as a 0-dimensional tensor, differentiable.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_tensor_mean(_ tensor: UnsafePointer<unetseg_tensor>?, _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try Handles.tensor(tensor).mean() }
 }
 
-/// 1 / (1 + exp(-x)) for every element, differentiable. Returns as unetseg_tensor_add_scalar.
+/// 1 / (1 + exp(-x)) for every element, differentiable.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_tensor_sigmoid(_ tensor: UnsafePointer<unetseg_tensor>?, _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try Handles.tensor(tensor).sigmoid() }
 }
