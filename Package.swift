@@ -5,6 +5,12 @@
 
 import PackageDescription
 
+// `scripts/generate-header` sets UNETSEG_EMIT_HEADER to a path: the compiler then writes the C declarations
+// of the `@c` functions there, which become include/unetseg.h. Ordinary builds do not set it.
+let cHeaderSettings: [SwiftSetting] = Context.environment["UNETSEG_EMIT_HEADER"].map {
+    [.unsafeFlags(["-emit-clang-header-path", $0])]
+} ?? []
+
 let package = Package(
     name: "unetseg",
     products: [
@@ -20,6 +26,8 @@ let package = Package(
     ],
     targets: [
         // MARK: - System libraries
+        // The C API's hand-written types (include/unetseg_types.h); headers only, links nothing.
+        .systemLibrary(name: "CUNetSegTypes", path: "Sources/CUNetSegTypes"),
         // OpenBLAS headers only: the library is dlopen'ed at run time (see UNetTensor/BLAS.swift), so that
         // OPENBLAS_CORETYPE can be set before OpenBLAS initialises.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
@@ -35,7 +43,7 @@ let package = Package(
         .target(name: "UNetNN", dependencies: ["UNetTensor"]),
         .target(name: "UNetData", dependencies: ["UNetTensor", "CTIFF"]),
         .target(name: "UNetTrain", dependencies: ["UNetNN", "UNetData", "CPNG"]),
-        .target(name: "UNetSegC", dependencies: ["UNetTrain"]),
+        .target(name: "UNetSegC", dependencies: ["UNetTrain", "CUNetSegTypes"], swiftSettings: cHeaderSettings),
         .executableTarget(
             name: "unetseg-cli",
             dependencies: ["UNetTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

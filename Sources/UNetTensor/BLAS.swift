@@ -60,7 +60,7 @@ public enum BLAS {
     }
 
     /// The flags line of /proc/cpuinfo, split into words (empty if unreadable).
-    static func cpuFlags() -> Set<Substring> {
+    public static func cpuFlags() -> Set<Substring> {
         guard let file = fopen("/proc/cpuinfo", "r") else { return [] }
         defer { fclose(file) }
         var line: UnsafeMutablePointer<CChar>? = nil

@@ -1,0 +1,185 @@
+import CUNetSegTypes
+import Synchronization
+import UNetNN
+import UNetTensor
+import UNetTrain
+
+/// A Swift object that C code holds through an opaque handle of type `CType` (`unetseg_tensor`, ...).
+///
+/// Conformers are `Sendable` because handles may be passed between threads; the C contract is that one
+/// handle is used by one thread at a time, which is what makes the `@unchecked` boxes below safe.
+protocol HandleTarget: AnyObject, Sendable {
+    /// The C struct the handle points to (never dereferenced).
+    associatedtype CType
+    /// The C type's name, for messages ("unetseg_tensor").
+    static var cTypeName: String { get }
+}
+
+/// The live handles of the process.
+///
+/// A handle is not the object's address but a number that is never reused (a multiple of 16, so that it
+/// looks like an aligned pointer to tools that print it). So a handle that was freed, or one of another
+/// kind, is always recognised, and C never holds a pointer into Swift memory. The table keeps each object
+/// alive until its handle is freed.
+enum Handles {
+    private struct Table {
+        var next: UInt = 1
+        var live: [UInt: any HandleTarget] = [:]
+    }
+
+    private static let table = Mutex(Table())
+    private static let spacing: UInt = 16
+
+    /// Registers `object` and returns its new handle.
+    static func register<T: HandleTarget>(_ object: T) throws(UnetsegError) -> UnsafeMutablePointer<T.CType> {
+        let id = table.withLock { table in
+            let id = table.next
+            table.next += 1
+            table.live[id] = object
+            return id
+        }
+        let (address, overflow) = id.multipliedReportingOverflow(by: spacing)
+        guard !overflow, let handle = UnsafeMutablePointer<T.CType>(bitPattern: address) else {
+            _ = table.withLock { $0.live.removeValue(forKey: id) }
+            throw .internal("handle numbers exhausted")
+        }
+        return handle
+    }
+
+    /// The object behind `handle`, which the caller passed as `argument`; throws for NULL, for a handle
+    /// that is not live and for a handle of another type.
+    static func object<T: HandleTarget>(_ handle: UnsafeRawPointer?, _ type: T.Type,
+                                        _ argument: String) throws(UnetsegError) -> T {
+        guard let handle else { throw .invalidArgument("\(argument) is NULL") }
+        let entry = lookUp(handle)
+        guard let entry else {
+            throw .invalidArgument("\(argument) is not a live \(T.cTypeName) (freed already, or not made by this library)")
+        }
+        guard let object = entry as? T else {
+            throw .invalidArgument("\(argument) is a \(Swift.type(of: entry).cTypeName), not a \(T.cTypeName)")
+        }
+        return object
+    }
+
+    /// Frees `handle` (NULL is ignored). A handle that is not a live `T` is left alone and logged as a
+    /// warning, for `function`.
+    static func release<T: HandleTarget>(_ handle: UnsafeRawPointer?, _ type: T.Type, _ function: String) {
+        guard let handle else { return }
+        let key = UInt(bitPattern: handle)
+        let removed: (any HandleTarget)? = table.withLock { table in
+            guard key % spacing == 0, let entry = table.live[key / spacing], entry is T else { return nil }
+            return table.live.removeValue(forKey: key / spacing)
+        }
+        // The object (and everything only it kept alive) is released here, outside the lock.
+        if removed == nil {
+            let what = lookUp(handle).map { "a \(Swift.type(of: $0).cTypeName)" } ?? "not live (freed twice?)"
+            Log.emit(UNETSEG_LOG_WARNING, "\(cFunctionName(function)): ignoring handle \(handle), which is \(what)")
+        }
+    }
+
+    /// Number of handles not yet freed.
+    static var liveCount: Int { table.withLock { $0.live.count } }
+
+    private static func lookUp(_ handle: UnsafeRawPointer) -> (any HandleTarget)? {
+        let key = UInt(bitPattern: handle)
+        guard key % spacing == 0 else { return nil }
+        return table.withLock { $0.live[key / spacing] }
+    }
+}
+
+// MARK: - The objects behind each handle type
+
+extension Tensor: HandleTarget {
+    typealias CType = unetseg_tensor
+    static var cTypeName: String { "unetseg_tensor" }
+}
+
+/// A model with its named parameters, listed once (the order of `state_dict`).
+final class ModelHandle: HandleTarget, @unchecked Sendable {
+    typealias CType = unetseg_model
+    static var cTypeName: String { "unetseg_model" }
+
+    /// The network.
+    let model: UNet
+    /// `model.namedParameters()`, in order: the indices of `unetseg_model_parameter_*`.
+    let parameters: [(name: String, tensor: Tensor)]
+    /// The seed it was initialised with (-1: the global generator, or loaded from a file).
+    let seed: Int64
+
+    init(_ model: UNet, seed: Int64) {
+        self.model = model
+        self.parameters = model.namedParameters()
+        self.seed = seed
+    }
+}
+
+/// An SGD optimiser.
+final class SGDHandle: HandleTarget, @unchecked Sendable {
+    typealias CType = unetseg_sgd
+    static var cTypeName: String { "unetseg_sgd" }
+
+    /// The optimiser.
+    let optimizer: SGD
+    init(_ optimizer: SGD) { self.optimizer = optimizer }
+}
+
+/// A one-cycle schedule (it keeps its optimiser alive).
+final class OneCycleHandle: HandleTarget, @unchecked Sendable {
+    typealias CType = unetseg_one_cycle
+    static var cTypeName: String { "unetseg_one_cycle" }
+
+    /// The schedule.
+    let scheduler: OneCycleLR
+    init(_ scheduler: OneCycleLR) { self.scheduler = scheduler }
+}
+
+// MARK: - Typed access for the @c functions
+
+extension Handles {
+    /// The tensor behind `handle` (argument name `argument`, for messages).
+    static func tensor(_ handle: UnsafePointer<unetseg_tensor>?, _ argument: String = "tensor") throws(UnetsegError) -> Tensor {
+        try object(UnsafeRawPointer(handle), Tensor.self, argument)
+    }
+
+    /// The tensor behind a mutable `handle`.
+    static func tensor(_ handle: UnsafeMutablePointer<unetseg_tensor>?, _ argument: String = "tensor") throws(UnetsegError) -> Tensor {
+        try object(UnsafeRawPointer(handle), Tensor.self, argument)
+    }
+
+    /// The model behind `handle`.
+    static func model(_ handle: UnsafePointer<unetseg_model>?) throws(UnetsegError) -> ModelHandle {
+        try object(UnsafeRawPointer(handle), ModelHandle.self, "model")
+    }
+
+    /// The model behind a mutable `handle`.
+    static func model(_ handle: UnsafeMutablePointer<unetseg_model>?) throws(UnetsegError) -> ModelHandle {
+        try object(UnsafeRawPointer(handle), ModelHandle.self, "model")
+    }
+
+    /// The optimiser behind `handle`.
+    static func sgd(_ handle: UnsafeMutablePointer<unetseg_sgd>?) throws(UnetsegError) -> SGD {
+        try object(UnsafeRawPointer(handle), SGDHandle.self, "optimizer").optimizer
+    }
+
+    /// The schedule behind `handle`.
+    static func oneCycle(_ handle: UnsafePointer<unetseg_one_cycle>?) throws(UnetsegError) -> OneCycleLR {
+        try object(UnsafeRawPointer(handle), OneCycleHandle.self, "scheduler").scheduler
+    }
+
+    /// The schedule behind a mutable `handle`.
+    static func oneCycle(_ handle: UnsafeMutablePointer<unetseg_one_cycle>?) throws(UnetsegError) -> OneCycleLR {
+        try object(UnsafeRawPointer(handle), OneCycleHandle.self, "scheduler").scheduler
+    }
+}
+
+/// Runs `body` and stores a new handle to the object it returns in `*out` (the caller's `argument`);
+/// `*out` is NULL whenever the status is not OK.
+func returningHandle<T: HandleTarget>(_ out: UnsafeMutablePointer<UnsafeMutablePointer<T.CType>?>?,
+                                      _ argument: String, function: String,
+                                      _ body: () throws(UnetsegError) -> T) -> Int32 {
+    withStatus(function) { () throws(UnetsegError) in
+        let out = try required(out, argument)
+        out.pointee = nil
+        out.pointee = try Handles.register(try body())
+    }
+}

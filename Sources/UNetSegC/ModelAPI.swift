@@ -1,0 +1,311 @@
+import CUNetSegTypes
+import UNetNN
+import UNetTensor
+import UNetTrain
+
+// The model: creation, forward, modes, named parameters (for state_dict round trips), files, prediction.
+
+/// The `unetseg_model **` out-parameter of the functions that make a model.
+public typealias ModelOut = UnsafeMutablePointer<UnsafeMutablePointer<unetseg_model>?>
+
+extension unetseg_model_params {
+    /// The U-Net configuration these parameters describe, validated.
+    func validatedConfig() throws(UnetsegError) -> UNetConfig {
+        let config = UNetConfig(channelsIn: Int(channels_in), nClasses: Int(n_classes), depth: Int(depth),
+                                nFilters: Int(n_filters), dropout: dropout)
+        try config.validate()
+        return config
+    }
+
+    /// The parameters describing `config` and `seed`.
+    init(_ config: UNetConfig, seed: Int64) {
+        self.init(channels_in: Int32(clamping: config.channelsIn), n_classes: Int32(clamping: config.nClasses),
+                  depth: Int32(clamping: config.depth), n_filters: Int32(clamping: config.nFilters),
+                  dropout: config.dropout, seed: seed)
+    }
+}
+
+extension ModelHandle {
+    /// Throws `outOfMemory` when a batch of `batch` images of `height`×`width` would need activations of
+    /// more elements than a tensor may hold (the widest is the last up block's concatenation, twice the
+    /// first level's channels at full resolution).
+    func requireActivationsFit(batch: Int, height: Int, width: Int) throws(UnetsegError) {
+        let widest = Shape.elementCount([batch, 2 * model.config.channels(level: 1), height, width])
+        guard let widest, widest <= TensorStorage.maximumCount else {
+            throw .outOfMemory("a batch of \(batch) images of \(height)x\(width) needs activations of more than \(TensorStorage.maximumCount) elements; use smaller batches")
+        }
+    }
+}
+
+/// The post's model: channels_in 3, n_classes 1, depth 5, n_filters 6 (64 first channels), dropout 0.6,
+/// seed -1 (initial weights from the global generator, see unetseg_manual_seed).
+@c public func unetseg_model_default_params() -> unetseg_model_params {
+    unetseg_model_params(UNetConfig(), seed: -1)
+}
+
+/// Makes a U-Net with the shape in params, initialised as torch initialises the post's model, in training
+/// mode (dropout active).
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_model (free it with unetseg_model_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a field out of range (the message names it).
+@c public func unetseg_model_create(_ params: UnsafePointer<unetseg_model_params>?, _ out_model: ModelOut?) -> Int32 {
+    returningHandle(out_model, "out_model", function: #function) { () throws(UnetsegError) in
+        let params = try required(params, "params").pointee
+        let config = try params.validatedConfig()
+        try require(params.seed >= -1, "seed must be -1 (global generator) or >= 0, got \(params.seed)")
+        if params.seed == -1 { return ModelHandle(try UNet(config), seed: -1) }
+        var generator = RandomGenerator(seed: UInt64(params.seed))
+        return ModelHandle(try UNet(config, generator: &generator), seed: params.seed)
+    }
+}
+
+/// Frees a model handle. NULL is accepted and ignored; a handle that is not live is ignored with a
+/// warning. Tensors it made and optimisers over its parameters stay valid.
+@c public func unetseg_model_free(_ model: UnsafeMutablePointer<unetseg_model>?) {
+    Handles.release(UnsafeRawPointer(model), ModelHandle.self, #function)
+}
+
+/// Writes model's shape into *out_params; seed is the one it was created with (-1 for the global
+/// generator or a loaded model).
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+@c public func unetseg_model_get_params(_ model: UnsafePointer<unetseg_model>?,
+                                        _ out_params: UnsafeMutablePointer<unetseg_model_params>?) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        try required(out_params, "out_params").pointee = unetseg_model_params(handle.model.config, seed: handle.seed)
+    }
+}
+
+/// Runs the model on input [N, channels_in, H, W] (H and W multiples of 2^(depth-1)) and returns the
+/// probabilities [N, n_classes, H, W]. In training mode dropout is active; the graph for
+/// unetseg_tensor_backward is recorded in either mode.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free);
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a wrong input shape;
+/// UNETSEG_STATUS_OUT_OF_MEMORY for a batch too large.
+@c public func unetseg_model_forward(_ model: UnsafeMutablePointer<unetseg_model>?, _ input: UnsafePointer<unetseg_tensor>?,
+                                     _ out_tensor: TensorOut?) -> Int32 {
+    returningTensor(out_tensor) { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        let x = try Handles.tensor(input, "input")
+        try handle.model.validateInput(x)
+        try handle.requireActivationsFit(batch: x.shape[0], height: x.shape[2], width: x.shape[3])
+        return try handle.model(x)
+    }
+}
+
+/// Puts the model in training mode (dropout active), as model$train().
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+@c public func unetseg_model_train(_ model: UnsafeMutablePointer<unetseg_model>?) -> Int32 {
+    withStatus { () throws(UnetsegError) in try Handles.model(model).model.train() }
+}
+
+/// Puts the model in evaluation mode (dropout is the identity), as model$eval().
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+@c public func unetseg_model_eval(_ model: UnsafeMutablePointer<unetseg_model>?) -> Int32 {
+    withStatus { () throws(UnetsegError) in try Handles.model(model).model.eval() }
+}
+
+/// Writes whether the model is in training mode into *out_training.
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+@c public func unetseg_model_is_training(_ model: UnsafePointer<unetseg_model>?, _ out_training: UnsafeMutablePointer<Bool>?) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        try required(out_training, "out_training").pointee = handle.model.isTraining
+    }
+}
+
+/// Drops the gradients of all the model's parameters (as an optimiser's zero_grad).
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+@c public func unetseg_model_zero_grad(_ model: UnsafeMutablePointer<unetseg_model>?) -> Int32 {
+    withStatus { () throws(UnetsegError) in try Handles.model(model).model.zeroGrad() }
+}
+
+// MARK: - Named parameters
+
+/// Writes the total number of parameter elements (weights and biases) into *out_count.
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+@c public func unetseg_model_parameter_count(_ model: UnsafePointer<unetseg_model>?, _ out_count: UnsafeMutablePointer<Int64>?) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        try required(out_count, "out_count").pointee = Int64(handle.model.parameterCount)
+    }
+}
+
+/// Writes the number of named parameter tensors (the entries of the state_dict) into *out_count. They are
+/// numbered 0 to count - 1 in the order of torch's named_parameters().
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+@c public func unetseg_model_named_parameter_count(_ model: UnsafePointer<unetseg_model>?, _ out_count: UnsafeMutablePointer<Int32>?) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        try required(out_count, "out_count").pointee = Int32(clamping: handle.parameters.count)
+    }
+}
+
+/// Copies the name of parameter index (a state_dict key such as "down_path.0.conv_block.conv_block.0.weight")
+/// and a NUL into out_name, which holds capacity bytes.
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out
+/// of range or a buffer too small (the message says how many bytes are needed; 128 suffice for the
+/// post's model).
+@c public func unetseg_model_parameter_name(_ model: UnsafePointer<unetseg_model>?, _ index: Int32,
+                                            _ out_name: UnsafeMutablePointer<CChar>?, _ capacity: UInt) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        let i = try indexArgument(index, count: handle.parameters.count)
+        try copyOut(handle.parameters[i].name, to: out_name, capacity: capacity, "out_name")
+    }
+}
+
+/// Writes the index of the parameter called name into *out_index.
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a name the
+/// model does not have.
+@c public func unetseg_model_parameter_index(_ model: UnsafePointer<unetseg_model>?, _ name: UnsafePointer<CChar>?,
+                                             _ out_index: UnsafeMutablePointer<Int32>?) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        let key = String(cString: try required(name, "name"))
+        let out = try required(out_index, "out_index")
+        guard let i = handle.parameters.firstIndex(where: { $0.name == key }) else {
+            throw .invalidArgument("the model has no parameter called \"\(key)\"")
+        }
+        out.pointee = Int32(clamping: i)
+    }
+}
+
+/// Writes the number of dimensions of parameter index into *out_ndim and its sizes into out_shape, which
+/// holds capacity elements (conv weights are [out, in, kh, kw], transposed-conv weights [in, out, kh, kw],
+/// biases [out]; 4 always suffice).
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out
+/// of range or a capacity below the parameter's ndim.
+@c public func unetseg_model_parameter_shape(_ model: UnsafePointer<unetseg_model>?, _ index: Int32,
+                                             _ out_shape: UnsafeMutablePointer<Int64>?, _ capacity: Int32,
+                                             _ out_ndim: UnsafeMutablePointer<Int32>?) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        let tensor = handle.parameters[try indexArgument(index, count: handle.parameters.count)].tensor
+        let shape = try required(out_shape, "out_shape"), ndim = try required(out_ndim, "out_ndim")
+        try require(Int(capacity) >= tensor.rank, "out_shape holds \(capacity) sizes, the parameter has \(tensor.rank) dimensions")
+        for (i, size) in tensor.shape.enumerated() { shape[i] = Int64(size) }
+        ndim.pointee = Int32(tensor.rank)
+    }
+}
+
+/// Copies the values of parameter index, row-major, into out_data, which holds capacity floats.
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out
+/// of range or a capacity below the parameter's element count.
+@c public func unetseg_model_parameter_get(_ model: UnsafePointer<unetseg_model>?, _ index: Int32,
+                                           _ out_data: UnsafeMutablePointer<Float>?, _ capacity: Int64) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        let tensor = handle.parameters[try indexArgument(index, count: handle.parameters.count)].tensor
+        try copyOut(tensor.storage.pointer, count: tensor.count, to: out_data, capacity: capacity, "out_data")
+    }
+}
+
+/// Overwrites the values of parameter index with count floats from data, row-major (count must be the
+/// parameter's element count). Optimiser state (momentum) is kept.
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out
+/// of range or a wrong count (nothing is changed then).
+@c public func unetseg_model_parameter_set(_ model: UnsafeMutablePointer<unetseg_model>?, _ index: Int32,
+                                           _ data: UnsafePointer<Float>?, _ count: Int64) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        let entry = handle.parameters[try indexArgument(index, count: handle.parameters.count)]
+        let source = try required(data, "data")
+        try require(count == Int64(entry.tensor.count),
+                    "\(entry.name) has \(entry.tensor.count) elements (shape \(Shape.describe(entry.tensor.shape))), got \(count)")
+        entry.tensor.storage.pointer.update(from: source, count: entry.tensor.count)
+    }
+}
+
+// MARK: - Files
+
+/// Saves the model to path as safetensors: exactly the PyTorch state_dict of the post's model (loadable
+/// with safetensors.torch.load_file) plus the model's shape in the metadata. Written to a temporary file
+/// in the same folder and renamed, so a crash never leaves half a file.
+///
+/// Returns UNETSEG_STATUS_OK; UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an empty path or a dead handle;
+/// UNETSEG_STATUS_IO when the file cannot be written (the message names it).
+@c public func unetseg_model_save(_ model: UnsafePointer<unetseg_model>?, _ path: UnsafePointer<CChar>?) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        let file = try pathArgument(path)
+        try Checkpoint.save(handle.model, to: file)
+        Log.emit(UNETSEG_LOG_INFO, "saved the model to \(file)")
+    }
+}
+
+/// Loads a model from a safetensors file. A file written by unetseg_model_save carries its shape: pass
+/// NULL params to require that. A state_dict written by PyTorch has none: pass the model's params (seed is
+/// ignored); when both exist they must agree (dropout aside, which comes from the file). The model starts
+/// in training mode, like a new one.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_model (free it with unetseg_model_free);
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL out_model or path, params out of range, or a file without
+/// our metadata and NULL params; UNETSEG_STATUS_IO for a file that cannot be read; UNETSEG_STATUS_FORMAT
+/// for a file that is not valid safetensors or does not fit the model (missing, unexpected or mis-shaped
+/// tensors, all listed). The message names the file.
+@c public func unetseg_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<unetseg_model_params>?,
+                                  _ out_model: ModelOut?) -> Int32 {
+    returningHandle(out_model, "out_model", function: #function) { () throws(UnetsegError) in
+        let file = try pathArgument(path)
+        let given = try params.map { p throws(UnetsegError) in try p.pointee.validatedConfig() }
+        let handle = ModelHandle(try Checkpoint.load(file, config: given), seed: -1)
+        Log.emit(UNETSEG_LOG_INFO, "loaded a model of \(handle.model.parameterCount) parameters from \(file)")
+        return handle
+    }
+}
+
+// MARK: - Prediction
+
+/// Segments n images [n, channels_in, height, width] (float32, row-major, already normalised as for
+/// training) from images and writes the probabilities [n, n_classes, height, width] into
+/// out_probabilities, which holds capacity floats. Runs in evaluation mode (no dropout; the model's mode
+/// is restored afterwards) without recording a graph, a few images at a time.
+///
+/// Returns UNETSEG_STATUS_OK; UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, sizes that are
+/// not positive or not multiples of 2^(depth-1), or a capacity too small (nothing is written then);
+/// UNETSEG_STATUS_OUT_OF_MEMORY for images too large.
+@c public func unetseg_model_predict(_ model: UnsafeMutablePointer<unetseg_model>?, _ images: UnsafePointer<Float>?,
+                                     _ n: Int64, _ height: Int64, _ width: Int64,
+                                     _ out_probabilities: UnsafeMutablePointer<Float>?, _ capacity: Int64) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        let model = handle.model, config = model.config
+        let input = try required(images, "images"), output = try required(out_probabilities, "out_probabilities")
+        try require(n > 0 && height > 0 && width > 0, "n, height and width must be > 0, got \(n), \(height), \(width)")
+        let (count, h, w) = (Int(n), Int(height), Int(width))
+        guard let inputCount = Shape.elementCount([count, config.channelsIn, h, w]),
+              let outputCount = Shape.elementCount([count, config.nClasses, h, w]) else {
+            throw .invalidArgument("\(n) images of \(height)x\(width) are too many elements")
+        }
+        try require(capacity >= Int64(outputCount),
+                    "out_probabilities holds \(capacity) floats, \(outputCount) are needed ([\(n), \(config.nClasses), \(height), \(width)])")
+        let batch = min(count, 4)
+        try handle.requireActivationsFit(batch: batch, height: h, width: w)
+        let wasTraining = model.isTraining
+        model.eval()
+        defer { if wasTraining { model.train() } }
+        let imageSize = inputCount / count, maskSize = outputCount / count
+        try Autograd.withNoGrad { () throws(UnetsegError) in
+            for start in stride(from: 0, to: count, by: batch) {
+                let size = min(batch, count - start)
+                let x = try Tensor(copying: input + start * imageSize, shape: [size, config.channelsIn, h, w])
+                let y = try model(x)
+                (output + start * maskSize).update(from: y.storage.pointer, count: y.count)
+            }
+        }
+    }
+}
