@@ -118,6 +118,7 @@ import _TestSupport
         // (weight-gradient partials), strided non-square kernels, pointwise over two tiles.
         ([2, 64, 37, 41], [8, 64, 3, 3], 1, 1),
         ([1, 128, 20, 23], [4, 128, 3, 3], 1, 1),
+        ([4, 128, 23, 25], [3, 128, 3, 3], 1, 1),
         ([2, 3, 37, 41], [5, 3, 3, 3], 1, 1),
         ([2, 5, 37, 41], [6, 5, 3, 5], 2, 2),
         ([1, 3, 70, 70], [4, 3, 1, 1], 1, 0),
@@ -175,6 +176,7 @@ import _TestSupport
         defer { Parallel.setThreadCount(0) }
         let cases: [(input: [Int], weight: [Int], transposed: Bool, stride: Int, padding: Int)] = [
             ([2, 64, 37, 41], [8, 64, 3, 3], false, 1, 1),
+            ([4, 128, 23, 25], [3, 128, 3, 3], false, 1, 1),
             ([2, 3, 37, 41], [5, 3, 3, 3], false, 2, 1),
             ([2, 40, 16, 17], [40, 12, 2, 2], true, 2, 0),
         ]
