@@ -21,10 +21,17 @@ enum ConvolutionKernels {
     static let pointwiseTileWidth = 4096
     /// Work items the sliced passes aim for, to balance the threads (a property of the shape only).
     static let itemTarget = 8
-    /// Column-matrix rows per weight-gradient slice, at least: narrower products repack gradOutput too often.
+    /// Column-matrix rows per weight-gradient slice, at least (and at most `itemTarget` times that):
+    /// narrower products repack gradOutput too often.
     static let weightSliceRows = 512
     /// Column-matrix rows per input-gradient slice, at most (when windows overlap).
     static let largestSliceRows = 1152
+
+    /// `width` positions per tile, fewer for huge kernels so that one channel's column rows stay within
+    /// four scratch budgets.
+    static func bounded(_ width: Int, _ kernelArea: Int) -> Int {
+        min(width, max(1, 4 * scratchFloats / kernelArea))
+    }
 
     /// Calls `body` with `count` uninitialised floats that live for the call.
     @inline(__always)
@@ -44,7 +51,7 @@ enum ConvolutionKernels {
         // Tiles wide enough for BLAS, and with column buffer and output tile cache-sized when that allows.
         let tiles = EvenPartition(total: plane, atMost: g.isPointwise
                                   ? pointwiseTileWidth
-                                  : max(forwardMinimumTileWidth, scratchFloats / (rows + g.outChannels)))
+                                  : bounded(max(forwardMinimumTileWidth, scratchFloats / (rows + g.outChannels)), area))
         // Large filters: slice the channels so the buffer stays cache-sized; slices accumulate in order.
         let slices = EvenPartition(total: g.inChannels, atMost: g.isPointwise
                                    ? g.inChannels : max(1, scratchFloats / (area * tiles.largest)))
@@ -99,7 +106,8 @@ enum ConvolutionKernels {
             : EvenPartition(total: g.inChannels, atMost: g.isPointwise
                             ? g.inChannels : max(1, scratchFloats / (area * minimumTileWidth)))
         let tiles = EvenPartition(total: plane, atMost: g.isPointwise
-                                  ? pointwiseTileWidth : max(minimumTileWidth, scratchFloats / (slices.largest * area)))
+                                  ? pointwiseTileWidth
+                                  : bounded(max(minimumTileWidth, scratchFloats / (slices.largest * area)), area))
         let scratchPerWorker = g.isPointwise ? 0 : slices.largest * area * tiles.largest
 
         /// One slice × image × tile: the product, then its scatter into gradInput.
@@ -138,8 +146,8 @@ enum ConvolutionKernels {
     /// [O, C, kh, kw] (overwritten).
     ///
     /// Items are (channel slice, group of tiles); each sums its tiles in order into its own columns of
-    /// gradWeight, or, when there are few channels and so several tile groups, into a partial that is
-    /// added up afterwards in group order.
+    /// gradWeight, or, when there are few channels and so several tile groups, into a partial (at most
+    /// 2²⁶ floats in all) that is added up afterwards in group order.
     static func backwardWeight(_ g: ConvolutionGeometry, input: UnsafePointer<Float>,
                                gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>) {
         let plane = g.outPlane, rows = g.columnRows, area = g.kernelArea, weightCount = g.outChannels * rows
@@ -147,11 +155,14 @@ enum ConvolutionKernels {
             gradWeight.update(repeating: 0, count: weightCount)
             return
         }
-        let slices = EvenPartition(total: g.inChannels, parts: min(itemTarget, rows / weightSliceRows))
+        let slices = EvenPartition(total: g.inChannels, parts: max(min(itemTarget, rows / weightSliceRows),
+                                                                   ceilingDivide(rows, by: itemTarget * weightSliceRows)))
         let tiles = EvenPartition(total: plane, atMost: g.isPointwise
-                                  ? pointwiseTileWidth : max(minimumTileWidth, scratchFloats / (slices.largest * area)))
+                                  ? pointwiseTileWidth
+                                  : bounded(max(minimumTileWidth, scratchFloats / (slices.largest * area)), area))
         let tileCount = g.batch * tiles.parts
-        let groups = EvenPartition(total: tileCount, parts: ceilingDivide(itemTarget, by: slices.parts))
+        let groups = EvenPartition(total: tileCount, parts: min(ceilingDivide(itemTarget, by: slices.parts),
+                                                                max(1, (1 << 26) / weightCount)))
         let scratchPerWorker = g.isPointwise ? 0 : slices.largest * area * tiles.largest
         let partialCount = groups.parts > 1 ? groups.parts * weightCount : 0
         let items = slices.parts * groups.parts
