@@ -70,15 +70,8 @@ enum ConvolutionKernels {
                 }
                 for s in 0..<slices.parts {
                     let channels = slices[s]
-                    let columns: UnsafePointer<Float>, ldColumns: Int
-                    if g.isPointwise {
-                        columns = image + channels.lowerBound * plane + positions.lowerBound
-                        ldColumns = plane
-                    } else {
-                        g.im2col(image: image, channels: channels, positions: positions, into: buffer)
-                        columns = UnsafePointer(buffer)
-                        ldColumns = positions.count
-                    }
+                    let (columns, ldColumns) = g.columns(of: image, channels: channels, positions: positions,
+                                                         scratch: buffer)
                     BLAS.sgemm(transA: false, transB: false, m: g.outChannels, n: positions.count,
                                k: channels.count * area, a: weight + channels.lowerBound * area, lda: rows,
                                b: columns, ldb: ldColumns, beta: s == 0 && bias == nil ? 0 : 1, c: target, ldc: plane)
@@ -177,16 +170,8 @@ enum ConvolutionKernels {
                 let target = (groups.parts > 1 ? partials + group * weightCount : gradWeight) + channels.lowerBound * area
                 for (step, tile) in groups[group].enumerated() {
                     let n = tile / tiles.parts, positions = tiles[tile % tiles.parts]
-                    let image = input + n * g.inChannels * g.inPlane
-                    let columns: UnsafePointer<Float>, ldColumns: Int
-                    if g.isPointwise {
-                        columns = image + channels.lowerBound * plane + positions.lowerBound
-                        ldColumns = plane
-                    } else {
-                        g.im2col(image: image, channels: channels, positions: positions, into: buffer)
-                        columns = UnsafePointer(buffer)
-                        ldColumns = positions.count
-                    }
+                    let (columns, ldColumns) = g.columns(of: input + n * g.inChannels * g.inPlane, channels: channels,
+                                                         positions: positions, scratch: buffer)
                     BLAS.sgemm(transA: false, transB: true, m: g.outChannels, n: channels.count * area,
                                k: positions.count,
                                a: gradOutput + n * g.outChannels * plane + positions.lowerBound, lda: plane,

@@ -137,6 +137,16 @@ extension ConvolutionGeometry {
         }
     }
 
+    /// The column-matrix block of `channels` × `positions` of one image and its row stride: the image itself
+    /// for a pointwise convolution, otherwise `scratch` filled by `im2col`.
+    @inline(__always)
+    func columns(of image: UnsafePointer<Float>, channels: Range<Int>, positions: Range<Int>,
+                 scratch: UnsafeMutablePointer<Float>) -> (UnsafePointer<Float>, Int) {
+        if isPointwise { return (image + channels.lowerBound * outPlane + positions.lowerBound, outPlane) }
+        im2col(image: image, channels: channels, positions: positions, into: scratch)
+        return (UnsafePointer(scratch), positions.count)
+    }
+
     /// Adds each element of `columns` (laid out as for `im2col`) into the image element it was read from:
     /// the adjoint of `im2col`. Elements that came from padding are dropped.
     func col2im(_ columns: UnsafePointer<Float>, channels: Range<Int>, positions: Range<Int>,
