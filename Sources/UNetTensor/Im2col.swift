@@ -129,7 +129,8 @@ extension ConvolutionGeometry {
             if !inside {
                 destination.update(repeating: 0, count: count)
             } else if stride == 1 {
-                destination.update(from: image + offset, count: count)
+                let source = image + offset   // an inline loop: runs are short, a memmove call costs more
+                for i in 0..<count { destination[i] = source[i] }
             } else {
                 let source = image + offset
                 for i in 0..<count { destination[i] = source[i * stride] }
