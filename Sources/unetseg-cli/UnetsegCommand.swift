@@ -13,5 +13,5 @@ struct UnetsegCommand: ParsableCommand {
 /// `unetseg bench`: performance tables.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure the engine's speed.", subcommands: [BenchTrainCommand.self, BenchLoaderCommand.self])
+        commandName: "bench", abstract: "Measure the engine's speed.", subcommands: [BenchOpsCommand.self, BenchTrainCommand.self, BenchLoaderCommand.self])
 }
