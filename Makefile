@@ -13,7 +13,7 @@ LIB := $(LIB_SCRATCH)/release/libunetseg.so
 RAW_HEADER := $(CURDIR)/$(LIB_SCRATCH)/unetseg-swift.h
 VERSION := $(shell sed -n 's/^let libraryVersion: StaticString = "\(.*\)"/\1/p' Sources/UNetSegC/Library.swift)
 
-.PHONY: all setup build lib header check-header install test test-swift test-c bench clean
+.PHONY: all setup build lib header check-header install test test-swift test-c bench demo clean
 
 all: build
 
@@ -58,9 +58,27 @@ test-swift:
 test-c: lib
 	Tests/c/run-tests $(LIB) $(RAW_HEADER)
 
-## bench: the benchmark tables (release build)
+## bench: the benchmark tables (release build), with PyTorch's time for the same step when torch is installed
 bench: build
 	$(RELEASE)/unetseg bench ops
+	$(RELEASE)/unetseg bench loader
+	scripts/bench-train $(RELEASE)/unetseg
+
+## demo: synthetic data, split, training, evaluation and pictures in $(DEMO)/ (about 5 minutes on 2 cores)
+DEMO ?= demo
+UNETSEG := $(RELEASE)/unetseg
+demo: build
+	rm -rf $(DEMO)
+	$(UNETSEG) synth --out $(DEMO)/data --patients 40 --size 128 --seed 1
+	$(UNETSEG) split --data $(DEMO)/data --out $(DEMO)/split --valid 8 --seed 777
+	$(UNETSEG) augmentation-grid --data $(DEMO)/split/valid --out $(DEMO)/augmentation.png
+	@start=$$(date +%s); \
+	$(UNETSEG) train --train $(DEMO)/split/train --valid $(DEMO)/split/valid --out $(DEMO)/run \
+	    --epochs 3 --depth 5 --filters 3 --batch-size 8 --seed 777 && \
+	echo "training took $$(( $$(date +%s) - start )) s" | tee $(DEMO)/training-time.txt
+	$(UNETSEG) evaluate --model $(DEMO)/run/best.safetensors --data $(DEMO)/split/valid --out $(DEMO)/eval
+	@echo; echo "demo done: metrics in $(DEMO)/eval/metrics.json; pictures: $(DEMO)/augmentation.png," \
+	    "$(DEMO)/eval/predictions.png, $(DEMO)/eval/contours.png, $(DEMO)/eval/loss_curves.png"
 
 clean:
-	rm -rf .build $(LIB_SCRATCH)
+	rm -rf .build $(LIB_SCRATCH) $(DEMO)

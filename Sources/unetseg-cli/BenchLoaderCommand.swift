@@ -40,8 +40,13 @@ struct BenchLoaderCommand: ParsableCommand {
             rows.append((workers, SegmentationMetrics.median(times)))
         }
         if json {
-            let entries = rows.map { "{\"workers\": \($0.workers), \"slices_per_second\": \(cFormat("%.1f", $0.rate))}" }
-            print("{\"slices\": \(dataset.count), \"size\": \(dataset.width), \"batch\": \(batchSize), \"augmentation\": true, \"loader\": [\(entries.joined(separator: ", "))]}")
+            let entries: [JSONValue] = rows.map {
+                .object([("workers", .number(Double($0.workers))), ("slices_per_second", benchNumber($0.rate))])
+            }
+            let report: JSONValue = .object([("slices", .number(Double(dataset.count))), ("size", .number(Double(dataset.width))),
+                                             ("batch", .number(Double(batchSize))), ("augmentation", true),
+                                             ("loader", .array(entries))])
+            print(report.serialized(pretty: false))
         } else {
             print("loader: \(dataset.count) slices \(dataset.width)×\(dataset.height), batch \(batchSize), augmentation (0.05, 15, 0.5), lesion-weighted sampling")
             for r in rows { print("  \(r.workers) worker\(r.workers == 1 ? "" : "s"): " + cFormat("%7.1f slices/s", r.rate)) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import UNetTrain
 @_spi(Benchmark) import UNetTensor
 #if canImport(Glibc)
 import Glibc
@@ -72,24 +73,25 @@ struct OpsReport {
 
     /// The report as one JSON object.
     func json() -> String {
-        let entries = ops.map { m -> String in
-            let rate: String
+        let entries: [JSONValue] = ops.map { m in
+            var fields: [(key: String, value: JSONValue)] = [("op", .string(m.op)), ("direction", .string(m.direction)),
+                                                             ("shape", .string(m.shape))]
             switch m.rate {
-            case .gflops(let x): rate = "\"gflops\": \(jsonNumber(x))"
-            case .gigabytesPerSecond(let x): rate = "\"gbps\": \(jsonNumber(x))"
+            case .gflops(let x): fields.append(("gflops", benchNumber(x)))
+            case .gigabytesPerSecond(let x): fields.append(("gbps", benchNumber(x)))
             }
-            return "{\"op\": \(jsonString(m.op)), \"direction\": \(jsonString(m.direction)), "
-                + "\"shape\": \(jsonString(m.shape)), \(rate)}"
+            return .object(fields)
         }
-        return "{\"threads\": \(threads), \"blas_core\": \(jsonString(blasCore)), "
-            + "\"sgemm_gflops\": \(jsonNumber(sgemmGflops)), \"ops\": [\(entries.joined(separator: ", "))]}"
+        let report: JSONValue = .object([("threads", .number(Double(threads))), ("blas_core", .string(blasCore)),
+                                         ("sgemm_gflops", benchNumber(sgemmGflops)), ("ops", .array(entries))])
+        return report.serialized(pretty: false)
     }
 
     /// The report as a readable table.
     func table() -> String {
         var lines = [
             "unetseg bench ops: \(threads) thread\(threads == 1 ? "" : "s"), OpenBLAS core \(blasCore), median of \(repeats) runs",
-            "SGEMM 2048×2048×2048: \(fixed(sgemmGflops, 1)) GFLOP/s",
+            "SGEMM 2048×2048×2048: \(cFormat("%.1f", sgemmGflops)) GFLOP/s",
             "",
             padded("op", 18) + padded("direction", 17) + padded("shape", 20) + padded("rate", 17)
                 + padded("of SGEMM", 10) + "60% bar",
@@ -99,10 +101,10 @@ struct OpsReport {
             switch m.rate {
             case .gflops(let x):
                 let fraction = x / sgemmGflops
-                line += padded("\(fixed(x, 1)) GFLOP/s", 17) + padded("\(fixed(100 * fraction, 0))%", 10)
+                line += padded("\(cFormat("%.1f", x)) GFLOP/s", 17) + padded("\(cFormat("%.0f", 100 * fraction))%", 10)
                 if m.hasBar { line += fraction >= Self.barFraction ? "met" : "NOT MET" }
             case .gigabytesPerSecond(let x):
-                line += padded("\(fixed(x, 1)) GB/s", 17)
+                line += padded("\(cFormat("%.1f", x)) GB/s", 17)
             }
             lines.append(line)
         }
@@ -160,31 +162,14 @@ struct OpsBenchmark {
         ops += try measureConvTranspose2d(inChannels: 1024, outChannels: 512, side: 16)
         ops += try measureElementwise(shape: [Self.batch, 64, 256, 256])
         sgemmSeconds += try sgemmRuns(size: sgemmSize)
-        let sgemm = 2 * pow(Double(sgemmSize), 3) / median(sgemmSeconds) / 1e9
+        let sgemm = 2 * pow(Double(sgemmSize), 3) / SegmentationMetrics.median(sgemmSeconds) / 1e9
         return OpsReport(threads: Parallel.threadCount, blasCore: BLAS.coreName, sgemmGflops: sgemm,
                          repeats: repeats, ops: ops)
     }
 
     /// Median seconds of `repeats` runs of `body` after one warm-up run.
     func medianSeconds(_ body: () throws -> Void) rethrows -> Double {
-        median(try timedRuns(body))
-    }
-
-    /// Seconds of each of `repeats` runs of `body`, after one warm-up run.
-    func timedRuns(_ body: () throws -> Void) rethrows -> [Double] {
-        try body()
-        var times: [Double] = []
-        for _ in 0..<repeats {
-            let start = monotonicSeconds()
-            try body()
-            times.append(monotonicSeconds() - start)
-        }
-        return times
-    }
-
-    func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted(), mid = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+        SegmentationMetrics.median(try timedRuns(repeats: repeats, body))
     }
 
     mutating func random(_ shape: [Int]) throws -> Tensor {
@@ -194,7 +179,7 @@ struct OpsBenchmark {
     /// Seconds of each timed run of `BLAS.parallelSgemm` on square `n`×`n` matrices.
     mutating func sgemmRuns(size n: Int) throws -> [Double] {
         let a = try random([n, n]), b = try random([n, n]), c = try Tensor.zeros([n, n])
-        return timedRuns {
+        return timedRuns(repeats: repeats) {
             BLAS.parallelSgemm(transA: false, transB: false, m: n, n: n, k: n, a: a.storage.pointer, lda: n,
                                b: b.storage.pointer, ldb: n, c: c.storage.pointer, ldc: n)
         }
@@ -256,52 +241,3 @@ struct OpsBenchmark {
 // MARK: - Formatting
 
 /// Seconds on the monotonic clock.
-func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
-}
-
-/// `value` with `digits` decimals (digits ≤ 6).
-func fixed(_ value: Double, _ digits: Int) -> String {
-    guard value.isFinite else { return "\(value)" }
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let scaled = Int64((abs(value) * scale).rounded())
-    let whole = scaled / Int64(scale), fraction = scaled % Int64(scale)
-    var text = (value < 0 && scaled != 0 ? "-" : "") + String(whole)
-    if digits > 0 {
-        let fractionText = String(fraction)
-        text += "." + String(repeating: "0", count: digits - fractionText.count) + fractionText
-    }
-    return text
-}
-
-/// `text` followed by spaces up to `width` characters (at least one space).
-func padded(_ text: String, _ width: Int) -> String {
-    text + String(repeating: " ", count: max(1, width - text.count))
-}
-
-/// A JSON number with three decimals, or `null` when not finite.
-func jsonNumber(_ value: Double) -> String {
-    value.isFinite ? fixed(value, 3) : "null"
-}
-
-/// A JSON string literal: quotes, backslashes and control characters escaped.
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case let s where s.value < 0x20:
-            let hex = String(s.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
