@@ -13,7 +13,7 @@ LIB := $(LIB_SCRATCH)/release/libunetseg.so
 RAW_HEADER := $(CURDIR)/$(LIB_SCRATCH)/unetseg-swift.h
 VERSION := $(shell sed -n 's/^let libraryVersion: StaticString = "\(.*\)"/\1/p' Sources/UNetSegC/Library.swift)
 
-.PHONY: all setup build lib header check-header install test test-swift test-c bench demo clean
+.PHONY: all setup build lib header check-header install test test-swift test-cli test-c bench demo clean
 
 all: build
 
@@ -49,10 +49,15 @@ install: lib
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/unetseg.pc
 
 ## test: every test suite (Swift, then C, Python and R where present)
-test: setup test-swift test-c
+test: setup test-swift test-cli test-c
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
+
+## test-cli: the `unetseg` command end to end on tiny synthetic data, and its error messages
+test-cli:
+	$(SWIFT) build -j $(JOBS) --product unetseg-cli
+	Tests/cli/run-tests .build/debug/unetseg-cli
 
 ## test-c: the C API tests (gcc -Werror, AddressSanitizer, exported symbols, env -i, install)
 test-c: lib
