@@ -8,24 +8,35 @@
  * WHAT IT IS
  * unetseg trains and runs the U-Net of the R torch post "Brain image segmentation with torch" on brain
  * MRI slices, natively (Swift, OpenBLAS; no Python, no libtorch). This header is everything a C program
- * needs: tensors with define-by-run autograd, the post's model, its losses, SGD and the one-cycle
- * schedule, so the post's training loop can be written by hand in C. The Python and R bindings are thin
- * layers over exactly these functions.
+ * needs, at two levels:
+ * - the post's pieces: tensors with define-by-run autograd, the model, its losses, SGD and the one-cycle
+ *   schedule, the kaggle_3m dataset with the post's sampling and augmentation, data loaders, the patient
+ *   split and a synthetic dataset, so the post's training loop can be written by hand in C;
+ * - whole jobs in one call each, as the unetseg CLI runs them: unetseg_train (with progress callbacks that
+ *   can stop it, and resume), unetseg_evaluate (Dice per volume, metrics.json, pictures) and
+ *   unetseg_predict_folder.
+ * The Python and R bindings are thin layers over exactly these functions.
  *
  * TENSORS
  * float32, contiguous, row-major. Images are NCHW: [batch, channels, height, width], the post's 3 input
  * channels being pre-contrast, FLAIR and post-contrast, min-max scaled to [0, 1]; masks and predictions
  * are [batch, 1, height, width]. Arrays cross the API as a float pointer plus an explicit shape
- * (int64_t sizes, outermost first, at most UNETSEG_MAX_NDIM of them).
+ * (int64_t sizes, outermost first, at most UNETSEG_MAX_NDIM of them). Datasets are folders in Kaggle's
+ * kaggle_3m layout: one folder per patient, slices PATIENT_N.tif (RGB) with masks PATIENT_N_mask.tif
+ * (0/255), N from 1.
  *
  * OWNERSHIP
  * - The caller owns every buffer it passes; the library copies what it keeps and never holds on to a
  *   caller's pointer after the call returns (the log callback's user_data aside).
- * - Every handle (unetseg_tensor *, unetseg_model *, unetseg_sgd *, unetseg_one_cycle *) returned through
- *   an out_ argument is owned by the caller and released with the matching _free function. Every _free
- *   accepts NULL. Freeing in any order is safe: objects keep alive what they use (an optimiser its
- *   model's parameters, a loss its graph), and a handle made from another stays valid after that one is
- *   freed.
+ * - Every handle (unetseg_tensor *, unetseg_model *, unetseg_sgd *, unetseg_one_cycle *,
+ *   unetseg_dataset *, unetseg_loader *, unetseg_evaluation *) returned through an out_ argument is owned
+ *   by the caller and released with the matching _free function. Every _free accepts NULL. Freeing in any
+ *   order is safe: objects keep alive what they use (an optimiser its model's parameters, a loss its
+ *   graph, a loader its dataset), and a handle made from another stays valid after that one is freed.
+ * - Strings in parameter structs (folders) and path arguments are read during the call only.
+ * - Callbacks (progress, training batches and epochs, logging) receive the user_data pointer given with
+ *   them, which the library passes along and never owns. Progress and training callbacks run on the
+ *   calling thread during the call; returning false stops the work with UNETSEG_STATUS_CANCELLED.
  * - Handles are opaque: never dereference one. A freed handle is recognised: passing it again gives
  *   UNETSEG_STATUS_INVALID_ARGUMENT ("... is not a live unetseg_tensor"), and freeing it twice is
  *   ignored with a warning. unetseg_live_handle_count() counts the handles not yet freed.
@@ -37,28 +48,49 @@
  * with outputs written through out_ pointers only on success (handle outputs are set to NULL on
  * failure). unetseg_last_error() then gives a message naming the argument, shape or file at fault; it is
  * kept per thread and valid until the next call into the library on that thread. Every pointer argument
- * is checked; no input makes the library abort the process.
+ * is checked (outputs documented as optional may be NULL); no input makes the library abort the process.
+ *
+ * OPENBLAS
+ * The library loads OpenBLAS itself, after choosing OPENBLAS_CORETYPE from the CPU (some builds, such as
+ * Debian 12's, otherwise pick slow generic kernels). When the host process had loaded OpenBLAS before
+ * (R does at start-up), that is too late: if its kernels are slower than the CPU allows, the library
+ * warns once, on stderr and the log callback, with the fix (set OPENBLAS_CORETYPE before the process
+ * starts, for R in ~/.Renviron); unetseg_system_info() reports it.
  *
  * THREADS
  * Functions may be called from any thread, but one handle must not be used by two threads at once. The
  * library spreads its own work over unetseg_get_num_threads() threads.
  *
- * INTENDED USAGE (the post's training loop)
+ * INTENDED USAGE: the post's training loop by hand (examples/c/train.c)
  *  1. Optionally check unetseg_api_version() == UNETSEG_API_VERSION, set a log callback and
  *     unetseg_set_num_threads(); call unetseg_manual_seed(777) for a reproducible run.
  *  2. params = unetseg_model_default_params(); unetseg_model_create(&params, &model).
  *  3. sgd = unetseg_sgd_default_params(); unetseg_sgd_create(model, &sgd, &optimizer).
  *  4. schedule = unetseg_one_cycle_default_params(); set schedule.steps_per_epoch to the number of
  *     batches per epoch; unetseg_one_cycle_create(optimizer, &schedule, &scheduler).
- *  5. For every batch: unetseg_tensor_create() the images [N, 3, H, W] and masks [N, 1, H, W];
- *     unetseg_sgd_zero_grad(); unetseg_model_forward(); unetseg_loss_combined(prediction, mask, 0.3,
+ *  5. Data: unetseg_synthetic_write() (or the real kaggle_3m folder), unetseg_split_patients();
+ *     unetseg_dataset_open() the training folder with augmentation.enabled and random_sampling, the
+ *     validation folder with the defaults; unetseg_loader_create() over each (batch_size 4).
+ *  6. For every batch (unetseg_loader_next() until it returns NULL handles, the end of the epoch):
+ *     unetseg_sgd_zero_grad(); unetseg_model_forward(); unetseg_loss_combined(prediction, masks, 0.3,
  *     &total, &bce, &dice); unetseg_tensor_backward(total); unetseg_sgd_step();
  *     unetseg_one_cycle_step(); read the losses with unetseg_tensor_item(); free the batch's tensors.
- *  6. After each epoch: unetseg_model_eval(), validate with unetseg_model_predict() (no graph) or
- *     forward + losses, unetseg_model_train(); unetseg_model_save() a checkpoint.
- *  7. Later: unetseg_model_load() (ours, or a PyTorch state_dict with its params) and
- *     unetseg_model_predict(); read and write weights with unetseg_model_parameter_get/_set.
- *  8. Free everything with the _free functions.
+ *     (Batches may also come from your own buffers through unetseg_tensor_create().)
+ *  7. After each epoch: unetseg_model_eval(), validate with forward + losses over the validation loader
+ *     (or unetseg_model_predict(), no graph), unetseg_model_train(); unetseg_model_save() a checkpoint.
+ *  8. Later: unetseg_model_load() (ours, or a PyTorch state_dict with its params), unetseg_evaluate(),
+ *     unetseg_predict_folder() or unetseg_model_predict(); read and write weights with
+ *     unetseg_model_parameter_get/_set.
+ *  9. Free everything with the _free functions.
+ *
+ * INTENDED USAGE: whole jobs (examples/c/predict.c uses the last two)
+ *  - p = unetseg_train_default_params() (the post's run); set p.train_dir, p.valid_dir, p.out_dir;
+ *    unetseg_train(&p, on_batch, on_epoch, user_data, &last_epoch, &model). The same params give the same
+ *    losses as `unetseg train`. A callback returning false stops the run with its state saved; set
+ *    p.resume to continue it.
+ *  - unetseg_evaluate(model, folder, &params, progress, user_data, &metrics, &result): mean and median
+ *    volume Dice, per-slice Dice and losses; per patient with unetseg_evaluation_volume_dice/_patient.
+ *  - unetseg_predict_folder(model, folder, out_dir, progress, user_data, &written): 0/255 mask TIFFs.
  *
  * VERSIONING
  * unetseg_version() is the library's version; UNETSEG_API_VERSION (unetseg_types.h) the C API's.
