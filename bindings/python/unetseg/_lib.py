@@ -1,0 +1,472 @@
+"""Finding and loading ``libunetseg.so``, and the ctypes declaration of every C function it exports.
+
+Each function of ``include/unetseg.h`` is declared exactly once below, with its C prototype in a comment
+above the declaration. Functions that return an ``int32_t unetseg_status`` get an ``errcheck`` that turns
+a failure into the matching :class:`~unetseg.errors.UnetsegError` subclass carrying the library's message,
+so callers never look at statuses. The library is loaded with :class:`ctypes.CDLL`, which releases the GIL
+for the duration of every call.
+
+The library picks OpenBLAS's fast kernels by itself: it sets ``OPENBLAS_CORETYPE`` from a CPUID check
+before it ``dlopen``s OpenBLAS, which happens on first use, not at load time. numpy's wheels bundle their
+own, differently named OpenBLAS (``libscipy_openblas``), so importing numpy first does not interfere.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import threading
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    Structure,
+    c_bool,
+    c_char,
+    c_char_p,
+    c_double,
+    c_float,
+    c_int32,
+    c_int64,
+    c_size_t,
+    c_uint64,
+    c_void_p,
+)
+from pathlib import Path
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .errors import LibraryNotFoundError, UnetsegError, error_for_status
+
+#: The C API version this binding is written against (``UNETSEG_API_VERSION`` of the header).
+API_VERSION = 1
+
+#: Most dimensions a tensor may have (``UNETSEG_MAX_NDIM``).
+MAX_NDIM = 8
+
+#: The environment variable naming the library file to load, ahead of every other place.
+LIBRARY_ENV = "UNETSEG_LIB"
+
+_LIBRARY_FILE = "libunetseg.so"
+_BUILD_FOLDERS = (Path(".build-lib") / "release", Path(".build") / "release")
+
+# --------------------------------------------------------------------------------------------------------
+# Types of unetseg_types.h
+# --------------------------------------------------------------------------------------------------------
+
+
+class TensorHandle(c_void_p):
+    """``unetseg_tensor *``: an opaque tensor handle (never dereferenced)."""
+
+
+class ModelHandle(c_void_p):
+    """``unetseg_model *``: an opaque model handle."""
+
+
+class SGDHandle(c_void_p):
+    """``unetseg_sgd *``: an opaque SGD optimiser handle."""
+
+
+class OneCycleHandle(c_void_p):
+    """``unetseg_one_cycle *``: an opaque one-cycle schedule handle."""
+
+
+class SystemReport(Structure):
+    """``unetseg_system_report``: what :func:`unetseg.system_info` reads."""
+
+    _fields_ = [
+        ("version", c_char * 32),
+        ("blas_core", c_char * 96),
+        ("blas_coretype_set", c_char * 32),
+        ("simd", c_char * 16),
+        ("num_threads", c_int32),
+        ("num_cpus", c_int32),
+        ("api_version", c_int32),
+    ]
+
+
+class ModelParams(Structure):
+    """``unetseg_model_params``: the shape of a U-Net and the seed of its initial weights."""
+
+    _fields_ = [
+        ("channels_in", c_int32),
+        ("n_classes", c_int32),
+        ("depth", c_int32),
+        ("n_filters", c_int32),
+        ("dropout", c_float),
+        ("seed", c_int64),
+    ]
+
+
+class SGDParams(Structure):
+    """``unetseg_sgd_params``: SGD's settings (torch's rules)."""
+
+    _fields_ = [
+        ("lr", c_float),
+        ("momentum", c_float),
+        ("dampening", c_float),
+        ("weight_decay", c_float),
+        ("nesterov", c_bool),
+    ]
+
+
+class OneCycleParams(Structure):
+    """``unetseg_one_cycle_params``: the one-cycle schedule's settings (torch's OneCycleLR)."""
+
+    _fields_ = [
+        ("max_lr", c_double),
+        ("epochs", c_int32),
+        ("steps_per_epoch", c_int32),
+        ("pct_start", c_double),
+        ("div_factor", c_double),
+        ("final_div_factor", c_double),
+        ("base_momentum", c_double),
+        ("max_momentum", c_double),
+        ("cycle_momentum", c_bool),
+    ]
+
+
+#: ``typedef void (*unetseg_log_callback)(int32_t level, const char *message, void *user_data);``
+LogCallback = CFUNCTYPE(None, c_int32, c_char_p, c_void_p)
+
+#: A C-contiguous float32 numpy array passed as ``const float *``.
+FloatIn = np.ctypeslib.ndpointer(dtype=np.float32, flags="C_CONTIGUOUS")
+#: A C-contiguous, writeable float32 numpy array passed as ``float *`` for the library to fill.
+FloatOut = np.ctypeslib.ndpointer(dtype=np.float32, flags="C_CONTIGUOUS,WRITEABLE")
+
+#: Marks a function returning an ``int32_t unetseg_status`` in the declarations below.
+_Status = object()
+_TensorOut = POINTER(TensorHandle)
+_ModelOut = POINTER(ModelHandle)
+_Int64Array = POINTER(c_int64)
+
+# --------------------------------------------------------------------------------------------------------
+# Finding the library
+# --------------------------------------------------------------------------------------------------------
+
+
+def candidate_paths() -> List[Tuple[str, str]]:
+    """The places searched for the library, in order, as ``(description, path)`` pairs.
+
+    ``$UNETSEG_LIB`` when set (and then nothing else), otherwise the copy inside this package, then
+    ``.build-lib/release`` and ``.build/release`` of every folder above this package and above the
+    current directory (a source checkout), then the system's library path (``make install``).
+    """
+    explicit = os.environ.get(LIBRARY_ENV)
+    if explicit:
+        return [(f"${LIBRARY_ENV}", explicit)]
+    package_dir = Path(__file__).resolve().parent
+    found: List[Tuple[str, str]] = [("package copy", str(package_dir / _LIBRARY_FILE))]
+    seen = set()
+    for start in (package_dir, Path.cwd().resolve()):
+        for folder in (start, *start.parents):
+            for build in _BUILD_FOLDERS:
+                path = folder / build / _LIBRARY_FILE
+                if path not in seen:
+                    seen.add(path)
+                    if path.exists():
+                        found.append(("build folder", str(path)))
+    system = ctypes.util.find_library("unetseg")
+    found.append(("system library path", system or _LIBRARY_FILE))
+    return found
+
+
+def _open_library() -> Tuple[ctypes.CDLL, str]:
+    """Loads the first library of :func:`candidate_paths` that exists and loads, or raises."""
+    tried: List[str] = []
+    for description, path in candidate_paths():
+        is_bare_name = os.sep not in path
+        if not is_bare_name and not os.path.exists(path):
+            tried.append(f"  {path} ({description}): no such file")
+            continue
+        try:
+            return ctypes.CDLL(path), path
+        except OSError as error:
+            tried.append(f"  {path} ({description}): {error}")
+    raise LibraryNotFoundError(
+        "could not load libunetseg.so; tried:\n"
+        + "\n".join(tried)
+        + f"\nBuild it with `make lib` in the unetseg repository, or set {LIBRARY_ENV} to its path."
+    )
+
+
+# --------------------------------------------------------------------------------------------------------
+# Declarations
+# --------------------------------------------------------------------------------------------------------
+
+
+def _raise_on_failure(status: int, function: Any, arguments: Tuple[Any, ...]) -> int:
+    """``errcheck`` of every status-returning function: raises the status's exception with the message
+    of ``unetseg_last_error()`` (read on the calling thread, where the library keeps it)."""
+    if status != 0:
+        library = function._unetseg_library
+        message = library.unetseg_last_error().decode("utf-8", "replace")
+        name = library.unetseg_status_string(status).decode("utf-8", "replace")
+        raise error_for_status(status, message or name, name)
+    return status
+
+
+def _declare(library: ctypes.CDLL, name: str, restype: Any, argtypes: Sequence[Any]) -> None:
+    """Sets a function's argument and result types; a function returning a status gets the errcheck."""
+    function = getattr(library, name)
+    function.argtypes = list(argtypes)
+    if restype is _Status:
+        function.restype = c_int32
+        function.errcheck = _raise_on_failure
+        function._unetseg_library = library
+    else:
+        function.restype = restype
+
+
+def _declare_all(library: ctypes.CDLL) -> None:
+    """Declares every function of ``unetseg.h`` (phase 1: library, tensors, model, losses, optimisers)."""
+    d = _declare
+
+    # --- Library: versions, system report, threads, seed, errors, logging ---
+
+    # int32_t unetseg_api_version(void);
+    d(library, "unetseg_api_version", c_int32, [])
+    # int32_t unetseg_get_num_threads(void);
+    d(library, "unetseg_get_num_threads", c_int32, [])
+    # char const *unetseg_last_error(void);
+    d(library, "unetseg_last_error", c_char_p, [])
+    # int64_t unetseg_live_handle_count(void);
+    d(library, "unetseg_live_handle_count", c_int64, [])
+    # void unetseg_manual_seed(uint64_t seed);
+    d(library, "unetseg_manual_seed", None, [c_uint64])
+    # void unetseg_set_log_callback(unetseg_log_callback callback, void *user_data);
+    d(library, "unetseg_set_log_callback", None, [LogCallback, c_void_p])
+    # int32_t unetseg_set_num_threads(int32_t num_threads);
+    d(library, "unetseg_set_num_threads", _Status, [c_int32])
+    # char const *unetseg_status_string(int32_t status);
+    d(library, "unetseg_status_string", c_char_p, [c_int32])
+    # int32_t unetseg_system_info(unetseg_system_report *out_report);
+    d(library, "unetseg_system_info", _Status, [POINTER(SystemReport)])
+    # int32_t unetseg_system_info_string(char *out_text, size_t capacity);
+    d(library, "unetseg_system_info_string", _Status, [c_char_p, c_size_t])
+    # char const *unetseg_version(void);
+    d(library, "unetseg_version", c_char_p, [])
+
+    # --- Tensors: creation, shape and data ---
+
+    # int32_t unetseg_tensor_create(float const *data, int64_t const *shape, int32_t ndim,
+    #                               unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_create", _Status, [FloatIn, _Int64Array, c_int32, _TensorOut])
+    # int32_t unetseg_tensor_zeros(int64_t const *shape, int32_t ndim, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_zeros", _Status, [_Int64Array, c_int32, _TensorOut])
+    # void unetseg_tensor_free(unetseg_tensor *tensor);
+    d(library, "unetseg_tensor_free", None, [TensorHandle])
+    # int32_t unetseg_tensor_ndim(unetseg_tensor const *tensor, int32_t *out_ndim);
+    d(library, "unetseg_tensor_ndim", _Status, [TensorHandle, POINTER(c_int32)])
+    # int32_t unetseg_tensor_shape(unetseg_tensor const *tensor, int64_t *out_shape, int32_t capacity);
+    d(library, "unetseg_tensor_shape", _Status, [TensorHandle, _Int64Array, c_int32])
+    # int32_t unetseg_tensor_numel(unetseg_tensor const *tensor, int64_t *out_numel);
+    d(library, "unetseg_tensor_numel", _Status, [TensorHandle, POINTER(c_int64)])
+    # int32_t unetseg_tensor_copy_to(unetseg_tensor const *tensor, float *out_data, int64_t capacity);
+    d(library, "unetseg_tensor_copy_to", _Status, [TensorHandle, FloatOut, c_int64])
+    # int32_t unetseg_tensor_item(unetseg_tensor const *tensor, float *out_value);
+    d(library, "unetseg_tensor_item", _Status, [TensorHandle, POINTER(c_float)])
+    # int32_t unetseg_tensor_view(unetseg_tensor const *tensor, int64_t const *shape, int32_t ndim,
+    #                             unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_view", _Status, [TensorHandle, _Int64Array, c_int32, _TensorOut])
+    # int32_t unetseg_tensor_reshape(unetseg_tensor const *tensor, int64_t const *shape, int32_t ndim,
+    #                                unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_reshape", _Status, [TensorHandle, _Int64Array, c_int32, _TensorOut])
+
+    # --- Tensors: ops (each returns a new handle in out_tensor) ---
+
+    # int32_t unetseg_tensor_add(unetseg_tensor const *a, unetseg_tensor const *b, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_add", _Status, [TensorHandle, TensorHandle, _TensorOut])
+    # int32_t unetseg_tensor_add_scalar(unetseg_tensor const *tensor, float scalar, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_add_scalar", _Status, [TensorHandle, c_float, _TensorOut])
+    # int32_t unetseg_tensor_scalar_add(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_scalar_add", _Status, [c_float, TensorHandle, _TensorOut])
+    # int32_t unetseg_tensor_sub(unetseg_tensor const *a, unetseg_tensor const *b, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_sub", _Status, [TensorHandle, TensorHandle, _TensorOut])
+    # int32_t unetseg_tensor_sub_scalar(unetseg_tensor const *tensor, float scalar, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_sub_scalar", _Status, [TensorHandle, c_float, _TensorOut])
+    # int32_t unetseg_tensor_scalar_sub(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_scalar_sub", _Status, [c_float, TensorHandle, _TensorOut])
+    # int32_t unetseg_tensor_mul(unetseg_tensor const *a, unetseg_tensor const *b, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_mul", _Status, [TensorHandle, TensorHandle, _TensorOut])
+    # int32_t unetseg_tensor_mul_scalar(unetseg_tensor const *tensor, float scalar, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_mul_scalar", _Status, [TensorHandle, c_float, _TensorOut])
+    # int32_t unetseg_tensor_scalar_mul(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_scalar_mul", _Status, [c_float, TensorHandle, _TensorOut])
+    # int32_t unetseg_tensor_div(unetseg_tensor const *a, unetseg_tensor const *b, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_div", _Status, [TensorHandle, TensorHandle, _TensorOut])
+    # int32_t unetseg_tensor_div_scalar(unetseg_tensor const *tensor, float scalar, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_div_scalar", _Status, [TensorHandle, c_float, _TensorOut])
+    # int32_t unetseg_tensor_scalar_div(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_scalar_div", _Status, [c_float, TensorHandle, _TensorOut])
+    # int32_t unetseg_tensor_gt_scalar(unetseg_tensor const *tensor, float scalar, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_gt_scalar", _Status, [TensorHandle, c_float, _TensorOut])
+    # int32_t unetseg_tensor_sigmoid(unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_sigmoid", _Status, [TensorHandle, _TensorOut])
+    # int32_t unetseg_tensor_sum(unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_sum", _Status, [TensorHandle, _TensorOut])
+    # int32_t unetseg_tensor_mean(unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_mean", _Status, [TensorHandle, _TensorOut])
+
+    # --- Tensors: autograd ---
+
+    # int32_t unetseg_tensor_backward(unetseg_tensor *tensor);
+    d(library, "unetseg_tensor_backward", _Status, [TensorHandle])
+    # int32_t unetseg_tensor_grad(unetseg_tensor const *tensor, unetseg_tensor **out_grad);
+    d(library, "unetseg_tensor_grad", _Status, [TensorHandle, _TensorOut])
+    # int32_t unetseg_tensor_requires_grad(unetseg_tensor const *tensor, bool *out_requires_grad);
+    d(library, "unetseg_tensor_requires_grad", _Status, [TensorHandle, POINTER(c_bool)])
+    # int32_t unetseg_tensor_set_requires_grad(unetseg_tensor *tensor, bool requires_grad);
+    d(library, "unetseg_tensor_set_requires_grad", _Status, [TensorHandle, c_bool])
+    # int32_t unetseg_tensor_zero_grad(unetseg_tensor *tensor);
+    d(library, "unetseg_tensor_zero_grad", _Status, [TensorHandle])
+
+    # --- Model ---
+
+    # unetseg_model_params unetseg_model_default_params(void);
+    d(library, "unetseg_model_default_params", ModelParams, [])
+    # int32_t unetseg_model_create(unetseg_model_params const *params, unetseg_model **out_model);
+    d(library, "unetseg_model_create", _Status, [POINTER(ModelParams), _ModelOut])
+    # void unetseg_model_free(unetseg_model *model);
+    d(library, "unetseg_model_free", None, [ModelHandle])
+    # int32_t unetseg_model_get_params(unetseg_model const *model, unetseg_model_params *out_params);
+    d(library, "unetseg_model_get_params", _Status, [ModelHandle, POINTER(ModelParams)])
+    # int32_t unetseg_model_forward(unetseg_model *model, unetseg_tensor const *input,
+    #                               unetseg_tensor **out_tensor);
+    d(library, "unetseg_model_forward", _Status, [ModelHandle, TensorHandle, _TensorOut])
+    # int32_t unetseg_model_train(unetseg_model *model);
+    d(library, "unetseg_model_train", _Status, [ModelHandle])
+    # int32_t unetseg_model_eval(unetseg_model *model);
+    d(library, "unetseg_model_eval", _Status, [ModelHandle])
+    # int32_t unetseg_model_is_training(unetseg_model const *model, bool *out_training);
+    d(library, "unetseg_model_is_training", _Status, [ModelHandle, POINTER(c_bool)])
+    # int32_t unetseg_model_zero_grad(unetseg_model *model);
+    d(library, "unetseg_model_zero_grad", _Status, [ModelHandle])
+    # int32_t unetseg_model_parameter_count(unetseg_model const *model, int64_t *out_count);
+    d(library, "unetseg_model_parameter_count", _Status, [ModelHandle, POINTER(c_int64)])
+    # int32_t unetseg_model_named_parameter_count(unetseg_model const *model, int32_t *out_count);
+    d(library, "unetseg_model_named_parameter_count", _Status, [ModelHandle, POINTER(c_int32)])
+    # int32_t unetseg_model_parameter_name(unetseg_model const *model, int32_t index, char *out_name,
+    #                                      size_t capacity);
+    d(library, "unetseg_model_parameter_name", _Status, [ModelHandle, c_int32, c_char_p, c_size_t])
+    # int32_t unetseg_model_parameter_index(unetseg_model const *model, char const *name, int32_t *out_index);
+    d(library, "unetseg_model_parameter_index", _Status, [ModelHandle, c_char_p, POINTER(c_int32)])
+    # int32_t unetseg_model_parameter_shape(unetseg_model const *model, int32_t index, int64_t *out_shape,
+    #                                       int32_t capacity, int32_t *out_ndim);
+    d(library, "unetseg_model_parameter_shape", _Status,
+      [ModelHandle, c_int32, _Int64Array, c_int32, POINTER(c_int32)])
+    # int32_t unetseg_model_parameter_get(unetseg_model const *model, int32_t index, float *out_data,
+    #                                     int64_t capacity);
+    d(library, "unetseg_model_parameter_get", _Status, [ModelHandle, c_int32, FloatOut, c_int64])
+    # int32_t unetseg_model_parameter_set(unetseg_model *model, int32_t index, float const *data, int64_t count);
+    d(library, "unetseg_model_parameter_set", _Status, [ModelHandle, c_int32, FloatIn, c_int64])
+    # int32_t unetseg_model_save(unetseg_model const *model, char const *path);
+    d(library, "unetseg_model_save", _Status, [ModelHandle, c_char_p])
+    # int32_t unetseg_model_load(char const *path, unetseg_model_params const *params, unetseg_model **out_model);
+    d(library, "unetseg_model_load", _Status, [c_char_p, POINTER(ModelParams), _ModelOut])
+    # int32_t unetseg_model_predict(unetseg_model *model, float const *images, int64_t n, int64_t height,
+    #                               int64_t width, float *out_probabilities, int64_t capacity);
+    d(library, "unetseg_model_predict", _Status,
+      [ModelHandle, FloatIn, c_int64, c_int64, c_int64, FloatOut, c_int64])
+
+    # --- Losses ---
+
+    # int32_t unetseg_loss_bce(unetseg_tensor const *prediction, unetseg_tensor const *target,
+    #                          unetseg_tensor **out_loss);
+    d(library, "unetseg_loss_bce", _Status, [TensorHandle, TensorHandle, _TensorOut])
+    # int32_t unetseg_loss_dice(unetseg_tensor const *prediction, unetseg_tensor const *target,
+    #                           unetseg_tensor **out_loss);
+    d(library, "unetseg_loss_dice", _Status, [TensorHandle, TensorHandle, _TensorOut])
+    # int32_t unetseg_loss_combined(unetseg_tensor const *prediction, unetseg_tensor const *target,
+    #                               float dice_weight, unetseg_tensor **out_total, unetseg_tensor **out_bce,
+    #                               unetseg_tensor **out_dice);
+    d(library, "unetseg_loss_combined", _Status,
+      [TensorHandle, TensorHandle, c_float, _TensorOut, _TensorOut, _TensorOut])
+
+    # --- SGD optimiser ---
+
+    # unetseg_sgd_params unetseg_sgd_default_params(void);
+    d(library, "unetseg_sgd_default_params", SGDParams, [])
+    # int32_t unetseg_sgd_create(unetseg_model *model, unetseg_sgd_params const *params,
+    #                            unetseg_sgd **out_optimizer);
+    d(library, "unetseg_sgd_create", _Status, [ModelHandle, POINTER(SGDParams), POINTER(SGDHandle)])
+    # void unetseg_sgd_free(unetseg_sgd *optimizer);
+    d(library, "unetseg_sgd_free", None, [SGDHandle])
+    # int32_t unetseg_sgd_step(unetseg_sgd *optimizer);
+    d(library, "unetseg_sgd_step", _Status, [SGDHandle])
+    # int32_t unetseg_sgd_zero_grad(unetseg_sgd *optimizer);
+    d(library, "unetseg_sgd_zero_grad", _Status, [SGDHandle])
+
+    # --- One-cycle schedule ---
+
+    # unetseg_one_cycle_params unetseg_one_cycle_default_params(void);
+    d(library, "unetseg_one_cycle_default_params", OneCycleParams, [])
+    # int32_t unetseg_one_cycle_create(unetseg_sgd *optimizer, unetseg_one_cycle_params const *params,
+    #                                  unetseg_one_cycle **out_scheduler);
+    d(library, "unetseg_one_cycle_create", _Status,
+      [SGDHandle, POINTER(OneCycleParams), POINTER(OneCycleHandle)])
+    # void unetseg_one_cycle_free(unetseg_one_cycle *scheduler);
+    d(library, "unetseg_one_cycle_free", None, [OneCycleHandle])
+    # int32_t unetseg_one_cycle_step(unetseg_one_cycle *scheduler);
+    d(library, "unetseg_one_cycle_step", _Status, [OneCycleHandle])
+    # int32_t unetseg_one_cycle_get_lr(unetseg_one_cycle const *scheduler, double *out_lr);
+    d(library, "unetseg_one_cycle_get_lr", _Status, [OneCycleHandle, POINTER(c_double)])
+    # int32_t unetseg_one_cycle_get_momentum(unetseg_one_cycle const *scheduler, double *out_momentum);
+    d(library, "unetseg_one_cycle_get_momentum", _Status, [OneCycleHandle, POINTER(c_double)])
+
+
+def _load() -> Tuple[ctypes.CDLL, str]:
+    """Opens the library, declares its functions and checks that its C API is the one bound here."""
+    library, path = _open_library()
+    _declare_all(library)
+    found = library.unetseg_api_version()
+    if found != API_VERSION:
+        raise UnetsegError(
+            f"{path} implements C API version {found}, but this unetseg package is written for version "
+            f"{API_VERSION}; rebuild the library and the package from the same checkout",
+            status=-1,
+        )
+    return library, path
+
+
+lib, library_path = _load()
+
+# --------------------------------------------------------------------------------------------------------
+# Small helpers for the wrappers
+# --------------------------------------------------------------------------------------------------------
+
+
+def shape_array(shape: Sequence[int]) -> Tuple[Optional[ctypes.Array], int]:
+    """A C ``int64_t`` array of ``shape`` and its length, or ``(None, 0)`` for a 0-dimensional shape."""
+    sizes = [int(size) for size in shape]
+    if not sizes:
+        return None, 0
+    return (c_int64 * len(sizes))(*sizes), len(sizes)
+
+
+def path_bytes(path: "os.PathLike[str] | str") -> bytes:
+    """A file path as the bytes the library takes (file-system encoding)."""
+    return os.fsencode(os.fspath(path))
+
+
+# The log callbacks ever installed, kept alive for the life of the process: the library may still be
+# calling a replaced callback on another thread when unetseg_set_log_callback returns.
+_installed_log_callbacks: List[Any] = []
+_log_lock = threading.Lock()
+
+
+def install_log_callback(function: Optional[Callable[[int, str], None]]) -> None:
+    """Routes the library's log messages to ``function(level, message)``, or stops logging with None."""
+    with _log_lock:
+        if function is None:
+            lib.unetseg_set_log_callback(None, None)
+            return
+
+        def trampoline(level: int, message: bytes, _user_data: Optional[int]) -> None:
+            # ctypes reports an exception raised here as unraisable; it never unwinds into the library.
+            function(int(level), message.decode("utf-8", "replace"))
+
+        callback = LogCallback(trampoline)
+        _installed_log_callbacks.append(callback)
+        lib.unetseg_set_log_callback(callback, None)
