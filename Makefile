@@ -4,6 +4,7 @@ SWIFT ?= swift
 RELEASE := .build/release
 JOBS ?= 2
 PREFIX ?= /usr/local
+PYTHON ?= python3
 
 # The installable libunetseg.so: a release build in its own scratch folder with the Swift runtime linked
 # in statically (-static-stdlib for this build only: in linkerSettings it would break `swift test`) and
@@ -13,7 +14,7 @@ LIB := $(LIB_SCRATCH)/release/libunetseg.so
 RAW_HEADER := $(CURDIR)/$(LIB_SCRATCH)/unetseg-swift.h
 VERSION := $(shell sed -n 's/^let libraryVersion: StaticString = "\(.*\)"/\1/p' Sources/UNetSegC/Library.swift)
 
-.PHONY: all setup build lib header check-header install test test-swift test-c bench clean
+.PHONY: all setup build lib header check-header install python-package test test-swift test-c test-python bench clean
 
 all: build
 
@@ -48,8 +49,12 @@ install: lib
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' scripts/unetseg.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/unetseg.pc
 
+## python-package: copy libunetseg.so into the Python package, so `pip install ./bindings/python` ships it
+python-package: lib
+	cp $(LIB) bindings/python/unetseg/libunetseg.so
+
 ## test: every test suite (Swift, then C, Python and R where present)
-test: setup test-swift test-c
+test: setup test-swift test-c test-python
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
@@ -57,6 +62,10 @@ test-swift:
 ## test-c: the C API tests (gcc -Werror, AddressSanitizer, exported symbols, env -i, install)
 test-c: lib
 	Tests/c/run-tests $(LIB) $(RAW_HEADER)
+
+## test-python: the Python package's tests (pytest), including executing the example notebook
+test-python: lib
+	UNETSEG_LIB=$(CURDIR)/$(LIB) $(PYTHON) -m pytest -q bindings/python/tests
 
 ## bench: the benchmark tables (release build)
 bench: build

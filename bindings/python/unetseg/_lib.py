@@ -174,10 +174,13 @@ def candidate_paths() -> List[Tuple[str, str]]:
 
 def _open_library() -> Tuple[ctypes.CDLL, str]:
     """Loads the first library of :func:`candidate_paths` that exists and loads, or raises."""
+    candidates = candidate_paths()
     tried: List[str] = []
-    for description, path in candidate_paths():
-        is_bare_name = os.sep not in path
-        if not is_bare_name and not os.path.exists(path):
+    for description, path in candidates:
+        if description == "system library path" and not any(d == "build folder" for d, _ in candidates):
+            builds = " or ".join(str(b / _LIBRARY_FILE) for b in _BUILD_FOLDERS)
+            tried.append(f"  {builds} (build folder): none above {Path(__file__).resolve().parent} or {Path.cwd()}")
+        if os.sep in path and not os.path.exists(path):
             tried.append(f"  {path} ({description}): no such file")
             continue
         try:
@@ -445,6 +448,12 @@ def shape_array(shape: Sequence[int]) -> Tuple[Optional[ctypes.Array], int]:
     return (c_int64 * len(sizes))(*sizes), len(sizes)
 
 
+def float32_array(data: Any) -> np.ndarray:
+    """``data`` as a C-contiguous float32 array, copied only when it is not one already. (Unlike
+    ``np.ascontiguousarray``, this keeps a 0-dimensional input 0-dimensional.)"""
+    return np.asarray(data, dtype=np.float32, order="C")
+
+
 def path_bytes(path: "os.PathLike[str] | str") -> bytes:
     """A file path as the bytes the library takes (file-system encoding)."""
     return os.fsencode(os.fspath(path))
@@ -460,7 +469,7 @@ def install_log_callback(function: Optional[Callable[[int, str], None]]) -> None
     """Routes the library's log messages to ``function(level, message)``, or stops logging with None."""
     with _log_lock:
         if function is None:
-            lib.unetseg_set_log_callback(None, None)
+            lib.unetseg_set_log_callback(LogCallback(), None)  # a NULL function pointer
             return
 
         def trampoline(level: int, message: bytes, _user_data: Optional[int]) -> None:

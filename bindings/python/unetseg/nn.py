@@ -18,7 +18,7 @@ from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tup
 import numpy as np
 
 from ._handle import OwnedHandle
-from ._lib import MAX_NDIM, ModelHandle, ModelParams, TensorHandle, lib, path_bytes
+from ._lib import MAX_NDIM, ModelHandle, ModelParams, TensorHandle, float32_array, lib, path_bytes
 from .errors import InvalidArgument
 from .tensor import Tensor, as_tensor
 
@@ -108,7 +108,7 @@ class Parameter:
 
     def copy_(self, values: Any) -> "Parameter":
         """Overwrites the values with ``values`` (same shape; optimiser momentum is kept)."""
-        array = np.ascontiguousarray(values, dtype=np.float32)
+        array = float32_array(values)
         if array.shape != self.shape:
             raise InvalidArgument(f"{self.name}: expected shape {list(self.shape)}, got {list(array.shape)}")
         with self.model._lock:
@@ -231,7 +231,7 @@ class UNet(OwnedHandle):
     def predict(self, images: Any) -> np.ndarray:
         """Probabilities ``[N, n_classes, H, W]`` for ``images`` ``[N, channels_in, H, W]`` (normalised as
         for training), in evaluation mode and without a graph; the model's mode is left as it was."""
-        array = np.ascontiguousarray(images, dtype=np.float32)
+        array = float32_array(images)
         config = self.config
         if array.ndim != 4 or array.shape[1] != config.channels_in:
             raise InvalidArgument(
@@ -295,7 +295,7 @@ class UNet(OwnedHandle):
         arrays: Dict[str, np.ndarray] = {}
         for name, value in state_dict.items():
             if name in parameters:
-                array = np.ascontiguousarray(value, dtype=np.float32)
+                array = float32_array(value)
                 if array.shape != parameters[name].shape:
                     raise InvalidArgument(
                         f"{name}: expected shape {list(parameters[name].shape)}, got {list(array.shape)}")

@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._lib import MAX_NDIM, TensorHandle, lib, shape_array
+from ._lib import MAX_NDIM, TensorHandle, float32_array, lib, shape_array
 from ._handle import OwnedHandle
 from .errors import InvalidArgument
 
@@ -45,7 +45,7 @@ class Tensor(OwnedHandle):
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         """Copies ``data`` (any array-like; converted to float32, C order) into a new library tensor."""
-        array = np.ascontiguousarray(data, dtype=np.float32)
+        array = float32_array(data)
         shape, ndim = shape_array(array.shape)
         handle = TensorHandle()
         lib.unetseg_tensor_create(array, shape, ndim, byref(handle))
