@@ -11,10 +11,14 @@ PYTHON ?= python3
 # only the unetseg_* symbols exported. The compiler also writes the @c declarations for the header.
 LIB_SCRATCH := .build-lib
 LIB := $(LIB_SCRATCH)/release/libunetseg.so
+LIB_CLI := $(LIB_SCRATCH)/release/unetseg-cli
 RAW_HEADER := $(CURDIR)/$(LIB_SCRATCH)/unetseg-swift.h
+LIB_BUILD := UNETSEG_EMIT_HEADER=$(RAW_HEADER) $(SWIFT) build -c release -j $(JOBS) --scratch-path $(LIB_SCRATCH) \
+    -Xswiftc -static-stdlib -Xlinker --version-script=$(CURDIR)/scripts/libunetseg.map
 VERSION := $(shell sed -n 's/^let libraryVersion: StaticString = "\(.*\)"/\1/p' Sources/UNetSegC/Library.swift)
 
-.PHONY: all setup build lib header check-header install python-package test test-swift test-c test-python bench clean
+.PHONY: all setup build lib lib-cli header check-header install python-package test test-swift test-cli test-c \
+    test-python examples-c bench demo clean
 
 all: build
 
@@ -29,9 +33,12 @@ build: setup
 
 ## lib: the self-contained libunetseg.so (loads without a Swift toolchain) in .build-lib/release
 lib: setup
-	UNETSEG_EMIT_HEADER=$(RAW_HEADER) $(SWIFT) build -c release -j $(JOBS) --scratch-path $(LIB_SCRATCH) \
-	    --product unetseg -Xswiftc -static-stdlib \
-	    -Xlinker --version-script=$(CURDIR)/scripts/libunetseg.map
+	$(LIB_BUILD) --product unetseg
+
+## lib-cli: the `unetseg` CLI built beside the library (same scratch folder and flags: nothing is compiled
+## twice), for the C tests that compare a training run through the C API with one through the CLI
+lib-cli: lib
+	$(LIB_BUILD) --product unetseg-cli
 
 ## header: regenerate include/unetseg.h from the @c functions' declarations and doc comments
 header: lib
@@ -54,22 +61,58 @@ python-package: lib
 	cp $(LIB) bindings/python/unetseg/libunetseg.so
 
 ## test: every test suite (Swift, then C, Python and R where present)
-test: setup test-swift test-c test-python
+test: setup test-swift test-cli test-c test-python
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
 
+## test-cli: the `unetseg` command end to end on tiny synthetic data, and its error messages
+test-cli: lib-cli
+	Tests/cli/run-tests $(LIB_CLI)
+
 ## test-c: the C API tests (gcc -Werror, AddressSanitizer, exported symbols, env -i, install)
-test-c: lib
-	Tests/c/run-tests $(LIB) $(RAW_HEADER)
+test-c: lib lib-cli
+	UNETSEG_CLI=$(LIB_CLI) Tests/c/run-tests $(LIB) $(RAW_HEADER)
 
-## test-python: the Python package's tests (pytest), including executing the example notebook
-test-python: lib
-	UNETSEG_LIB=$(CURDIR)/$(LIB) $(PYTHON) -m pytest -q bindings/python/tests
+## examples-c: builds examples/c/{train,predict}.c against .build-lib's library and runs them, with an
+## empty environment, into .build-lib/examples (a tiny synthetic run; about a minute)
+EXAMPLES := $(LIB_SCRATCH)/examples
+EXAMPLE_FLAGS := -std=c11 -Wall -Wextra -Werror -Iinclude -L$(LIB_SCRATCH)/release \
+    -Wl,-rpath,$(CURDIR)/$(LIB_SCRATCH)/release -lunetseg -lm
+examples-c: lib
+	mkdir -p $(EXAMPLES)
+	$(CC) examples/c/train.c $(EXAMPLE_FLAGS) -o $(EXAMPLES)/train
+	$(CC) examples/c/predict.c $(EXAMPLE_FLAGS) -o $(EXAMPLES)/predict
+	rm -rf $(EXAMPLES)/run
+	env -i $(EXAMPLES)/train $(EXAMPLES)/run
+	env -i $(EXAMPLES)/predict $(EXAMPLES)/run/model_3.safetensors $(EXAMPLES)/run/split/valid $(EXAMPLES)/run/predicted
 
-## bench: the benchmark tables (release build)
+## test-python: the Python package's tests (pytest), including executing the example notebook and
+## exchanging checkpoints with the CLI
+test-python: lib lib-cli
+	UNETSEG_LIB=$(CURDIR)/$(LIB) UNETSEG_CLI=$(CURDIR)/$(LIB_CLI) $(PYTHON) -m pytest -q bindings/python/tests
+
+## bench: the benchmark tables (release build), with PyTorch's time for the same step when torch is installed
 bench: build
 	$(RELEASE)/unetseg bench ops
+	$(RELEASE)/unetseg bench loader
+	scripts/bench-train $(RELEASE)/unetseg
+
+## demo: synthetic data, split, training, evaluation and pictures in $(DEMO)/ (about 5 minutes on 2 cores)
+DEMO ?= demo
+UNETSEG := $(RELEASE)/unetseg
+demo: build
+	rm -rf $(DEMO)
+	$(UNETSEG) synth --out $(DEMO)/data --patients 40 --size 128 --seed 1
+	$(UNETSEG) split --data $(DEMO)/data --out $(DEMO)/split --valid 8 --seed 777
+	$(UNETSEG) augmentation-grid --data $(DEMO)/split/valid --out $(DEMO)/augmentation.png
+	@start=$$(date +%s); \
+	$(UNETSEG) train --train $(DEMO)/split/train --valid $(DEMO)/split/valid --out $(DEMO)/run \
+	    --epochs 3 --depth 5 --filters 3 --batch-size 8 --seed 777 && \
+	echo "training took $$(( $$(date +%s) - start )) s" | tee $(DEMO)/training-time.txt
+	$(UNETSEG) evaluate --model $(DEMO)/run/best.safetensors --data $(DEMO)/split/valid --out $(DEMO)/eval
+	@echo; echo "demo done: metrics in $(DEMO)/eval/metrics.json; pictures: $(DEMO)/augmentation.png," \
+	    "$(DEMO)/eval/predictions.png, $(DEMO)/eval/contours.png, $(DEMO)/eval/loss_curves.png"
 
 clean:
-	rm -rf .build $(LIB_SCRATCH)
+	rm -rf .build $(LIB_SCRATCH) $(DEMO)

@@ -26,25 +26,27 @@ public enum ImageScaling {
     /// A {0, 1} copy of `mask`: 1 where a value is above 0 (a lesion pixel of a 0/255 mask), else 0.
     public static func binarizedMask(_ mask: Tensor) -> Tensor { mask > 0 }
 
-    /// The smallest and largest value of a buffer, with SIMD accumulators ((0, 0) when empty or undefined).
+    /// The smallest and largest value of a buffer, over four interleaved accumulators ((0, 0) when empty
+    /// or undefined).
     static func range(_ values: UnsafeBufferPointer<Float>) -> (min: Float, max: Float) {
         let n = values.count
         guard let base = values.baseAddress, n > 0 else { return (0, 0) }
-        var lows = SIMD16<Float>(repeating: .infinity), highs = SIMD16<Float>(repeating: -.infinity)
+        var l0 = Float.infinity, l1 = l0, l2 = l0, l3 = l0
+        var h0 = -Float.infinity, h1 = h0, h2 = h0, h3 = h0
         var i = 0
-        let raw = UnsafeRawPointer(base)
-        while i + 16 <= n {
-            let v = raw.loadUnaligned(fromByteOffset: i * MemoryLayout<Float>.stride, as: SIMD16<Float>.self)
-            lows = pointwiseMin(lows, v)
-            highs = pointwiseMax(highs, v)
-            i += 16
+        while i + 4 <= n {
+            let a = base[i], b = base[i + 1], c = base[i + 2], d = base[i + 3]
+            l0 = a < l0 ? a : l0; l1 = b < l1 ? b : l1; l2 = c < l2 ? c : l2; l3 = d < l3 ? d : l3
+            h0 = a > h0 ? a : h0; h1 = b > h1 ? b : h1; h2 = c > h2 ? c : h2; h3 = d > h3 ? d : h3
+            i += 4
         }
-        var low = lows.min(), high = highs.max()
         while i < n {
-            low = Swift.min(low, base[i])
-            high = Swift.max(high, base[i])
+            l0 = base[i] < l0 ? base[i] : l0
+            h0 = base[i] > h0 ? base[i] : h0
             i += 1
         }
+        let low = Swift.min(Swift.min(l0, l1), Swift.min(l2, l3))
+        let high = Swift.max(Swift.max(h0, h1), Swift.max(h2, h3))
         if !(low <= high) { return (0, 0) }
         return (low, high)
     }

@@ -14,10 +14,24 @@ enum ConvolutionKernels {
     static let scratchFloats = 1 << 18
     /// Fewest output positions per tile, so that each product keeps a long dimension for BLAS.
     static let minimumTileWidth = 256
+    /// Fewest output positions per forward tile: the forward product has only as many rows as output
+    /// channels (64 in the U-Net's first blocks), so it needs long ones.
+    static let forwardMinimumTileWidth = 1024
     /// Positions per tile when no column buffer is needed (pointwise convolutions).
     static let pointwiseTileWidth = 4096
-    /// Work items the channel-sliced passes aim for, to balance the threads (a property of the shape only).
+    /// Work items the sliced passes aim for, to balance the threads (a property of the shape only).
     static let itemTarget = 8
+    /// Column-matrix rows per weight-gradient slice, at least (and at most `itemTarget` times that):
+    /// narrower products repack gradOutput too often.
+    static let weightSliceRows = 512
+    /// Column-matrix rows per input-gradient slice, at most (when windows overlap).
+    static let largestSliceRows = 1152
+
+    /// `width` positions per tile, fewer for huge kernels so that one channel's column rows stay within
+    /// four scratch budgets.
+    static func bounded(_ width: Int, _ kernelArea: Int) -> Int {
+        min(width, max(1, 4 * scratchFloats / kernelArea))
+    }
 
     /// Calls `body` with `count` uninitialised floats that live for the call.
     @inline(__always)
@@ -34,8 +48,10 @@ enum ConvolutionKernels {
     static func forward(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
         let plane = g.outPlane, rows = g.columnRows, area = g.kernelArea
+        // Tiles wide enough for BLAS, and with column buffer and output tile cache-sized when that allows.
         let tiles = EvenPartition(total: plane, atMost: g.isPointwise
-                                  ? pointwiseTileWidth : max(minimumTileWidth, scratchFloats / rows))
+                                  ? pointwiseTileWidth
+                                  : bounded(max(forwardMinimumTileWidth, scratchFloats / (rows + g.outChannels)), area))
         // Large filters: slice the channels so the buffer stays cache-sized; slices accumulate in order.
         let slices = EvenPartition(total: g.inChannels, atMost: g.isPointwise
                                    ? g.inChannels : max(1, scratchFloats / (area * tiles.largest)))
@@ -48,26 +64,17 @@ enum ConvolutionKernels {
                 let image = input + n * g.inChannels * g.inPlane
                 let target = output + n * g.outChannels * plane + positions.lowerBound
                 let buffer = scratch + worker * scratchPerWorker
+                // The bias is the products' starting value (saves BLAS its zeroing pass).
+                if let bias {
+                    for o in 0..<g.outChannels { (target + o * plane).update(repeating: bias[o], count: positions.count) }
+                }
                 for s in 0..<slices.parts {
                     let channels = slices[s]
-                    let columns: UnsafePointer<Float>, ldColumns: Int
-                    if g.isPointwise {
-                        columns = image + channels.lowerBound * plane + positions.lowerBound
-                        ldColumns = plane
-                    } else {
-                        g.im2col(image: image, channels: channels, positions: positions, into: buffer)
-                        columns = UnsafePointer(buffer)
-                        ldColumns = positions.count
-                    }
+                    let (columns, ldColumns) = g.columns(of: image, channels: channels, positions: positions,
+                                                         scratch: buffer)
                     BLAS.sgemm(transA: false, transB: false, m: g.outChannels, n: positions.count,
                                k: channels.count * area, a: weight + channels.lowerBound * area, lda: rows,
-                               b: columns, ldb: ldColumns, beta: s == 0 ? 0 : 1, c: target, ldc: plane)
-                }
-                if let bias {
-                    for o in 0..<g.outChannels {
-                        let row = target + o * plane, b = bias[o]
-                        for j in 0..<positions.count { row[j] += b }
-                    }
+                               b: columns, ldb: ldColumns, beta: s == 0 && bias == nil ? 0 : 1, c: target, ldc: plane)
                 }
             }
         }
@@ -78,18 +85,22 @@ enum ConvolutionKernels {
     /// `gradInput += col2im(Wᵀ·gradOutput)`: gradOutput [N, O, Ho, Wo], weight [O, C, kh, kw], gradInput
     /// [N, C, H, W] (must hold zeros, or values to add to).
     ///
-    /// Input channels are sliced; a slice's scatter-adds are done by one worker, tile after tile, when
-    /// windows overlap (so no two threads add into the same element), and tile by tile in parallel otherwise.
+    /// Input channels are sliced; when windows overlap, one worker does all scatter-adds of a slice of an
+    /// image, tile after tile (so no two threads add into the same element), otherwise tiles run in parallel.
     static func backwardInput(_ g: ConvolutionGeometry, gradOutput: UnsafePointer<Float>,
                               weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
         let plane = g.outPlane, rows = g.columnRows, area = g.kernelArea
         let overlap = g.windowsOverlap
+        // With overlapping windows an item is one slice of one image (scatters of different items never
+        // meet); slices as large as the cache allows, since each slice re-reads the whole gradOutput.
         let slices = overlap
-            ? EvenPartition(total: g.inChannels, parts: itemTarget)
+            ? EvenPartition(total: g.inChannels, parts: max(ceilingDivide(itemTarget, by: max(1, g.batch)),
+                                                            ceilingDivide(rows, by: largestSliceRows)))
             : EvenPartition(total: g.inChannels, atMost: g.isPointwise
                             ? g.inChannels : max(1, scratchFloats / (area * minimumTileWidth)))
         let tiles = EvenPartition(total: plane, atMost: g.isPointwise
-                                  ? pointwiseTileWidth : max(minimumTileWidth, scratchFloats / (slices.largest * area)))
+                                  ? pointwiseTileWidth
+                                  : bounded(max(minimumTileWidth, scratchFloats / (slices.largest * area)), area))
         let scratchPerWorker = g.isPointwise ? 0 : slices.largest * area * tiles.largest
 
         /// One slice × image × tile: the product, then its scatter into gradInput.
@@ -106,15 +117,14 @@ enum ConvolutionKernels {
             }
         }
 
-        let items = overlap ? slices.parts : slices.parts * g.batch * tiles.parts
+        let items = overlap ? slices.parts * g.batch : slices.parts * g.batch * tiles.parts
         let workers = min(Parallel.threadCount, items)
         withScratch(workers * scratchPerWorker) { scratch in
             Parallel.forEachItem(items, maxWorkers: workers) { worker, item in
                 let buffer = scratch + worker * scratchPerWorker
                 if overlap {
-                    for n in 0..<g.batch {
-                        for t in 0..<tiles.parts { run(slice: item, image: n, tile: t, buffer: buffer) }
-                    }
+                    let s = item % slices.parts, n = item / slices.parts
+                    for t in 0..<tiles.parts { run(slice: s, image: n, tile: t, buffer: buffer) }
                 } else {
                     let s = item % slices.parts, rest = item / slices.parts
                     run(slice: s, image: rest / tiles.parts, tile: rest % tiles.parts, buffer: buffer)
@@ -129,8 +139,8 @@ enum ConvolutionKernels {
     /// [O, C, kh, kw] (overwritten).
     ///
     /// Items are (channel slice, group of tiles); each sums its tiles in order into its own columns of
-    /// gradWeight, or, when there are few channels and so several tile groups, into a partial that is
-    /// added up afterwards in group order.
+    /// gradWeight, or, when there are few channels and so several tile groups, into a partial (at most
+    /// 2²⁶ floats in all) that is added up afterwards in group order.
     static func backwardWeight(_ g: ConvolutionGeometry, input: UnsafePointer<Float>,
                                gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>) {
         let plane = g.outPlane, rows = g.columnRows, area = g.kernelArea, weightCount = g.outChannels * rows
@@ -138,11 +148,14 @@ enum ConvolutionKernels {
             gradWeight.update(repeating: 0, count: weightCount)
             return
         }
-        let slices = EvenPartition(total: g.inChannels, parts: itemTarget)
+        let slices = EvenPartition(total: g.inChannels, parts: max(min(itemTarget, rows / weightSliceRows),
+                                                                   ceilingDivide(rows, by: itemTarget * weightSliceRows)))
         let tiles = EvenPartition(total: plane, atMost: g.isPointwise
-                                  ? pointwiseTileWidth : max(minimumTileWidth, scratchFloats / (slices.largest * area)))
+                                  ? pointwiseTileWidth
+                                  : bounded(max(minimumTileWidth, scratchFloats / (slices.largest * area)), area))
         let tileCount = g.batch * tiles.parts
-        let groups = EvenPartition(total: tileCount, parts: ceilingDivide(itemTarget, by: slices.parts))
+        let groups = EvenPartition(total: tileCount, parts: min(ceilingDivide(itemTarget, by: slices.parts),
+                                                                max(1, (1 << 26) / weightCount)))
         let scratchPerWorker = g.isPointwise ? 0 : slices.largest * area * tiles.largest
         let partialCount = groups.parts > 1 ? groups.parts * weightCount : 0
         let items = slices.parts * groups.parts
@@ -157,16 +170,8 @@ enum ConvolutionKernels {
                 let target = (groups.parts > 1 ? partials + group * weightCount : gradWeight) + channels.lowerBound * area
                 for (step, tile) in groups[group].enumerated() {
                     let n = tile / tiles.parts, positions = tiles[tile % tiles.parts]
-                    let image = input + n * g.inChannels * g.inPlane
-                    let columns: UnsafePointer<Float>, ldColumns: Int
-                    if g.isPointwise {
-                        columns = image + channels.lowerBound * plane + positions.lowerBound
-                        ldColumns = plane
-                    } else {
-                        g.im2col(image: image, channels: channels, positions: positions, into: buffer)
-                        columns = UnsafePointer(buffer)
-                        ldColumns = positions.count
-                    }
+                    let (columns, ldColumns) = g.columns(of: input + n * g.inChannels * g.inPlane, channels: channels,
+                                                         positions: positions, scratch: buffer)
                     BLAS.sgemm(transA: false, transB: true, m: g.outChannels, n: channels.count * area,
                                k: positions.count,
                                a: gradOutput + n * g.outChannels * plane + positions.lowerBound, lda: plane,

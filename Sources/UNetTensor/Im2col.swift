@@ -129,12 +129,23 @@ extension ConvolutionGeometry {
             if !inside {
                 destination.update(repeating: 0, count: count)
             } else if stride == 1 {
-                destination.update(from: image + offset, count: count)
+                let source = image + offset   // an inline loop: runs are short, a memmove call costs more
+                for i in 0..<count { destination[i] = source[i] }
             } else {
                 let source = image + offset
                 for i in 0..<count { destination[i] = source[i * stride] }
             }
         }
+    }
+
+    /// The column-matrix block of `channels` × `positions` of one image and its row stride: the image itself
+    /// for a pointwise convolution, otherwise `scratch` filled by `im2col`.
+    @inline(__always)
+    func columns(of image: UnsafePointer<Float>, channels: Range<Int>, positions: Range<Int>,
+                 scratch: UnsafeMutablePointer<Float>) -> (UnsafePointer<Float>, Int) {
+        if isPointwise { return (image + channels.lowerBound * outPlane + positions.lowerBound, outPlane) }
+        im2col(image: image, channels: channels, positions: positions, into: scratch)
+        return (UnsafePointer(scratch), positions.count)
     }
 
     /// Adds each element of `columns` (laid out as for `im2col`) into the image element it was read from:

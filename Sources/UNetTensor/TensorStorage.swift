@@ -1,32 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
 /// A fixed-size, zero-initialised block of float32 values. Several tensors (views, reshapes) may share one.
+///
+/// Blocks of 2 MiB and more come straight from `mmap`, which hands out pages that are already zero (no
+/// `memset`), and are marked for transparent huge pages, which cuts the page faults of a 64 MiB
+/// activation 512-fold; smaller blocks come from the heap and are zeroed.
 public final class TensorStorage: @unchecked Sendable {
     /// The first element. Valid for `count` elements while the storage is alive.
     public let pointer: UnsafeMutablePointer<Float>
     /// Number of float32 elements.
     public let count: Int
+    /// Bytes mapped with `mmap`, or 0 for a heap block.
+    private let mappedBytes: Int
 
     /// Largest storage the library allocates (4 Gi elements, 16 GiB); larger requests are refused.
     public static let maximumCount = 1 << 32
 
-    /// Allocates `count` zeroed elements, or throws `.outOfMemory` for absurd sizes.
+    /// Number of storages alive in the process (for leak checks: it returns to the same value after each
+    /// training step).
+    public static var liveCount: Int { live.load(ordering: .relaxed) }
+    private static let live = Atomic<Int>(0)
+
+    /// Size from which blocks are mapped rather than taken from the heap.
+    static let mappingThreshold = 2 << 20
+
+    /// Allocates `count` zeroed elements, or throws `.outOfMemory` for absurd sizes or a failed mapping.
     public init(count: Int) throws(UnetsegError) {
         guard count >= 0, count <= TensorStorage.maximumCount else {
             throw .outOfMemory("cannot allocate a tensor of \(count) elements")
         }
+        guard let (pointer, mapped) = Self.allocate(count) else {
+            throw .outOfMemory("cannot allocate a tensor of \(count) elements (\(count * 4 >> 20) MiB)")
+        }
         self.count = count
-        pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        self.pointer = pointer
+        self.mappedBytes = mapped
+        Self.live.add(1, ordering: .relaxed)
     }
 
-    /// Allocates `count` elements without the size check, for internal results whose size is already
-    /// bounded by existing tensors.
+    /// Allocates `count` zeroed elements without the size check, for internal results whose size is already
+    /// bounded by existing tensors (a failed mapping falls back to the heap).
     init(uncheckedCount count: Int) {
         self.count = count
-        pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        if let (pointer, mapped) = Self.allocate(count) {
+            self.pointer = pointer
+            self.mappedBytes = mapped
+        } else {
+            pointer = .allocate(capacity: max(count, 1))
+            pointer.initialize(repeating: 0, count: max(count, 1))
+            mappedBytes = 0
+        }
+        Self.live.add(1, ordering: .relaxed)
     }
 
-    deinit { pointer.deallocate() }
+    /// Zeroed memory for `count` floats and the number of bytes mapped (0 for the heap), or nil.
+    private static func allocate(_ count: Int) -> (UnsafeMutablePointer<Float>, Int)? {
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        guard bytes >= mappingThreshold else {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            p.initialize(repeating: 0, count: max(count, 1))
+            return (p, 0)
+        }
+        let rounded = (bytes + mappingThreshold - 1) / mappingThreshold * mappingThreshold
+        let address = mmap(nil, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let address, address != MAP_FAILED else { return nil }
+        _ = madvise(address, rounded, 14)  // MADV_HUGEPAGE
+        return (address.bindMemory(to: Float.self, capacity: max(count, 1)), rounded)
+    }
+
+    deinit {
+        Self.live.subtract(1, ordering: .relaxed)
+        if mappedBytes > 0 { munmap(UnsafeMutableRawPointer(pointer), mappedBytes) } else { pointer.deallocate() }
+    }
 
     /// The elements as a mutable buffer.
     @inlinable public var buffer: UnsafeMutableBufferPointer<Float> {

@@ -37,12 +37,15 @@ struct BenchTrainCommand: ParsableCommand {
         var results: [TrainBenchResult] = []
         for n in sizes.sorted() { results.append(try TrainBenchResult.measure(nFilters: n, repeats: repeats)) }
         if json {
-            let configs = results.map { r -> String in
-                "{\"name\": \"depth5_f\(r.nFilters)\", \"depth\": 5, \"n_filters\": \(r.nFilters), \"batch\": 4, \"size\": 256, "
-                    + "\"train_ms\": \(cFormat("%.1f", r.trainSeconds * 1000)), \"infer_ms\": \(cFormat("%.1f", r.inferSeconds * 1000)), "
-                    + "\"train_gflops\": \(cFormat("%.1f", r.trainGflops)), \"peak_rss_mb\": \(cFormat("%.0f", r.peakRSSMegabytes))}"
+            let configs: [JSONValue] = results.map { r in
+                .object([("name", .string("depth5_f\(r.nFilters)")), ("depth", 5), ("n_filters", .number(Double(r.nFilters))),
+                         ("batch", 4), ("size", 256), ("train_ms", benchNumber(r.trainSeconds * 1000)),
+                         ("infer_ms", benchNumber(r.inferSeconds * 1000)), ("train_gflops", benchNumber(r.trainGflops)),
+                         ("peak_rss_mb", benchNumber(r.peakRSSMegabytes))])
             }
-            print("{\"threads\": \(Parallel.threadCount), \"blas_core\": \"\(BLAS.coreName)\", \"configs\": [\(configs.joined(separator: ", "))]}")
+            let report: JSONValue = .object([("threads", .number(Double(Parallel.threadCount))),
+                                             ("blas_core", .string(BLAS.coreName)), ("configs", .array(configs))])
+            print(report.serialized(pretty: false))
         } else {
             print("U-Net depth 5, batch 4, 256×256, \(Parallel.threadCount) threads, BLAS \(BLAS.coreName)")
             print("n_filters   parameters   train step (ms)   inference (ms)   train GFLOP/s   peak RSS (MB)")
@@ -106,18 +109,6 @@ func forwardConvolutionFlops(_ c: UNetConfig, batch: Int, size: Int) -> Double {
     }
     conv(previous, c.nClasses, size, 1)
     return flops
-}
-
-/// Median wall time of `repeats` runs of `body` after one warm-up run.
-func medianSeconds(repeats: Int, _ body: () throws -> Void) rethrows -> Double {
-    try body()
-    var times: [Double] = []
-    for _ in 0..<repeats {
-        let start = monotonicSeconds()
-        try body()
-        times.append(monotonicSeconds() - start)
-    }
-    return SegmentationMetrics.median(times)
 }
 
 /// The process's peak resident set size in MB.

@@ -115,12 +115,15 @@ import _TestSupport
 
     @Test(arguments: [
         // input shape, weight shape, stride, padding: several tiles per image, sliced channels, few channels
-        // (weight-gradient partials), strided non-square kernels, pointwise over two tiles.
+        // (weight-gradient partials), strided non-square kernels, pointwise over two tiles (tile sizes as
+        // set in ConvolutionKernels).
         ([2, 64, 37, 41], [8, 64, 3, 3], 1, 1),
         ([1, 128, 20, 23], [4, 128, 3, 3], 1, 1),
+        ([4, 128, 23, 25], [3, 128, 3, 3], 1, 1),
         ([2, 3, 37, 41], [5, 3, 3, 3], 1, 1),
         ([2, 5, 37, 41], [6, 5, 3, 5], 2, 2),
         ([1, 3, 70, 70], [4, 3, 1, 1], 1, 0),
+        ([1, 2, 130, 130], [2, 2, 120, 120], 1, 0),   // huge kernel: narrow tiles
     ])
     func conv2dMatchesDirectLoops(input: [Int], weight: [Int], stride: Int, padding: Int) throws {
         let x = try random(input, seed: 11), w = try random(weight, seed: 12), b = try random([weight[0]], seed: 13)
@@ -175,6 +178,7 @@ import _TestSupport
         defer { Parallel.setThreadCount(0) }
         let cases: [(input: [Int], weight: [Int], transposed: Bool, stride: Int, padding: Int)] = [
             ([2, 64, 37, 41], [8, 64, 3, 3], false, 1, 1),
+            ([4, 128, 23, 25], [3, 128, 3, 3], false, 1, 1),
             ([2, 3, 37, 41], [5, 3, 3, 3], false, 2, 1),
             ([2, 40, 16, 17], [40, 12, 2, 2], true, 2, 0),
         ]
@@ -195,6 +199,20 @@ import _TestSupport
             #expect(runs[0] == runs[1], "\(c): 1 and 2 threads differ")
             #expect(runs[0] == runs[2], "\(c): 1 and 3 threads differ")
         }
+    }
+
+    @Test func emptyBatchGivesEmptyOutputsAndZeroWeightGradients() throws {
+        let x = try Tensor.zeros([0, 2, 5, 5], requiresGrad: true)
+        let w = try random([3, 2, 3, 3], seed: 51), b = try random([3], seed: 52)
+        w.requiresGrad = true; b.requiresGrad = true
+        let y = try x.conv2d(weight: w, bias: b, padding: 1)
+        let up = try y.convTranspose2d(weight: try random([3, 2, 2, 2], seed: 53), bias: nil, stride: 2)
+        let pooled = try up.maxPool2d()
+        #expect(y.shape == [0, 3, 5, 5] && up.shape == [0, 2, 10, 10] && pooled.shape == [0, 2, 5, 5])
+        try pooled.sum().backward()
+        #expect(w.grad?.toArray() == [Float](repeating: 0, count: 54))
+        #expect(b.grad?.toArray() == [0, 0, 0])
+        #expect(x.grad?.shape == [0, 2, 5, 5])
     }
 
     // MARK: - Graph and errors
