@@ -28,14 +28,16 @@ def make_batch(seed: int, n: int = 2, size: int = 8, channels: int = 3):
 
 
 def cli_path() -> Optional[Path]:
-    """The unetseg CLI: ``$UNETSEG_CLI``, or the release build of this checkout, or None."""
+    """The unetseg CLI: ``$UNETSEG_CLI``, or a release build of this checkout (``make lib-cli`` or
+    ``make build``), or one on the PATH, or None."""
     explicit = os.environ.get("UNETSEG_CLI")
     if explicit:
         return Path(explicit)
-    for name in ("unetseg-cli", "unetseg"):
-        path = REPO / ".build" / "release" / name
-        if path.exists():
-            return path
+    for folder in (".build-lib", ".build"):
+        for name in ("unetseg-cli", "unetseg"):
+            path = REPO / folder / "release" / name
+            if path.exists():
+                return path
     found = shutil.which("unetseg")
     return Path(found) if found else None
 

@@ -16,7 +16,7 @@ from conftest import cli_path
 CLI = cli_path()
 pytestmark = pytest.mark.skipif(
     CLI is None or not CLI.exists(),
-    reason="the unetseg CLI is not built (run `make build` for .build/release/unetseg-cli, or set UNETSEG_CLI)",
+    reason="the unetseg CLI is not built (run `make lib-cli` or `make build`, or set UNETSEG_CLI)",
 )
 
 

@@ -15,7 +15,7 @@ import unetseg
 from unetseg import _lib
 from unetseg.errors import error_for_status
 
-from conftest import REPO, subprocess_env
+from conftest import subprocess_env
 
 PACKAGE = Path(unetseg.__file__).resolve().parent
 
@@ -95,11 +95,14 @@ def test_fast_blas_kernels_after_numpy_loaded_its_own_openblas(tmp_path):
     # numpy's wheels bundle their own OpenBLAS; load and use it first, then unetseg's must still be fast.
     code = (
         "import numpy as np; a = np.ones((64, 64)); a @ a\n"
-        "import unetseg; info = unetseg.system_info(); print(info.blas_core); print(info.simd)"
+        "import unetseg; info = unetseg.system_info(); print(info.blas_core); print(info.simd)\n"
+        "print(info.blas_loaded_before); print(repr(info.blas_warning))"
     )
     result = run_python(code, cwd=tmp_path, UNETSEG_LIB=unetseg.library_path)
     assert result.returncode == 0, result.stderr
-    core, simd = result.stdout.split()
+    core, simd, loaded_before, warning = result.stdout.split()
+    assert (loaded_before, warning) == ("False", "''")  # numpy's OpenBLAS is another library
+    assert "OPENBLAS_CORETYPE" not in result.stderr
     assert not core.startswith("unavailable"), core
     assert core not in ("Prescott", "unknown"), f"OpenBLAS fell back to generic kernels ({core}, CPU {simd})"
 

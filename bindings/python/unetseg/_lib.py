@@ -83,6 +83,8 @@ class SystemReport(Structure):
         ("num_threads", c_int32),
         ("num_cpus", c_int32),
         ("api_version", c_int32),
+        ("blas_loaded_before", c_bool),
+        ("blas_warning", c_char * 512),
     ]
 
 
@@ -127,8 +129,116 @@ class OneCycleParams(Structure):
     ]
 
 
+class DatasetHandle(c_void_p):
+    """``unetseg_dataset *``: an opaque dataset handle."""
+
+
+class LoaderHandle(c_void_p):
+    """``unetseg_loader *``: an opaque data loader handle."""
+
+
+class EvaluationHandle(c_void_p):
+    """``unetseg_evaluation *``: an opaque evaluation result (Dice per patient)."""
+
+
+class AugmentationParams(Structure):
+    """``unetseg_augmentation_params``: the post's augmentation c(scale, angle, flip)."""
+
+    _fields_ = [("enabled", c_bool), ("scale", c_float), ("angle", c_float), ("flip", c_float)]
+
+
+class DatasetParams(Structure):
+    """``unetseg_dataset_params``: augmentation, lesion-weighted sampling and the seed of a dataset."""
+
+    _fields_ = [("augmentation", AugmentationParams), ("random_sampling", c_bool), ("seed", c_uint64)]
+
+
+class LoaderParams(Structure):
+    """``unetseg_loader_params``: how a loader groups items into batches."""
+
+    _fields_ = [("batch_size", c_int32), ("shuffle", c_bool), ("drop_last", c_bool), ("workers", c_int32),
+                ("seed", c_uint64)]
+
+
+class SplitParams(Structure):
+    """``unetseg_split_params``: the post's patient split."""
+
+    _fields_ = [("n_valid", c_int32), ("seed", c_uint64)]
+
+
+class SyntheticParams(Structure):
+    """``unetseg_synthetic_params``: a synthetic LGG-like dataset."""
+
+    _fields_ = [("patients", c_int32), ("min_slices", c_int32), ("max_slices", c_int32), ("size", c_int32),
+                ("seed", c_uint64), ("lesion_slice_fraction", c_double)]
+
+
+class LossValues(Structure):
+    """``unetseg_loss_values``: mean BCE, dice loss and total loss."""
+
+    _fields_ = [("bce", c_double), ("dice", c_double), ("loss", c_double)]
+
+
+class TrainParams(Structure):
+    """``unetseg_train_params``: a whole training run."""
+
+    _fields_ = [
+        ("train_dir", c_char_p),
+        ("valid_dir", c_char_p),
+        ("out_dir", c_char_p),
+        ("epochs", c_int32),
+        ("batch_size", c_int32),
+        ("lr", c_double),
+        ("momentum", c_float),
+        ("model", ModelParams),
+        ("dice_weight", c_float),
+        ("augmentation", AugmentationParams),
+        ("random_sampling", c_bool),
+        ("seed", c_uint64),
+        ("threads", c_int32),
+        ("loader_workers", c_int32),
+        ("resume", c_bool),
+        ("checkpoint_every_epoch", c_bool),
+    ]
+
+
+class BatchProgress(Structure):
+    """``unetseg_batch_progress``: one training batch, as unetseg_train reports it."""
+
+    _fields_ = [("epoch", c_int32), ("batch", c_int32), ("batch_count", c_int32), ("losses", LossValues),
+                ("running_mean", LossValues), ("slices_per_second", c_double)]
+
+
+class EpochMetrics(Structure):
+    """``unetseg_epoch_metrics``: what one training epoch gave."""
+
+    _fields_ = [("epoch", c_int32), ("train", LossValues), ("has_valid", c_bool), ("valid", LossValues),
+                ("lr", c_double), ("seconds", c_double)]
+
+
+class EvaluateParams(Structure):
+    """``unetseg_evaluate_params``: options of unetseg_evaluate."""
+
+    _fields_ = [("batch_size", c_int32), ("predictions_dir", c_char_p), ("output_dir", c_char_p),
+                ("model_path", c_char_p)]
+
+
+class EvaluationMetrics(Structure):
+    """``unetseg_evaluation_metrics``: a model's scores on a folder of slices with masks."""
+
+    _fields_ = [("mean_volume_dice", c_double), ("median_volume_dice", c_double), ("mean_slice_dice", c_double),
+                ("bce", c_double), ("dice_loss", c_double), ("slice_count", c_int64), ("patient_count", c_int32)]
+
+
 #: ``typedef void (*unetseg_log_callback)(int32_t level, const char *message, void *user_data);``
 LogCallback = CFUNCTYPE(None, c_int32, c_char_p, c_void_p)
+
+#: ``typedef bool (*unetseg_progress_callback)(int64_t done, int64_t total, void *user_data);``
+ProgressCallback = CFUNCTYPE(c_bool, c_int64, c_int64, c_void_p)
+#: ``typedef bool (*unetseg_batch_callback)(const unetseg_batch_progress *progress, void *user_data);``
+BatchCallback = CFUNCTYPE(c_bool, POINTER(BatchProgress), c_void_p)
+#: ``typedef bool (*unetseg_epoch_callback)(const unetseg_epoch_metrics *metrics, void *user_data);``
+EpochCallback = CFUNCTYPE(c_bool, POINTER(EpochMetrics), c_void_p)
 
 #: A C-contiguous float32 numpy array passed as ``const float *``.
 FloatIn = np.ctypeslib.ndpointer(dtype=np.float32, flags="C_CONTIGUOUS")
@@ -419,10 +529,140 @@ def _declare_all(library: ctypes.CDLL) -> None:
     d(library, "unetseg_one_cycle_get_momentum", _Status, [OneCycleHandle, POINTER(c_double)])
 
 
+def _declare_data_and_training(library: ctypes.CDLL) -> None:
+    """Declares the data, augmentation, loader, split, synthetic-data, training, evaluation and folder
+    prediction functions of ``unetseg.h``."""
+    d = _declare
+    _TensorPair = [_TensorOut, _TensorOut]
+
+    # --- Datasets ---
+
+    # unetseg_dataset_params unetseg_dataset_default_params(void);
+    d(library, "unetseg_dataset_default_params", DatasetParams, [])
+    # int32_t unetseg_dataset_open(char const *root, unetseg_dataset_params const *params,
+    #                              unetseg_dataset **out_dataset);
+    d(library, "unetseg_dataset_open", _Status, [c_char_p, POINTER(DatasetParams), POINTER(DatasetHandle)])
+    # void unetseg_dataset_free(unetseg_dataset *dataset);
+    d(library, "unetseg_dataset_free", None, [DatasetHandle])
+    # int32_t unetseg_dataset_length(unetseg_dataset const *dataset, int64_t *out_length);
+    d(library, "unetseg_dataset_length", _Status, [DatasetHandle, POINTER(c_int64)])
+    # int32_t unetseg_dataset_image_size(unetseg_dataset const *dataset, int64_t *out_height, int64_t *out_width);
+    d(library, "unetseg_dataset_image_size", _Status, [DatasetHandle, POINTER(c_int64), POINTER(c_int64)])
+    # int32_t unetseg_dataset_get_item(unetseg_dataset const *dataset, int64_t index, int64_t epoch,
+    #                                  unetseg_tensor **out_image, unetseg_tensor **out_mask);
+    d(library, "unetseg_dataset_get_item", _Status, [DatasetHandle, c_int64, c_int64, *_TensorPair])
+    # int32_t unetseg_dataset_sampled_slice(unetseg_dataset const *dataset, int64_t index, int64_t epoch,
+    #                                       int64_t *out_slice);
+    d(library, "unetseg_dataset_sampled_slice", _Status, [DatasetHandle, c_int64, c_int64, POINTER(c_int64)])
+    # int32_t unetseg_dataset_slice_info(unetseg_dataset const *dataset, int64_t slice, char *out_patient,
+    #                                    size_t capacity, int32_t *out_number, int64_t *out_lesion_pixels);
+    d(library, "unetseg_dataset_slice_info", _Status,
+      [DatasetHandle, c_int64, c_char_p, c_size_t, POINTER(c_int32), POINTER(c_int64)])
+
+    # --- Augmentation (each returns new image and mask handles) ---
+
+    # int32_t unetseg_augmentation_hflip(unetseg_tensor const *image, unetseg_tensor const *mask,
+    #                                    unetseg_tensor **out_image, unetseg_tensor **out_mask);
+    d(library, "unetseg_augmentation_hflip", _Status, [TensorHandle, TensorHandle, *_TensorPair])
+    # int32_t unetseg_augmentation_resize(unetseg_tensor const *image, unetseg_tensor const *mask, float scale,
+    #                                     unetseg_tensor **out_image, unetseg_tensor **out_mask);
+    d(library, "unetseg_augmentation_resize", _Status, [TensorHandle, TensorHandle, c_float, *_TensorPair])
+    # int32_t unetseg_augmentation_rotate(unetseg_tensor const *image, unetseg_tensor const *mask, float degrees,
+    #                                     unetseg_tensor **out_image, unetseg_tensor **out_mask);
+    d(library, "unetseg_augmentation_rotate", _Status, [TensorHandle, TensorHandle, c_float, *_TensorPair])
+    # int32_t unetseg_augmentation_random_flip(unetseg_tensor const *image, unetseg_tensor const *mask,
+    #                                          float flip, unetseg_tensor **out_image, unetseg_tensor **out_mask);
+    d(library, "unetseg_augmentation_random_flip", _Status, [TensorHandle, TensorHandle, c_float, *_TensorPair])
+    # int32_t unetseg_augmentation_random_resize(unetseg_tensor const *image, unetseg_tensor const *mask,
+    #                                            float scale, unetseg_tensor **out_image,
+    #                                            unetseg_tensor **out_mask);
+    d(library, "unetseg_augmentation_random_resize", _Status, [TensorHandle, TensorHandle, c_float, *_TensorPair])
+    # int32_t unetseg_augmentation_random_rotate(unetseg_tensor const *image, unetseg_tensor const *mask,
+    #                                            float angle, unetseg_tensor **out_image,
+    #                                            unetseg_tensor **out_mask);
+    d(library, "unetseg_augmentation_random_rotate", _Status, [TensorHandle, TensorHandle, c_float, *_TensorPair])
+
+    # --- Data loaders ---
+
+    # unetseg_loader_params unetseg_loader_default_params(void);
+    d(library, "unetseg_loader_default_params", LoaderParams, [])
+    # int32_t unetseg_loader_create(unetseg_dataset *dataset, unetseg_loader_params const *params,
+    #                               unetseg_loader **out_loader);
+    d(library, "unetseg_loader_create", _Status, [DatasetHandle, POINTER(LoaderParams), POINTER(LoaderHandle)])
+    # void unetseg_loader_free(unetseg_loader *loader);
+    d(library, "unetseg_loader_free", None, [LoaderHandle])
+    # int32_t unetseg_loader_length(unetseg_loader const *loader, int64_t *out_length);
+    d(library, "unetseg_loader_length", _Status, [LoaderHandle, POINTER(c_int64)])
+    # int32_t unetseg_loader_epoch(unetseg_loader const *loader, int64_t *out_epoch);
+    d(library, "unetseg_loader_epoch", _Status, [LoaderHandle, POINTER(c_int64)])
+    # int32_t unetseg_loader_next(unetseg_loader *loader, unetseg_tensor **out_images, unetseg_tensor **out_masks);
+    d(library, "unetseg_loader_next", _Status, [LoaderHandle, *_TensorPair])
+    # int32_t unetseg_loader_reset(unetseg_loader *loader, int64_t epoch);
+    d(library, "unetseg_loader_reset", _Status, [LoaderHandle, c_int64])
+
+    # --- Patient split ---
+
+    # unetseg_split_params unetseg_split_default_params(void);
+    d(library, "unetseg_split_default_params", SplitParams, [])
+    # int32_t unetseg_split_patients(char const *root, char const *train_dir, char const *valid_dir,
+    #                                unetseg_split_params const *params, int32_t *out_n_train,
+    #                                int32_t *out_n_valid);
+    d(library, "unetseg_split_patients", _Status,
+      [c_char_p, c_char_p, c_char_p, POINTER(SplitParams), POINTER(c_int32), POINTER(c_int32)])
+
+    # --- Synthetic data ---
+
+    # unetseg_synthetic_params unetseg_synthetic_default_params(void);
+    d(library, "unetseg_synthetic_default_params", SyntheticParams, [])
+    # int32_t unetseg_synthetic_write(char const *root, unetseg_synthetic_params const *params,
+    #                                 unetseg_progress_callback progress, void *user_data, int64_t *out_slices);
+    d(library, "unetseg_synthetic_write", _Status,
+      [c_char_p, POINTER(SyntheticParams), ProgressCallback, c_void_p, POINTER(c_int64)])
+
+    # --- Training ---
+
+    # unetseg_train_params unetseg_train_default_params(void);
+    d(library, "unetseg_train_default_params", TrainParams, [])
+    # int32_t unetseg_train(unetseg_train_params const *params, unetseg_batch_callback on_batch,
+    #                       unetseg_epoch_callback on_epoch, void *user_data, unetseg_epoch_metrics *out_last_epoch,
+    #                       unetseg_model **out_model);
+    d(library, "unetseg_train", _Status,
+      [POINTER(TrainParams), BatchCallback, EpochCallback, c_void_p, POINTER(EpochMetrics), _ModelOut])
+
+    # --- Evaluation ---
+
+    # unetseg_evaluate_params unetseg_evaluate_default_params(void);
+    d(library, "unetseg_evaluate_default_params", EvaluateParams, [])
+    # int32_t unetseg_evaluate(unetseg_model *model, char const *data_dir, unetseg_evaluate_params const *params,
+    #                          unetseg_progress_callback progress, void *user_data,
+    #                          unetseg_evaluation_metrics *out_metrics, unetseg_evaluation **out_result);
+    d(library, "unetseg_evaluate", _Status,
+      [ModelHandle, c_char_p, POINTER(EvaluateParams), ProgressCallback, c_void_p, POINTER(EvaluationMetrics),
+       POINTER(EvaluationHandle)])
+    # void unetseg_evaluation_free(unetseg_evaluation *evaluation);
+    d(library, "unetseg_evaluation_free", None, [EvaluationHandle])
+    # int32_t unetseg_evaluation_volume_count(unetseg_evaluation const *evaluation, int32_t *out_count);
+    d(library, "unetseg_evaluation_volume_count", _Status, [EvaluationHandle, POINTER(c_int32)])
+    # int32_t unetseg_evaluation_patient(unetseg_evaluation const *evaluation, int32_t index, char *out_patient,
+    #                                    size_t capacity);
+    d(library, "unetseg_evaluation_patient", _Status, [EvaluationHandle, c_int32, c_char_p, c_size_t])
+    # int32_t unetseg_evaluation_volume_dice(unetseg_evaluation const *evaluation, int32_t index,
+    #                                        double *out_dice);
+    d(library, "unetseg_evaluation_volume_dice", _Status, [EvaluationHandle, c_int32, POINTER(c_double)])
+
+    # --- Segmenting a folder ---
+
+    # int32_t unetseg_predict_folder(unetseg_model *model, char const *input, char const *out_dir,
+    #                                unetseg_progress_callback progress, void *user_data, int64_t *out_written);
+    d(library, "unetseg_predict_folder", _Status,
+      [ModelHandle, c_char_p, c_char_p, ProgressCallback, c_void_p, POINTER(c_int64)])
+
+
 def _load() -> Tuple[ctypes.CDLL, str]:
     """Opens the library, declares its functions and checks that its C API is the one bound here."""
     library, path = _open_library()
     _declare_all(library)
+    _declare_data_and_training(library)
     found = library.unetseg_api_version()
     if found != API_VERSION:
         raise UnetsegError(
@@ -452,6 +692,11 @@ def float32_array(data: Any) -> np.ndarray:
     """``data`` as a C-contiguous float32 array, copied only when it is not one already. (Unlike
     ``np.ascontiguousarray``, this keeps a 0-dimensional input 0-dimensional.)"""
     return np.asarray(data, dtype=np.float32, order="C")
+
+
+def float32_value(value: float) -> float:
+    """A C ``float`` as the Python float of its shortest decimal form (0.6, not 0.6000000238418579)."""
+    return float(str(np.float32(value)))
 
 
 def path_bytes(path: "os.PathLike[str] | str") -> bytes:

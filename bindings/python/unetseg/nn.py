@@ -18,7 +18,16 @@ from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tup
 import numpy as np
 
 from ._handle import OwnedHandle
-from ._lib import MAX_NDIM, ModelHandle, ModelParams, TensorHandle, float32_array, lib, path_bytes
+from ._lib import (
+    MAX_NDIM,
+    ModelHandle,
+    ModelParams,
+    TensorHandle,
+    float32_array,
+    float32_value,
+    lib,
+    path_bytes,
+)
 from .errors import InvalidArgument
 from .tensor import Tensor, as_tensor
 
@@ -50,9 +59,8 @@ class UNetConfig:
 
     @classmethod
     def _from_params(cls, params: ModelParams) -> "UNetConfig":
-        # dropout is a C float: its shortest decimal form gives 0.6 back rather than 0.6000000238418579.
-        dropout = float(str(np.float32(params.dropout)))
-        return cls(params.channels_in, params.n_classes, params.depth, params.n_filters, dropout)
+        return cls(params.channels_in, params.n_classes, params.depth, params.n_filters,
+                   float32_value(params.dropout))
 
     def _to_params(self, seed: int = -1) -> ModelParams:
         params = lib.unetseg_model_default_params()

@@ -42,6 +42,11 @@ class SystemInfo:
     num_cpus: int
     #: The C API version, as :func:`api_version`.
     api_version: int
+    #: Whether OpenBLAS was already loaded when unetseg loaded it (too late to choose its kernels).
+    blas_loaded_before: bool
+    #: "" or, when an OpenBLAS loaded before runs slower kernels than this CPU allows, the warning with the
+    #: fix (set OPENBLAS_CORETYPE before the program starts).
+    blas_warning: str
     #: The library file this package loaded.
     library_path: str
 
@@ -68,6 +73,8 @@ def system_info() -> SystemInfo:
         num_threads=report.num_threads,
         num_cpus=report.num_cpus,
         api_version=report.api_version,
+        blas_loaded_before=report.blas_loaded_before,
+        blas_warning=report.blas_warning.decode(),
         library_path=_lib.library_path,
     )
 

@@ -215,8 +215,6 @@ class Tensor(OwnedHandle):
         lib.unetseg_tensor_gt_scalar(self.handle, float(other), byref(out))
         return Tensor._adopt(out)
 
-    __hash__ = object.__hash__
-
     # ---- autograd ------------------------------------------------------------------------------------
 
     def backward(self) -> None:
