@@ -4,6 +4,7 @@ SWIFT ?= swift
 RELEASE := .build/release
 JOBS ?= 2
 PREFIX ?= /usr/local
+PYTHON ?= python3
 
 # The installable libunetseg.so: a release build in its own scratch folder with the Swift runtime linked
 # in statically (-static-stdlib for this build only: in linkerSettings it would break `swift test`) and
@@ -16,7 +17,8 @@ LIB_BUILD := UNETSEG_EMIT_HEADER=$(RAW_HEADER) $(SWIFT) build -c release -j $(JO
     -Xswiftc -static-stdlib -Xlinker --version-script=$(CURDIR)/scripts/libunetseg.map
 VERSION := $(shell sed -n 's/^let libraryVersion: StaticString = "\(.*\)"/\1/p' Sources/UNetSegC/Library.swift)
 
-.PHONY: all setup build lib lib-cli header check-header install test test-swift test-cli test-c examples-c bench demo clean
+.PHONY: all setup build lib lib-cli header check-header install python-package test test-swift test-cli test-c \
+    test-python examples-c bench demo clean
 
 all: build
 
@@ -54,8 +56,12 @@ install: lib
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' scripts/unetseg.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/unetseg.pc
 
+## python-package: copy libunetseg.so into the Python package, so `pip install ./bindings/python` ships it
+python-package: lib
+	cp $(LIB) bindings/python/unetseg/libunetseg.so
+
 ## test: every test suite (Swift, then C, Python and R where present)
-test: setup test-swift test-cli test-c
+test: setup test-swift test-cli test-c test-python
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
@@ -80,6 +86,11 @@ examples-c: lib
 	rm -rf $(EXAMPLES)/run
 	env -i $(EXAMPLES)/train $(EXAMPLES)/run
 	env -i $(EXAMPLES)/predict $(EXAMPLES)/run/model_3.safetensors $(EXAMPLES)/run/split/valid $(EXAMPLES)/run/predicted
+
+## test-python: the Python package's tests (pytest), including executing the example notebook and
+## exchanging checkpoints with the CLI
+test-python: lib lib-cli
+	UNETSEG_LIB=$(CURDIR)/$(LIB) UNETSEG_CLI=$(CURDIR)/$(LIB_CLI) $(PYTHON) -m pytest -q bindings/python/tests
 
 ## bench: the benchmark tables (release build), with PyTorch's time for the same step when torch is installed
 bench: build

@@ -1,0 +1,365 @@
+"""The post's U-Net (:class:`UNet`), its parameters, and the losses ``binary_cross_entropy`` and
+``dice_loss``.
+
+:class:`UNet` owns a ``unetseg_model`` handle. Calls on one model are serialised by a lock, so a model
+may be shared by threads (the C API requires one handle to be used by one thread at a time); different
+models run in parallel, since the GIL is released during library calls.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from ctypes import byref, c_bool, c_int32, c_int64, create_string_buffer
+from dataclasses import asdict, dataclass
+from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
+
+import numpy as np
+
+from ._handle import OwnedHandle
+from ._lib import (
+    MAX_NDIM,
+    ModelHandle,
+    ModelParams,
+    TensorHandle,
+    float32_array,
+    float32_value,
+    lib,
+    path_bytes,
+)
+from .errors import InvalidArgument
+from .tensor import Tensor, as_tensor
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+# Parameter names of the post's model are at most ~50 bytes; the library says when a buffer is too small.
+_NAME_CAPACITY = 256
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """The shape of a U-Net, as the post's ``unet(channels_in, n_classes, depth, n_filters)``.
+
+    ``depth`` down blocks, the first with ``2 ** n_filters`` channels; images' height and width must be
+    multiples of ``2 ** (depth - 1)``. ``dropout`` is the probability in every conv block.
+    """
+
+    channels_in: int
+    n_classes: int
+    depth: int
+    n_filters: int
+    dropout: float
+
+    @classmethod
+    def default(cls) -> "UNetConfig":
+        """The post's model, as the library defines it (3 channels in, 1 class, depth 5, 64 filters,
+        dropout 0.6)."""
+        return cls._from_params(lib.unetseg_model_default_params())
+
+    @classmethod
+    def _from_params(cls, params: ModelParams) -> "UNetConfig":
+        return cls(params.channels_in, params.n_classes, params.depth, params.n_filters,
+                   float32_value(params.dropout))
+
+    def _to_params(self, seed: int = -1) -> ModelParams:
+        params = lib.unetseg_model_default_params()
+        for name, value in asdict(self).items():
+            setattr(params, name, value)
+        params.seed = seed
+        return params
+
+
+class IncompatibleKeys(NamedTuple):
+    """What :meth:`UNet.load_state_dict` did not match, as torch reports it."""
+
+    missing_keys: List[str]
+    unexpected_keys: List[str]
+
+
+class Parameter:
+    """One named parameter of a :class:`UNet` (a conv weight or bias), read and written through the model.
+
+    ``np.asarray(p)`` or :meth:`numpy` copies its values out; :meth:`copy_` writes new ones in. Conv weights
+    are ``[out, in, kh, kw]``, transposed-conv weights ``[in, out, kh, kw]``, biases ``[out]``.
+    """
+
+    __slots__ = ("model", "index", "name", "shape")
+
+    def __init__(self, model: "UNet", index: int, name: str, shape: Tuple[int, ...]) -> None:
+        self.model = model
+        self.index = index
+        self.name = name
+        self.shape = shape
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return len(self.shape)
+
+    def numel(self) -> int:
+        """Number of elements."""
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def numpy(self) -> np.ndarray:
+        """A new float32 array with the parameter's current values."""
+        out = np.empty(self.shape, dtype=np.float32)
+        with self.model._lock:
+            lib.unetseg_model_parameter_get(self.model.handle, self.index, out, out.size)
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:
+        if copy is False:
+            raise ValueError("a Parameter's values live in libunetseg: np.asarray needs a copy")
+        values = self.numpy()
+        return values if dtype is None else values.astype(dtype, copy=False)
+
+    def copy_(self, values: Any) -> "Parameter":
+        """Overwrites the values with ``values`` (same shape; optimiser momentum is kept)."""
+        array = float32_array(values)
+        if array.shape != self.shape:
+            raise InvalidArgument(f"{self.name}: expected shape {list(self.shape)}, got {list(array.shape)}")
+        with self.model._lock:
+            lib.unetseg_model_parameter_set(self.model.handle, self.index, array, array.size)
+        return self
+
+    def __repr__(self) -> str:
+        return f"Parameter({self.name!r}, shape={list(self.shape)})"
+
+
+class UNet(OwnedHandle):
+    """The U-Net of the post (``unet(channels_in = 3, n_classes = 1, depth = 5, n_filters = 6)``).
+
+    Arguments left as None take the library's defaults, which are the post's (see
+    :meth:`UNetConfig.default`). ``seed`` None draws the initial weights from the global generator
+    seeded by :func:`unetseg.manual_seed`, as torch does; an integer uses a private generator. A new model
+    is in training mode (dropout active). Call it on a ``[N, channels_in, H, W]`` tensor or array to get
+    the probabilities ``[N, n_classes, H, W]`` with an autograd graph.
+    """
+
+    __slots__ = ("_lock", "_parameter_info")
+    _free = lib.unetseg_model_free
+
+    def __init__(
+        self,
+        channels_in: Optional[int] = None,
+        n_classes: Optional[int] = None,
+        depth: Optional[int] = None,
+        n_filters: Optional[int] = None,
+        dropout: Optional[float] = None,
+        seed: Optional[int] = None,
+    ) -> None:
+        params = lib.unetseg_model_default_params()
+        given = dict(channels_in=channels_in, n_classes=n_classes, depth=depth, n_filters=n_filters,
+                     dropout=dropout, seed=seed)
+        for name, value in given.items():
+            if value is not None:
+                setattr(params, name, value)
+        handle = ModelHandle()
+        lib.unetseg_model_create(byref(params), byref(handle))
+        self._adopt_handle(handle)
+
+    def _adopt_handle(self, handle: ModelHandle) -> None:
+        OwnedHandle.__init__(self, handle)
+        self._lock = threading.RLock()
+        self._parameter_info: Optional[List[Tuple[str, Tuple[int, ...]]]] = None
+
+    @classmethod
+    def load(cls, path: PathLike, config: Optional[UNetConfig] = None) -> "UNet":
+        """Loads a model from a safetensors file. A file saved by unetseg carries its shape: leave
+        ``config`` None. A PyTorch ``state_dict`` (``safetensors.torch.save_file``) has none: pass it.
+        The loaded model is in training mode."""
+        params = None if config is None else config._to_params()
+        handle = ModelHandle()
+        lib.unetseg_model_load(path_bytes(path), None if params is None else byref(params), byref(handle))
+        model = cls.__new__(cls)
+        model._adopt_handle(handle)
+        return model
+
+    def save(self, path: PathLike) -> None:
+        """Saves the model as safetensors: the post's PyTorch ``state_dict`` plus its shape as metadata
+        (written to a temporary file and renamed)."""
+        with self._lock:
+            lib.unetseg_model_save(self.handle, path_bytes(path))
+
+    # ---- shape and mode ------------------------------------------------------------------------------
+
+    def _params(self) -> ModelParams:
+        params = ModelParams()
+        lib.unetseg_model_get_params(self.handle, byref(params))
+        return params
+
+    @property
+    def config(self) -> UNetConfig:
+        """The model's shape."""
+        return UNetConfig._from_params(self._params())
+
+    @property
+    def seed(self) -> Optional[int]:
+        """The seed of the initial weights, or None (global generator, or a loaded model)."""
+        seed = self._params().seed
+        return None if seed < 0 else seed
+
+    @property
+    def training(self) -> bool:
+        """Whether the model is in training mode (dropout active)."""
+        flag = c_bool()
+        lib.unetseg_model_is_training(self.handle, byref(flag))
+        return flag.value
+
+    def train(self, mode: bool = True) -> "UNet":
+        """Training mode (``mode`` True) or evaluation mode; returns the model, as torch."""
+        with self._lock:
+            (lib.unetseg_model_train if mode else lib.unetseg_model_eval)(self.handle)
+        return self
+
+    def eval(self) -> "UNet":
+        """Evaluation mode (dropout is the identity); returns the model."""
+        return self.train(False)
+
+    # ---- running -------------------------------------------------------------------------------------
+
+    def forward(self, x: Any) -> Tensor:
+        """The probabilities ``[N, n_classes, H, W]`` for ``x`` ``[N, channels_in, H, W]`` (a Tensor or
+        an array), with the autograd graph for :meth:`Tensor.backward`."""
+        tensor, temporary = as_tensor(x)
+        try:
+            out = TensorHandle()
+            with self._lock:
+                lib.unetseg_model_forward(self.handle, tensor.handle, byref(out))
+            return Tensor._adopt(out)
+        finally:
+            if temporary:
+                tensor.close()
+
+    def __call__(self, x: Any) -> Tensor:
+        """``model(x)``: :meth:`forward`."""
+        return self.forward(x)
+
+    def predict(self, images: Any) -> np.ndarray:
+        """Probabilities ``[N, n_classes, H, W]`` for ``images`` ``[N, channels_in, H, W]`` (normalised as
+        for training), in evaluation mode and without a graph; the model's mode is left as it was."""
+        array = float32_array(images)
+        config = self.config
+        if array.ndim != 4 or array.shape[1] != config.channels_in:
+            raise InvalidArgument(
+                f"images must be [N, {config.channels_in}, H, W], got {list(array.shape)}")
+        n, _, height, width = array.shape
+        out = np.empty((n, config.n_classes, height, width), dtype=np.float32)
+        with self._lock:
+            lib.unetseg_model_predict(self.handle, array, n, height, width, out, out.size)
+        return out
+
+    def zero_grad(self) -> None:
+        """Drops the gradients of all parameters."""
+        with self._lock:
+            lib.unetseg_model_zero_grad(self.handle)
+
+    # ---- parameters ----------------------------------------------------------------------------------
+
+    def parameter_count(self) -> int:
+        """Total number of weights and biases."""
+        count = c_int64()
+        lib.unetseg_model_parameter_count(self.handle, byref(count))
+        return count.value
+
+    def _parameter_list(self) -> List[Parameter]:
+        # Names and shapes never change, so they are read once; the Parameter objects are made per call
+        # (holding the model), which keeps the model free of reference cycles.
+        if self._parameter_info is None:
+            count = c_int32()
+            lib.unetseg_model_named_parameter_count(self.handle, byref(count))
+            info = []
+            for index in range(count.value):
+                name = create_string_buffer(_NAME_CAPACITY)
+                lib.unetseg_model_parameter_name(self.handle, index, name, _NAME_CAPACITY)
+                sizes, ndim = (c_int64 * MAX_NDIM)(), c_int32()
+                lib.unetseg_model_parameter_shape(self.handle, index, sizes, MAX_NDIM, byref(ndim))
+                info.append((name.value.decode(), tuple(sizes[: ndim.value])))
+            self._parameter_info = info
+        return [Parameter(self, index, name, shape) for index, (name, shape) in enumerate(self._parameter_info)]
+
+    def parameters(self) -> List[Parameter]:
+        """The parameters in torch's order (what :class:`unetseg.SGD` takes)."""
+        return self._parameter_list()
+
+    def named_parameters(self) -> Iterator[Tuple[str, Parameter]]:
+        """``(name, parameter)`` pairs in torch's order, names being the post's ``state_dict`` keys."""
+        return ((p.name, p) for p in self._parameter_list())
+
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Every parameter as a new float32 numpy array, keyed as the post's PyTorch ``state_dict``."""
+        return OrderedDict((p.name, p.numpy()) for p in self._parameter_list())
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copies arrays into the parameters of the same names. With ``strict``, missing or unexpected
+        keys raise :class:`InvalidArgument`; a shape mismatch always does. Nothing changes on error."""
+        parameters = {p.name: p for p in self._parameter_list()}
+        missing = [name for name in parameters if name not in state_dict]
+        unexpected = [name for name in state_dict if name not in parameters]
+        if strict and (missing or unexpected):
+            raise InvalidArgument(
+                f"state_dict does not fit the model: missing {missing}, unexpected {unexpected}")
+        arrays: Dict[str, np.ndarray] = {}
+        for name, value in state_dict.items():
+            if name in parameters:
+                array = float32_array(value)
+                if array.shape != parameters[name].shape:
+                    raise InvalidArgument(
+                        f"{name}: expected shape {list(parameters[name].shape)}, got {list(array.shape)}")
+                arrays[name] = array
+        for name, array in arrays.items():
+            parameters[name].copy_(array)
+        return IncompatibleKeys(missing, unexpected)
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "UNet(<closed>)"
+        c = self.config
+        return (f"UNet(channels_in={c.channels_in}, n_classes={c.n_classes}, depth={c.depth}, "
+                f"n_filters={c.n_filters}, dropout={c.dropout:g}, training={self.training})")
+
+
+def load(path: PathLike, config: Optional[UNetConfig] = None) -> UNet:
+    """Loads a model saved by :meth:`UNet.save` (or a PyTorch ``state_dict`` with its ``config``)."""
+    return UNet.load(path, config)
+
+
+# ---- losses -------------------------------------------------------------------------------------------
+
+
+def _loss(function: Any, prediction: Tensor, target: Any) -> Tensor:
+    target_tensor, temporary = as_tensor(target)
+    try:
+        out = TensorHandle()
+        function(prediction.handle, target_tensor.handle, byref(out))
+        return Tensor._adopt(out)
+    finally:
+        if temporary:
+            target_tensor.close()
+
+
+def binary_cross_entropy(prediction: Tensor, target: Any) -> Tensor:
+    """Mean binary cross-entropy as torch's ``nnf_binary_cross_entropy`` (logs clamped at -100); ``target``
+    is a Tensor or an array of the prediction's shape. Differentiable, 0-dimensional."""
+    return _loss(lib.unetseg_loss_bce, prediction, target)
+
+
+def dice_loss(prediction: Tensor, target: Any) -> Tensor:
+    """The post's ``calc_dice_loss``: ``1 - (2 sum(p t) + 1) / (sum(p) + sum(t) + 1)`` over the whole
+    flattened batch. Differentiable, 0-dimensional."""
+    return _loss(lib.unetseg_loss_dice, prediction, target)
+
+
+def combined_loss(prediction: Tensor, target: Any, dice_weight: float = 0.3) -> Tuple[Tensor, Tensor, Tensor]:
+    """The post's training loss in one call: ``(total, bce, dice)`` with
+    ``total = dice_weight * dice + (1 - dice_weight) * bce`` (``dice_weight`` 0.3 in the post)."""
+    target_tensor, temporary = as_tensor(target)
+    try:
+        total, bce, dice = TensorHandle(), TensorHandle(), TensorHandle()
+        lib.unetseg_loss_combined(prediction.handle, target_tensor.handle, dice_weight,
+                                  byref(total), byref(bce), byref(dice))
+        return Tensor._adopt(total), Tensor._adopt(bce), Tensor._adopt(dice)
+    finally:
+        if temporary:
+            target_tensor.close()

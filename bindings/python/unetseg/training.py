@@ -1,0 +1,278 @@
+"""The high level: :func:`fit` (a whole training run, as the post's script and the ``unetseg train`` CLI),
+:func:`evaluate` (Dice per volume and per slice) and :func:`predict` (masks for a folder of slices).
+
+Each shows a tqdm progress bar when tqdm is installed and ``progress`` is True. Callbacks may stop the
+work by returning False (raising :class:`~unetseg.errors.Cancelled`); an exception they raise, Ctrl-C
+included, stops the library cleanly and then propagates.
+"""
+
+from __future__ import annotations
+
+import os
+from ctypes import byref, c_double, c_int32, c_int64, create_string_buffer
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+from ._callbacks import CallbackRelay, ProgressBar
+from ._lib import (
+    BatchCallback,
+    BatchProgress,
+    EpochCallback,
+    EpochMetrics,
+    EvaluationHandle,
+    EvaluationMetrics,
+    LossValues,
+    ModelHandle,
+    ProgressCallback,
+    lib,
+    path_bytes,
+)
+from .data import POST_AUGMENTATION, _augmentation_params
+from .nn import UNet, UNetConfig
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+# Patient ids are short (the Kaggle ones 21 bytes); the library says when a buffer is too small.
+_NAME_CAPACITY = 256
+
+
+@dataclass(frozen=True)
+class Losses:
+    """Mean binary cross-entropy, dice loss and their weighted total."""
+
+    bce: float
+    dice: float
+    loss: float
+
+    @classmethod
+    def _from_c(cls, values: LossValues) -> "Losses":
+        return cls(values.bce, values.dice, values.loss)
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """One training batch: its losses, the epoch's running means and the speed so far."""
+
+    epoch: int
+    batch: int
+    batch_count: int
+    losses: Losses
+    running_mean: Losses
+    slices_per_second: float
+
+    @classmethod
+    def _from_c(cls, p: BatchProgress) -> "BatchReport":
+        return cls(p.epoch, p.batch, p.batch_count, Losses._from_c(p.losses), Losses._from_c(p.running_mean),
+                   p.slices_per_second)
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    """One finished epoch: mean training losses, validation losses (None without a validation folder),
+    the learning rate after its last step and its wall time."""
+
+    epoch: int
+    train: Losses
+    valid: Optional[Losses]
+    lr: float
+    seconds: float
+
+    @classmethod
+    def _from_c(cls, m: EpochMetrics) -> "EpochReport":
+        return cls(m.epoch, Losses._from_c(m.train), Losses._from_c(m.valid) if m.has_valid else None, m.lr,
+                   m.seconds)
+
+    def post_lines(self) -> List[str]:
+        """The epoch as the post prints it ("Epoch 1, training: loss:0.304232, bce: 0.148578, dice: ...")."""
+        lines = [f"Epoch {self.epoch}, training: loss:{self.train.loss:.6f}, bce: {self.train.bce:.6f}, "
+                 f"dice: {self.train.dice:.6f}"]
+        if self.valid is not None:
+            lines.append(f"Epoch {self.epoch}, validation: loss:{self.valid.loss:.6f}, bce: {self.valid.bce:.6f}, "
+                         f"dice: {self.valid.dice:.6f}")
+        return lines
+
+
+@dataclass
+class TrainingRun:
+    """What :func:`fit` returns: the trained model (in training mode), the epochs it saw and the run folder
+    (``model_<epoch>.safetensors``, ``best.safetensors``, ``log.csv``, ``log.json``)."""
+
+    model: UNet
+    history: List[EpochReport]
+    out_dir: Path
+
+    @property
+    def last(self) -> EpochReport:
+        """The last epoch's report."""
+        return self.history[-1]
+
+
+def fit(
+    train_dir: PathLike,
+    out_dir: PathLike,
+    valid_dir: Optional[PathLike] = None,
+    *,
+    epochs: Optional[int] = None,
+    batch_size: Optional[int] = None,
+    lr: Optional[float] = None,
+    momentum: Optional[float] = None,
+    model: Optional[UNetConfig] = None,
+    dice_weight: Optional[float] = None,
+    augmentation: Optional[Sequence[float]] = POST_AUGMENTATION,
+    random_sampling: Optional[bool] = None,
+    seed: Optional[int] = None,
+    threads: Optional[int] = None,
+    loader_workers: Optional[int] = None,
+    resume: bool = False,
+    checkpoint_every_epoch: Optional[bool] = None,
+    on_batch: Optional[Callable[[BatchReport], Optional[bool]]] = None,
+    on_epoch: Optional[Callable[[EpochReport], Optional[bool]]] = None,
+    progress: bool = True,
+) -> TrainingRun:
+    """Trains the post's U-Net on ``train_dir`` as the post does: per batch zero_grad, forward,
+    ``0.3 * dice + 0.7 * bce``, backward, SGD step and one-cycle step; per epoch the mean losses on both
+    folders, a checkpoint and the logs in ``out_dir``.
+
+    Arguments left as None take the library's defaults, the post's: 20 epochs of batches of 4, one-cycle
+    up to lr 0.1 with momentum 0.9, the post's model, dice weight 0.3, lesion-weighted sampling, seed 777.
+    ``augmentation`` is ``(scale, angle, flip)``, the post's ``(0.05, 15, 0.5)`` by default, or None.
+    Everything random derives from ``seed``: the same arguments give the same losses (here, in C, R and
+    the CLI). ``on_batch`` and ``on_epoch`` may return False to stop; the state is saved and ``resume=True``
+    continues. With ``progress`` a tqdm bar runs per epoch and the post's epoch lines are printed.
+    """
+    params = lib.unetseg_train_default_params()
+    train_bytes, out_bytes = path_bytes(train_dir), path_bytes(out_dir)
+    valid_bytes = None if valid_dir is None else path_bytes(valid_dir)
+    params.train_dir, params.out_dir, params.valid_dir = train_bytes, out_bytes, valid_bytes
+    for name, value in dict(epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, dice_weight=dice_weight,
+                            random_sampling=random_sampling, seed=seed, threads=threads,
+                            loader_workers=loader_workers, checkpoint_every_epoch=checkpoint_every_epoch).items():
+        if value is not None:
+            setattr(params, name, value)
+    params.resume = bool(resume)
+    if model is not None:
+        params.model = model._to_params()
+    params.augmentation = _augmentation_params(augmentation)
+
+    relay = CallbackRelay()
+    history: List[EpochReport] = []
+    bar = ProgressBar("epoch", enabled=progress, unit="batch", leave=False)
+
+    def batch_done(report: BatchReport) -> Optional[bool]:
+        bar.description = f"epoch {report.epoch}"
+        bar.update(report.batch, report.batch_count, loss=f"{report.running_mean.loss:.4f}")
+        return on_batch(report) if on_batch is not None else True
+
+    def epoch_done(report: EpochReport) -> Optional[bool]:
+        history.append(report)
+        bar.close()
+        if progress:
+            for line in report.post_lines():
+                bar.write(line)
+        return on_epoch(report) if on_epoch is not None else True
+
+    batch_callback = BatchCallback(lambda p, _user: relay.call(batch_done, BatchReport._from_c(p.contents)))
+    epoch_callback = EpochCallback(lambda m, _user: relay.call(epoch_done, EpochReport._from_c(m.contents)))
+    handle = ModelHandle()
+    last = EpochMetrics()
+    try:
+        relay.run(lambda: lib.unetseg_train(byref(params), batch_callback, epoch_callback, None, byref(last),
+                                            byref(handle)))
+    finally:
+        bar.close()
+    trained = UNet.__new__(UNet)
+    trained._adopt_handle(handle)
+    if not history or history[-1].epoch != last.epoch:  # a resumed run that had nothing left to do
+        history.append(EpochReport._from_c(last))
+    return TrainingRun(trained, history, Path(os.fsdecode(out_bytes)))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A model's scores on a folder of slices with masks: Dice of each patient's volume (prediction > 0.5,
+    as Buda et al. 2019), their mean and median, the mean per-slice Dice (NaN when no slice has a lesion in
+    prediction or truth), and the mean per-slice BCE and dice loss."""
+
+    mean_volume_dice: float
+    median_volume_dice: float
+    mean_slice_dice: float
+    bce: float
+    dice_loss: float
+    slice_count: int
+    patient_count: int
+    volume_dice: Dict[str, float] = field(default_factory=dict)
+
+
+def _volume_dice(result: EvaluationHandle) -> Dict[str, float]:
+    count = c_int32()
+    lib.unetseg_evaluation_volume_count(result, byref(count))
+    scores: Dict[str, float] = {}
+    for index in range(count.value):
+        patient, dice = create_string_buffer(_NAME_CAPACITY), c_double()
+        lib.unetseg_evaluation_patient(result, index, patient, _NAME_CAPACITY)
+        lib.unetseg_evaluation_volume_dice(result, index, byref(dice))
+        scores[patient.value.decode()] = dice.value
+    return scores
+
+
+def evaluate(
+    model: UNet,
+    data_dir: PathLike,
+    batch_size: Optional[int] = None,
+    predictions_dir: Optional[PathLike] = None,
+    output_dir: Optional[PathLike] = None,
+    model_path: Optional[PathLike] = None,
+    progress: Union[bool, Callable[[int, int], Optional[bool]]] = True,
+) -> Evaluation:
+    """Scores ``model`` on every slice under ``data_dir`` (evaluation mode, no augmentation; the model's
+    mode is restored). ``predictions_dir`` receives the predicted masks as 0/255 TIFFs; ``output_dir``
+    ``metrics.json``, ``predictions.png`` and ``contours.png`` (and ``loss_curves.png`` when ``model_path``
+    has a ``log.json`` beside it). ``batch_size`` None is the library's 8. ``progress`` True shows a tqdm
+    bar; a function ``(slices_done, slices)`` is called instead and may return False to stop."""
+    params = lib.unetseg_evaluate_default_params()
+    if batch_size is not None:
+        params.batch_size = batch_size
+    paths = {name: None if value is None else path_bytes(value)
+             for name, value in dict(predictions_dir=predictions_dir, output_dir=output_dir,
+                                     model_path=model_path).items()}
+    params.predictions_dir, params.output_dir, params.model_path = (
+        paths["predictions_dir"], paths["output_dir"], paths["model_path"])
+    relay = CallbackRelay()
+    bar = ProgressBar("evaluate", enabled=progress is True, unit="slice")
+    report = progress if callable(progress) else bar.update
+    callback = ProgressCallback(lambda done, total, _user: relay.call(report, done, total))
+    metrics, result = EvaluationMetrics(), EvaluationHandle()
+    try:
+        with model._lock:
+            relay.run(lambda: lib.unetseg_evaluate(model.handle, path_bytes(data_dir), byref(params), callback, None,
+                                                   byref(metrics), byref(result)))
+        volume_dice = _volume_dice(result)
+    finally:
+        bar.close()
+        lib.unetseg_evaluation_free(result)
+    return Evaluation(metrics.mean_volume_dice, metrics.median_volume_dice, metrics.mean_slice_dice, metrics.bce,
+                      metrics.dice_loss, metrics.slice_count, metrics.patient_count, volume_dice)
+
+
+def predict(
+    model: UNet,
+    input: PathLike,
+    out_dir: PathLike,
+    progress: Union[bool, Callable[[int, int], Optional[bool]]] = True,
+) -> int:
+    """Segments ``input`` (a slice TIFF, or a folder searched recursively; existing masks are ignored) and
+    writes each predicted mask (prediction > 0.5) as a 0/255 TIFF under ``out_dir``
+    (``PATIENT/PATIENT_N_mask.tif`` for Kaggle-named slices). Returns the number of masks written."""
+    relay = CallbackRelay()
+    bar = ProgressBar("predict", enabled=progress is True, unit="image")
+    report = progress if callable(progress) else bar.update
+    callback = ProgressCallback(lambda done, total, _user: relay.call(report, done, total))
+    written = c_int64()
+    try:
+        with model._lock:
+            relay.run(lambda: lib.unetseg_predict_folder(model.handle, path_bytes(input), path_bytes(out_dir),
+                                                         callback, None, byref(written)))
+    finally:
+        bar.close()
+    return written.value
