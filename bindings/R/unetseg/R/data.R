@@ -192,6 +192,7 @@ start_iterator <- function(pass, index) {
 
 # The next batch of `pass` as list(images, masks), or NULL after the last one.
 next_batch <- function(pass) {
+  collect_if_grown()
   if (is.null(pass$iterator)) start_iterator(pass, pass$next_batch)
   result <- lib_call("unetseg_r_iterator_next", handle_of(pass$iterator), images = integer(1), masks = integer(1),
                      has_batch = integer(1))

@@ -14,6 +14,7 @@ model_state <- function(model, call = sys.call(-1)) {
 }
 
 model_forward <- function(state, x, call = sys.call(-1)) {
+  collect_if_grown()
   tensor_result("unetseg_r_model_forward", handle_of(state), tensor_handle(x, "input", call = call), call = call)
 }
 

@@ -92,3 +92,26 @@ deparse_short <- function(x) {
   text <- paste(deparse(x, width.cutoff = 60L), collapse = " ")
   if (nchar(text) > 60L) paste0(substr(text, 1L, 57L), "...") else text
 }
+
+# R frees a library object only when it collects the R object that holds it, and R's collector does not
+# see the library's memory (a batch of activations is megabytes behind a few bytes of R). So before the
+# calls that allocate most (a forward pass, a batch) the package asks R to collect once the process has
+# grown by getOption("unetseg.gc_growth_mb", 512) MB since its last collection.
+collect_if_grown <- function() {
+  rss <- resident_bytes()
+  limit <- getOption("unetseg.gc_growth_mb", 512) * 2^20
+  if (is.na(rss)) return(invisible(FALSE))
+  if (is.null(.unetseg$rss_after_gc) || rss < .unetseg$rss_after_gc) .unetseg$rss_after_gc <- rss
+  if (rss - .unetseg$rss_after_gc <= limit) return(invisible(FALSE))
+  gc(verbose = FALSE)
+  .unetseg$rss_after_gc <- resident_bytes()
+  invisible(TRUE)
+}
+
+# The process's resident memory in bytes (VmRSS of Linux's /proc/self/status), or NA elsewhere.
+resident_bytes <- function() {
+  lines <- tryCatch(readLines("/proc/self/status", warn = FALSE), error = function(e) character())
+  rss <- grep("^VmRSS:", lines, value = TRUE)
+  if (!length(rss)) return(NA_real_)
+  as.numeric(gsub("[^0-9]", "", rss[[1]])) * 1024
+}
