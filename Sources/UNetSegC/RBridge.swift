@@ -117,8 +117,18 @@ func rFloat(_ pointer: UnsafePointer<Double>?, _ argument: String) throws(Unetse
 func rSeed(_ pointer: UnsafePointer<Double>?, _ argument: String = "seed") throws(UnetsegError) -> UInt64 {
     let value = try rDouble(pointer, argument)
     try require(value.isFinite && value >= 0 && value <= 0x1p53 && value.rounded() == value,
-                "\(argument) must be a whole number in 0...2^53, got \(value)")
+                "\(argument) must be a whole number in 0...2^53, got \(rNumber(value))")
     return UInt64(value)
+}
+
+/// `value` as R prints it: a whole number without ".0".
+func rNumber(_ value: Double) -> String {
+    value.rounded() == value && abs(value) < 0x1p53 ? String(Int64(value)) : String(value)
+}
+
+/// A float32 setting as a double with the float's shortest decimal form (0.6, not 0.6000000238), for R.
+func rDouble(_ value: Float) -> Double {
+    Double(String(value)) ?? Double(value)
 }
 
 /// A count or index from an R double: a whole number in 0...2^53.

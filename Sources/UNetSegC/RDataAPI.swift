@@ -88,9 +88,10 @@ final class RIteratorHandle: HandleTarget, @unchecked Sendable {
                                           _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
         let d = try rObject(dataset, RDatasetHandle.self, "dataset").dataset
-        let i = try rCount(index, "index"), e = try rCount(epoch, "epoch")
-        try require(i < d.count, "index \(i + 1) is out of range for a dataset of \(d.count) slices")
-        let item = try d.item(i, epoch: e)
+        let i = try rDouble(index, "index"), e = try rCount(epoch, "epoch")
+        try require(i >= 0 && i < Double(d.count) && i.rounded() == i,
+                    "index \(rNumber(i + 1)) is out of range for a dataset of \(d.count) slices (R counts from 1)")
+        let item = try d.item(Int(i), epoch: e)
         try rReturnPair(item.image, item.mask, out_image, out_mask)
     }
 }

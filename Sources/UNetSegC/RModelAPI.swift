@@ -40,7 +40,7 @@ import UNetTrain
         try rethrowing(unetseg_model_get_params(rPointer(model), &params))
         let out = try required(out_config, "out_config")
         (out[0], out[1], out[2], out[3]) = (params.channels_in, params.n_classes, params.depth, params.n_filters)
-        try required(out_dropout, "out_dropout").pointee = Double(params.dropout)
+        try required(out_dropout, "out_dropout").pointee = rDouble(params.dropout)
     }
 }
 

@@ -48,7 +48,7 @@ import UNetTrain
     rCall(message, status) { () throws(UnetsegError) in
         let sgd = try rObject(optimizer, SGDHandle.self, "optimizer").optimizer
         let out = try required(out_values, "out_values")
-        (out[0], out[1]) = (Double(sgd.learningRate), Double(sgd.momentum))
+        (out[0], out[1]) = (rDouble(sgd.learningRate), rDouble(sgd.momentum))
     }
 }
 

@@ -20,8 +20,9 @@ status_classes <- c(
 #' Errors are conditions of class `value_error` (an argument out of range, a shape that does not fit, a
 #' freed handle) or `runtime_error` (a file that cannot be read or written or is malformed, memory,
 #' NaN/Inf, an internal error), both of class `unetseg_error`. Errors from the library carry its message
-#' and its status in the fields `status` (the `unetseg_status` code) and `status_name`, and a class for
-#' the status (`unetseg_io_error`, `unetseg_format_error`, ...).
+#' and its status in the fields `status` (the `unetseg_status` code) and `status_name` (the library's name
+#' for it; `NA` before the library is loaded), and a class for the status (`unetseg_io_error`,
+#' `unetseg_format_error`, ...).
 #'
 #' @param message The message.
 #' @param call The call to report, or `NULL`.
@@ -49,7 +50,7 @@ unetseg_condition <- function(base, message, call, status) {
   structure(
     class = classes,
     list(message = message, call = call, status = status,
-         status_name = if (is.na(specific)) "argument check" else status_name(status))
+         status_name = if (is.na(specific) || is.null(.unetseg$dll)) NA_character_ else status_name(status))
   )
 }
 

@@ -50,7 +50,7 @@ brainseg_dataset <- function(img_dir, augmentation_params = NULL, random_samplin
 
 #' @export
 length.brainseg_dataset <- function(x) {
-  lib_call("unetseg_r_dataset_length", handle_of(x), length = double(1))$length
+  as_length(lib_call("unetseg_r_dataset_length", handle_of(x), length = double(1))$length)
 }
 
 # Item `index` (1-based) of `epoch` as list(img, mask).
@@ -145,7 +145,7 @@ dataloader <- function(dataset, batch_size = 1, shuffle = FALSE, drop_last = FAL
 }
 
 #' @export
-length.dataloader <- function(x) lib_call("unetseg_r_loader_length", handle_of(x), length = double(1))$length
+length.dataloader <- function(x) as_length(lib_call("unetseg_r_loader_length", handle_of(x), length = double(1))$length)
 
 #' @export
 `$.dataloader` <- function(x, name) {

@@ -215,8 +215,11 @@ scalar_operand <- function(x, call) {
     }
     positions
   })
-  # torch drops the dimensions indexed by a single number (not those indexed by a range of length 1).
-  scalar <- vapply(values, function(v) is.numeric(v) && length(v) == 1L, logical(1))
+  # torch drops the dimensions indexed by a single number (not those indexed by a range such as 1:1).
+  is_range <- function(a) is.call(a) && identical(a[[1L]], as.name(":"))
+  scalar <- vapply(seq_along(args), function(k) {
+    is.numeric(values[[k]]) && length(values[[k]]) == 1L && !is_range(args[[k]])
+  }, logical(1))
   selected <- do.call(`[`, c(list(as.array(x)), indices, list(drop = FALSE)))
   kept <- lengths(indices)
   if (drop) kept <- kept[!scalar]

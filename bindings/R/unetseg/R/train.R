@@ -118,7 +118,7 @@ unetseg_evaluate <- function(model, data_dir, batch_size = 8, predictions_dir = 
   }
   m <- result$metrics
   list(mean_volume_dice = m[[1]], median_volume_dice = m[[2]], mean_slice_dice = m[[3]], bce = m[[4]],
-       dice_loss = m[[5]], slices = m[[6]], volume_dice = data.frame(patient = patients, dice = dice))
+       dice_loss = m[[5]], slices = as_length(m[[6]]), volume_dice = data.frame(patient = patients, dice = dice))
 }
 
 #' Segment slices without masks
@@ -141,5 +141,5 @@ unetseg_evaluate <- function(model, data_dir, batch_size = 8, predictions_dir = 
 unetseg_predict <- function(model, input, out_dir) {
   result <- lib_call("unetseg_r_predict", handle_of(model_state(model)), path.expand(check_string(input, "input")),
                      path.expand(check_string(out_dir, "out_dir")), written = double(1))
-  invisible(result$written)
+  invisible(as_length(result$written))
 }

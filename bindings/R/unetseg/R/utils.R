@@ -115,3 +115,6 @@ resident_bytes <- function() {
   if (!length(rss)) return(NA_real_)
   as.numeric(gsub("[^0-9]", "", rss[[1]])) * 1024
 }
+
+# A count as R's length() gives it: an integer, or a double beyond the integer range.
+as_length <- function(n) if (n <= .Machine$integer.max) as.integer(n) else n
