@@ -10,10 +10,13 @@ PREFIX ?= /usr/local
 # only the unetseg_* symbols exported. The compiler also writes the @c declarations for the header.
 LIB_SCRATCH := .build-lib
 LIB := $(LIB_SCRATCH)/release/libunetseg.so
+LIB_CLI := $(LIB_SCRATCH)/release/unetseg-cli
 RAW_HEADER := $(CURDIR)/$(LIB_SCRATCH)/unetseg-swift.h
+LIB_BUILD := UNETSEG_EMIT_HEADER=$(RAW_HEADER) $(SWIFT) build -c release -j $(JOBS) --scratch-path $(LIB_SCRATCH) \
+    -Xswiftc -static-stdlib -Xlinker --version-script=$(CURDIR)/scripts/libunetseg.map
 VERSION := $(shell sed -n 's/^let libraryVersion: StaticString = "\(.*\)"/\1/p' Sources/UNetSegC/Library.swift)
 
-.PHONY: all setup build lib header check-header install test test-swift test-cli test-c bench demo clean
+.PHONY: all setup build lib lib-cli header check-header install test test-swift test-cli test-c examples-c bench demo clean
 
 all: build
 
@@ -28,9 +31,12 @@ build: setup
 
 ## lib: the self-contained libunetseg.so (loads without a Swift toolchain) in .build-lib/release
 lib: setup
-	UNETSEG_EMIT_HEADER=$(RAW_HEADER) $(SWIFT) build -c release -j $(JOBS) --scratch-path $(LIB_SCRATCH) \
-	    --product unetseg -Xswiftc -static-stdlib \
-	    -Xlinker --version-script=$(CURDIR)/scripts/libunetseg.map
+	$(LIB_BUILD) --product unetseg
+
+## lib-cli: the `unetseg` CLI built beside the library (same scratch folder and flags: nothing is compiled
+## twice), for the C tests that compare a training run through the C API with one through the CLI
+lib-cli: lib
+	$(LIB_BUILD) --product unetseg-cli
 
 ## header: regenerate include/unetseg.h from the @c functions' declarations and doc comments
 header: lib
@@ -55,13 +61,25 @@ test-swift:
 	$(SWIFT) test -j $(JOBS)
 
 ## test-cli: the `unetseg` command end to end on tiny synthetic data, and its error messages
-test-cli:
-	$(SWIFT) build -j $(JOBS) --product unetseg-cli
-	Tests/cli/run-tests .build/debug/unetseg-cli
+test-cli: lib-cli
+	Tests/cli/run-tests $(LIB_CLI)
 
 ## test-c: the C API tests (gcc -Werror, AddressSanitizer, exported symbols, env -i, install)
-test-c: lib
-	Tests/c/run-tests $(LIB) $(RAW_HEADER)
+test-c: lib lib-cli
+	UNETSEG_CLI=$(LIB_CLI) Tests/c/run-tests $(LIB) $(RAW_HEADER)
+
+## examples-c: builds examples/c/{train,predict}.c against .build-lib's library and runs them, with an
+## empty environment, into .build-lib/examples (a tiny synthetic run; about a minute)
+EXAMPLES := $(LIB_SCRATCH)/examples
+EXAMPLE_FLAGS := -std=c11 -Wall -Wextra -Werror -Iinclude -L$(LIB_SCRATCH)/release \
+    -Wl,-rpath,$(CURDIR)/$(LIB_SCRATCH)/release -lunetseg -lm
+examples-c: lib
+	mkdir -p $(EXAMPLES)
+	$(CC) examples/c/train.c $(EXAMPLE_FLAGS) -o $(EXAMPLES)/train
+	$(CC) examples/c/predict.c $(EXAMPLE_FLAGS) -o $(EXAMPLES)/predict
+	rm -rf $(EXAMPLES)/run
+	env -i $(EXAMPLES)/train $(EXAMPLES)/run
+	env -i $(EXAMPLES)/predict $(EXAMPLES)/run/model_3.safetensors $(EXAMPLES)/run/split/valid $(EXAMPLES)/run/predicted
 
 ## bench: the benchmark tables (release build), with PyTorch's time for the same step when torch is installed
 bench: build

@@ -8,24 +8,35 @@
  * WHAT IT IS
  * unetseg trains and runs the U-Net of the R torch post "Brain image segmentation with torch" on brain
  * MRI slices, natively (Swift, OpenBLAS; no Python, no libtorch). This header is everything a C program
- * needs: tensors with define-by-run autograd, the post's model, its losses, SGD and the one-cycle
- * schedule, so the post's training loop can be written by hand in C. The Python and R bindings are thin
- * layers over exactly these functions.
+ * needs, at two levels:
+ * - the post's pieces: tensors with define-by-run autograd, the model, its losses, SGD and the one-cycle
+ *   schedule, the kaggle_3m dataset with the post's sampling and augmentation, data loaders, the patient
+ *   split and a synthetic dataset, so the post's training loop can be written by hand in C;
+ * - whole jobs in one call each, as the unetseg CLI runs them: unetseg_train (with progress callbacks that
+ *   can stop it, and resume), unetseg_evaluate (Dice per volume, metrics.json, pictures) and
+ *   unetseg_predict_folder.
+ * The Python and R bindings are thin layers over exactly these functions.
  *
  * TENSORS
  * float32, contiguous, row-major. Images are NCHW: [batch, channels, height, width], the post's 3 input
  * channels being pre-contrast, FLAIR and post-contrast, min-max scaled to [0, 1]; masks and predictions
  * are [batch, 1, height, width]. Arrays cross the API as a float pointer plus an explicit shape
- * (int64_t sizes, outermost first, at most UNETSEG_MAX_NDIM of them).
+ * (int64_t sizes, outermost first, at most UNETSEG_MAX_NDIM of them). Datasets are folders in Kaggle's
+ * kaggle_3m layout: one folder per patient, slices PATIENT_N.tif (RGB) with masks PATIENT_N_mask.tif
+ * (0/255), N from 1.
  *
  * OWNERSHIP
  * - The caller owns every buffer it passes; the library copies what it keeps and never holds on to a
  *   caller's pointer after the call returns (the log callback's user_data aside).
- * - Every handle (unetseg_tensor *, unetseg_model *, unetseg_sgd *, unetseg_one_cycle *) returned through
- *   an out_ argument is owned by the caller and released with the matching _free function. Every _free
- *   accepts NULL. Freeing in any order is safe: objects keep alive what they use (an optimiser its
- *   model's parameters, a loss its graph), and a handle made from another stays valid after that one is
- *   freed.
+ * - Every handle (unetseg_tensor *, unetseg_model *, unetseg_sgd *, unetseg_one_cycle *,
+ *   unetseg_dataset *, unetseg_loader *, unetseg_evaluation *) returned through an out_ argument is owned
+ *   by the caller and released with the matching _free function. Every _free accepts NULL. Freeing in any
+ *   order is safe: objects keep alive what they use (an optimiser its model's parameters, a loss its
+ *   graph, a loader its dataset), and a handle made from another stays valid after that one is freed.
+ * - Strings in parameter structs (folders) and path arguments are read during the call only.
+ * - Callbacks (progress, training batches and epochs, logging) receive the user_data pointer given with
+ *   them, which the library passes along and never owns. Progress and training callbacks run on the
+ *   calling thread during the call; returning false stops the work with UNETSEG_STATUS_CANCELLED.
  * - Handles are opaque: never dereference one. A freed handle is recognised: passing it again gives
  *   UNETSEG_STATUS_INVALID_ARGUMENT ("... is not a live unetseg_tensor"), and freeing it twice is
  *   ignored with a warning. unetseg_live_handle_count() counts the handles not yet freed.
@@ -37,28 +48,49 @@
  * with outputs written through out_ pointers only on success (handle outputs are set to NULL on
  * failure). unetseg_last_error() then gives a message naming the argument, shape or file at fault; it is
  * kept per thread and valid until the next call into the library on that thread. Every pointer argument
- * is checked; no input makes the library abort the process.
+ * is checked (outputs documented as optional may be NULL); no input makes the library abort the process.
+ *
+ * OPENBLAS
+ * The library loads OpenBLAS itself, after choosing OPENBLAS_CORETYPE from the CPU (some builds, such as
+ * Debian 12's, otherwise pick slow generic kernels). When the host process had loaded OpenBLAS before
+ * (R does at start-up), that is too late: if its kernels are slower than the CPU allows, the library
+ * warns once, on stderr and the log callback, with the fix (set OPENBLAS_CORETYPE before the process
+ * starts, for R in ~/.Renviron); unetseg_system_info() reports it.
  *
  * THREADS
  * Functions may be called from any thread, but one handle must not be used by two threads at once. The
  * library spreads its own work over unetseg_get_num_threads() threads.
  *
- * INTENDED USAGE (the post's training loop)
+ * INTENDED USAGE: the post's training loop by hand (examples/c/train.c)
  *  1. Optionally check unetseg_api_version() == UNETSEG_API_VERSION, set a log callback and
  *     unetseg_set_num_threads(); call unetseg_manual_seed(777) for a reproducible run.
  *  2. params = unetseg_model_default_params(); unetseg_model_create(&params, &model).
  *  3. sgd = unetseg_sgd_default_params(); unetseg_sgd_create(model, &sgd, &optimizer).
  *  4. schedule = unetseg_one_cycle_default_params(); set schedule.steps_per_epoch to the number of
  *     batches per epoch; unetseg_one_cycle_create(optimizer, &schedule, &scheduler).
- *  5. For every batch: unetseg_tensor_create() the images [N, 3, H, W] and masks [N, 1, H, W];
- *     unetseg_sgd_zero_grad(); unetseg_model_forward(); unetseg_loss_combined(prediction, mask, 0.3,
+ *  5. Data: unetseg_synthetic_write() (or the real kaggle_3m folder), unetseg_split_patients();
+ *     unetseg_dataset_open() the training folder with augmentation.enabled and random_sampling, the
+ *     validation folder with the defaults; unetseg_loader_create() over each (batch_size 4).
+ *  6. For every batch (unetseg_loader_next() until it returns NULL handles, the end of the epoch):
+ *     unetseg_sgd_zero_grad(); unetseg_model_forward(); unetseg_loss_combined(prediction, masks, 0.3,
  *     &total, &bce, &dice); unetseg_tensor_backward(total); unetseg_sgd_step();
  *     unetseg_one_cycle_step(); read the losses with unetseg_tensor_item(); free the batch's tensors.
- *  6. After each epoch: unetseg_model_eval(), validate with unetseg_model_predict() (no graph) or
- *     forward + losses, unetseg_model_train(); unetseg_model_save() a checkpoint.
- *  7. Later: unetseg_model_load() (ours, or a PyTorch state_dict with its params) and
- *     unetseg_model_predict(); read and write weights with unetseg_model_parameter_get/_set.
- *  8. Free everything with the _free functions.
+ *     (Batches may also come from your own buffers through unetseg_tensor_create().)
+ *  7. After each epoch: unetseg_model_eval(), validate with forward + losses over the validation loader
+ *     (or unetseg_model_predict(), no graph), unetseg_model_train(); unetseg_model_save() a checkpoint.
+ *  8. Later: unetseg_model_load() (ours, or a PyTorch state_dict with its params), unetseg_evaluate(),
+ *     unetseg_predict_folder() or unetseg_model_predict(); read and write weights with
+ *     unetseg_model_parameter_get/_set.
+ *  9. Free everything with the _free functions.
+ *
+ * INTENDED USAGE: whole jobs (examples/c/predict.c uses the last two)
+ *  - p = unetseg_train_default_params() (the post's run); set p.train_dir, p.valid_dir, p.out_dir;
+ *    unetseg_train(&p, on_batch, on_epoch, user_data, &last_epoch, &model). The same params give the same
+ *    losses as `unetseg train`. A callback returning false stops the run with its state saved; set
+ *    p.resume to continue it.
+ *  - unetseg_evaluate(model, folder, &params, progress, user_data, &metrics, &result): mean and median
+ *    volume Dice, per-slice Dice and losses; per patient with unetseg_evaluation_volume_dice/_patient.
+ *  - unetseg_predict_folder(model, folder, out_dir, progress, user_data, &written): 0/255 mask TIFFs.
  *
  * VERSIONING
  * unetseg_version() is the library's version; UNETSEG_API_VERSION (unetseg_types.h) the C API's.
@@ -124,13 +156,16 @@ extern int32_t unetseg_set_num_threads(int32_t num_threads) UNETSEG_NOEXCEPT UNE
 extern char const *unetseg_status_string(int32_t status) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Fills out_report with the library version, the OpenBLAS core in use, the threads, the CPUs and their
-/// widest SIMD. Loads OpenBLAS if it was not loaded yet.
+/// widest SIMD, and whether OpenBLAS was loaded before the library (too late for OPENBLAS_CORETYPE) with a
+/// warning and its fix when its kernels are slower than the CPU allows. Loads OpenBLAS if it was not
+/// loaded yet.
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT when out_report is NULL.
 extern int32_t unetseg_system_info(unetseg_system_report *out_report) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Writes a one-line description of unetseg_system_info()'s report into out_text, for example
 /// "unetseg 0.1.0, OpenBLAS core SkylakeX (OPENBLAS_CORETYPE=SkylakeX set by unetseg), 2 threads, 2 CPUs,
-/// avx512". capacity is the size of out_text in bytes, NUL included.
+/// avx512" ("(loaded before unetseg)" instead when the host process had loaded OpenBLAS). capacity is the
+/// size of out_text in bytes, NUL included.
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT when out_text is NULL or too small (the
 /// message says how many bytes are needed; 256 always suffice).
 extern int32_t unetseg_system_info_string(char *out_text,
@@ -549,6 +584,321 @@ extern int32_t unetseg_one_cycle_get_momentum(unetseg_one_cycle const *scheduler
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a step past
 /// the last one (epochs * steps_per_epoch), as torch.
 extern int32_t unetseg_one_cycle_step(unetseg_one_cycle *scheduler) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Datasets: kaggle_3m folders as (image, mask) items
+ * --------------------------------------------------------------------------------------------------------- */
+
+/// A plain dataset, as the post's validation set: augmentation disabled (with the post's values 0.05, 15,
+/// 0.5 ready to enable), random_sampling false, seed 777. For the post's training set set
+/// augmentation.enabled and random_sampling to true.
+extern unetseg_dataset_params unetseg_dataset_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Frees a dataset handle. NULL is accepted and ignored; a handle that is not live is ignored with a
+/// warning. Loaders over the dataset and tensors it made stay valid.
+extern void unetseg_dataset_free(unetseg_dataset *dataset) UNETSEG_NOEXCEPT;
+
+/// Item index (0-based) of epoch: the image [3, H, W] (each image min-max scaled to [0, 1]) and the mask
+/// [1, H, W] (0 or 1) of slice index, or with random_sampling of a slice drawn by lesion weight, augmented
+/// when the dataset augments. The same (dataset seed, epoch, index) always gives the same item.
+/// Returns UNETSEG_STATUS_OK and new handles in *out_image and *out_mask (free both with
+/// unetseg_tensor_free); UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index outside
+/// 0..length-1 or a negative epoch; UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for a slice file that
+/// cannot be read (named). Both outputs are NULL on failure.
+extern int32_t unetseg_dataset_get_item(unetseg_dataset const *dataset, int64_t index, int64_t epoch,
+                                        unetseg_tensor **out_image,
+                                        unetseg_tensor **out_mask) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Writes the height and width of every slice (all have the same) into *out_height and *out_width.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_dataset_image_size(unetseg_dataset const *dataset, int64_t *out_height,
+                                          int64_t *out_width) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Writes the number of items (slices) into *out_length: the post's length(ds).
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_dataset_length(unetseg_dataset const *dataset,
+                                      int64_t *out_length) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Opens the slices under root (searched recursively; kaggle_3m layout: PATIENT_N.tif with its mask
+/// PATIENT_N_mask.tif, paired by name; other files are ignored), ordered by patient and slice number.
+/// Reads every mask once, for the lesion weights; images are read when an item is asked for.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_dataset (free it with unetseg_dataset_free);
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an augmentation value out of range or a folder without
+/// slices; UNETSEG_STATUS_IO for a folder that does not exist; UNETSEG_STATUS_FORMAT for an image without
+/// its mask (or the reverse), an unreadable mask or masks of different sizes (the message names the file).
+extern int32_t unetseg_dataset_open(char const *root, unetseg_dataset_params const *params,
+                                    unetseg_dataset **out_dataset) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Writes into *out_slice the slice that item index of epoch shows: index itself, or with random_sampling
+/// the slice drawn by lesion weight (pass it to unetseg_dataset_slice_info).
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out
+/// of range or a negative epoch.
+extern int32_t unetseg_dataset_sampled_slice(unetseg_dataset const *dataset, int64_t index, int64_t epoch,
+                                             int64_t *out_slice) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Describes slice (0-based, in the dataset's order by patient and slice number): its patient id (the
+/// folder name, e.g. "TCGA_CS_4941_19960909") with a NUL into out_patient, which holds capacity bytes; its
+/// 1-based slice number in *out_number; the lesion pixels of its mask in *out_lesion_pixels. Any of the
+/// three outputs may be NULL when not wanted.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL dataset, a dead handle, a
+/// slice out of range or out_patient too small (the message says how many bytes are needed; 64 suffice
+/// for the Kaggle names). Nothing is written on failure.
+extern int32_t unetseg_dataset_slice_info(unetseg_dataset const *dataset, int64_t slice, char *out_patient,
+                                          size_t capacity, int32_t *out_number,
+                                          int64_t *out_lesion_pixels) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Augmentation: the post's resize, rotation and flip, fixed or random
+ * --------------------------------------------------------------------------------------------------------- */
+
+/// Mirrors image [C, H, W] and mask [M, H, W] left to right (torchvision's hflip). Not differentiable; the
+/// inputs are not changed.
+/// Returns UNETSEG_STATUS_OK and new handles in *out_image and *out_mask (free both with
+/// unetseg_tensor_free), or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or shapes that do not
+/// fit.
+extern int32_t unetseg_augmentation_hflip(unetseg_tensor const *image, unetseg_tensor const *mask,
+                                          unetseg_tensor **out_image,
+                                          unetseg_tensor **out_mask) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// unetseg_augmentation_hflip with probability flip (the post's 0.5), in [0, 1]; otherwise copies. Draws
+/// one number from the global generator (unetseg_manual_seed).
+/// Returns UNETSEG_STATUS_OK and new handles in *out_image and *out_mask (free both with
+/// unetseg_tensor_free), or UNETSEG_STATUS_INVALID_ARGUMENT as unetseg_augmentation_hflip, or for a
+/// probability outside [0, 1].
+extern int32_t unetseg_augmentation_random_flip(unetseg_tensor const *image, unetseg_tensor const *mask,
+                                                float flip, unetseg_tensor **out_image,
+                                                unetseg_tensor **out_mask) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// unetseg_augmentation_resize by a factor drawn from U(1 - scale, 1 + scale) (the post's 0.05), scale in
+/// [0, 1). Draws one number from the global generator (unetseg_manual_seed).
+/// Returns UNETSEG_STATUS_OK and new handles in *out_image and *out_mask (free both with
+/// unetseg_tensor_free), or UNETSEG_STATUS_INVALID_ARGUMENT as unetseg_augmentation_resize, or for scale out
+/// of range.
+extern int32_t unetseg_augmentation_random_resize(unetseg_tensor const *image, unetseg_tensor const *mask,
+                                                  float scale, unetseg_tensor **out_image,
+                                                  unetseg_tensor **out_mask) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// unetseg_augmentation_rotate by an angle drawn from U(-angle, angle) degrees (the post's 15), angle >= 0.
+/// Draws one number from the global generator (unetseg_manual_seed).
+/// Returns UNETSEG_STATUS_OK and new handles in *out_image and *out_mask (free both with
+/// unetseg_tensor_free), or UNETSEG_STATUS_INVALID_ARGUMENT as unetseg_augmentation_rotate, or for a
+/// negative or infinite angle.
+extern int32_t unetseg_augmentation_random_rotate(unetseg_tensor const *image, unetseg_tensor const *mask,
+                                                  float angle, unetseg_tensor **out_image,
+                                                  unetseg_tensor **out_mask) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Resizes image [C, H, W] and mask [M, H, W] by scale (in (0, 100]), then crops the centre or zero-pads
+/// back to H x W: image bilinear, mask nearest (so it stays 0/1), as torch's interpolate. scale 1 is the
+/// identity. Not differentiable; the inputs are not changed.
+/// Returns UNETSEG_STATUS_OK and new handles in *out_image and *out_mask (free both with
+/// unetseg_tensor_free), or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, shapes that are not
+/// [C, H, W] and [M, H, W] with the same H and W, or a scale out of range.
+extern int32_t unetseg_augmentation_resize(unetseg_tensor const *image, unetseg_tensor const *mask,
+                                           float scale, unetseg_tensor **out_image,
+                                           unetseg_tensor **out_mask) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Rotates image [C, H, W] and mask [M, H, W] by degrees about the centre, counter-clockwise for positive
+/// angles (torchvision's rotate): image bilinear, mask nearest; places with no source become 0. Not
+/// differentiable; the inputs are not changed.
+/// Returns UNETSEG_STATUS_OK and new handles in *out_image and *out_mask (free both with
+/// unetseg_tensor_free), or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, shapes that do not
+/// fit or an angle that is not finite.
+extern int32_t unetseg_augmentation_rotate(unetseg_tensor const *image, unetseg_tensor const *mask,
+                                           float degrees, unetseg_tensor **out_image,
+                                           unetseg_tensor **out_mask) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Data loaders: batches, epoch after epoch
+ * --------------------------------------------------------------------------------------------------------- */
+
+/// Makes a loader over dataset, positioned at the start of epoch 1. It keeps the dataset alive: the
+/// dataset handle may be freed first.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_loader (free it with unetseg_loader_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a field out of range.
+extern int32_t unetseg_loader_create(unetseg_dataset *dataset, unetseg_loader_params const *params,
+                                     unetseg_loader **out_loader) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// The post's dataloader(ds, batch_size = 4): batches of 4 in order, the last one smaller, made on the
+/// calling thread (workers 0), seed 777 for shuffles.
+extern unetseg_loader_params unetseg_loader_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Writes the epoch that unetseg_loader_next reads into *out_epoch (1 for a new loader).
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_loader_epoch(unetseg_loader const *loader,
+                                    int64_t *out_epoch) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Frees a loader handle, stopping its background threads. NULL is accepted and ignored; a handle that is
+/// not live is ignored with a warning. Batches it returned stay valid.
+extern void unetseg_loader_free(unetseg_loader *loader) UNETSEG_NOEXCEPT;
+
+/// Writes the number of batches per epoch into *out_length: ceil(items / batch_size), or floor with
+/// drop_last.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_loader_length(unetseg_loader const *loader,
+                                     int64_t *out_length) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// The next batch of the current epoch: images [B, 3, H, W] and masks [B, 1, H, W] (B = batch_size, or
+/// fewer in the last batch). After the epoch's last batch it returns UNETSEG_STATUS_OK with *out_images
+/// and *out_masks NULL, which marks the end of the epoch; the call after that starts the next epoch. So
+/// "while next gives a batch" loops over one epoch, as the post's coro::loop(for (b in dl)).
+/// Returns UNETSEG_STATUS_OK with two new handles (free both with unetseg_tensor_free) or, at the end of
+/// the epoch, two NULLs; UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle; the error of an item
+/// that cannot be read (UNETSEG_STATUS_IO, UNETSEG_STATUS_FORMAT, naming the file), which ends the epoch:
+/// the call after it reports the end. Both outputs are NULL on failure.
+extern int32_t unetseg_loader_next(unetseg_loader *loader, unetseg_tensor **out_images,
+                                   unetseg_tensor **out_masks) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Starts epoch again from its first batch (stopping a partly read epoch): the next unetseg_loader_next
+/// returns its first batch. With shuffle, augmentation or random sampling, epoch e gives the same batches
+/// every time it is read.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a negative
+/// epoch.
+extern int32_t unetseg_loader_reset(unetseg_loader *loader,
+                                    int64_t epoch) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Patient split into training and validation folders
+ * --------------------------------------------------------------------------------------------------------- */
+
+/// The post's split: 30 validation patients chosen with seed 777.
+extern unetseg_split_params unetseg_split_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Splits the patient folders of root (its sub-folders, hidden ones excluded) into params->n_valid chosen
+/// at random with params->seed for validation and the rest for training, and fills train_dir and
+/// valid_dir with one link per patient to root/PATIENT (a copy where links are impossible; root is never
+/// changed). Also writes the split as split.json beside them, in train_dir's parent folder:
+/// {"seed": "777", "n_valid": 30, "train": [...], "valid": [...]}. The choice depends only on the sorted
+/// names, n_valid and the seed. Writes the patient counts into *out_n_train and *out_n_valid, each of
+/// which may be NULL.
+/// Returns UNETSEG_STATUS_OK; UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an empty path, n_valid above
+/// the number of patients, or folders that are the same, nested or inside root; UNETSEG_STATUS_IO for a
+/// root that does not exist, a destination that exists and is not an empty folder, or a link or copy that
+/// fails (what was made is removed again). The message names the folder.
+extern int32_t unetseg_split_patients(char const *root, char const *train_dir, char const *valid_dir,
+                                      unetseg_split_params const *params, int32_t *out_n_train,
+                                      int32_t *out_n_valid) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Synthetic LGG-like dataset
+ * --------------------------------------------------------------------------------------------------------- */
+
+/// A set like the real one: 110 patients of 20 to 40 slices of 256 x 256 pixels, seed 1, 38 % of the slices
+/// with lesion pixels.
+extern unetseg_synthetic_params unetseg_synthetic_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Writes a synthetic LGG-like brain MRI dataset under root (created if missing) in the kaggle_3m layout:
+/// one folder per patient (TCGA-style ids) with ID_N.tif RGB slices (pre-contrast, FLAIR,
+/// post-contrast) and ID_N_mask.tif 0/255 masks. The same params give the same files. After each
+/// patient, progress (may be NULL) is called with (patients done, patients) and user_data, and may stop
+/// the work by returning false. Writes the number of slices into *out_slices, which may be NULL.
+/// Returns UNETSEG_STATUS_OK; UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an empty root or a field out of
+/// range (named); UNETSEG_STATUS_IO when a folder or file cannot be written (named);
+/// UNETSEG_STATUS_CANCELLED when progress returned false (the patients written so far stay).
+extern int32_t unetseg_synthetic_write(char const *root, unetseg_synthetic_params const *params,
+                                       unetseg_progress_callback progress, void *user_data,
+                                       int64_t *out_slices) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/* ---------------------------------------------------------------------------------------------------------
+ * High level: a whole training run
+ * --------------------------------------------------------------------------------------------------------- */
+
+/// Trains the post's U-Net on params->train_dir as the post and the unetseg CLI do: per batch zero_grad,
+/// forward, loss, backward, SGD step and one-cycle step; per epoch the mean losses on both folders. Writes
+/// into params->out_dir model_EPOCH.safetensors, best.safetensors (lowest validation loss), log.csv,
+/// log.json and training_state.safetensors (for resume). Everything random derives from params->seed:
+/// the same params give the same losses, here and in the CLI (unetseg train with the same seed).
+/// on_batch (may be NULL) is called after every batch and on_epoch (may be NULL) after every epoch, both
+/// with user_data; either returning false stops the run (its state is saved; params->resume continues it).
+/// They are called on this thread and may call into the library. The epoch lines of the post
+/// ("Epoch 1, training: loss:0.304232, bce: 0.148578, dice: 0.667423") also go to the log callback (info).
+/// With params->threads > 0 the library's thread count is set to it and stays so.
+/// Returns UNETSEG_STATUS_OK, with the last epoch's metrics in *out_last_epoch and a new handle to the
+/// trained model in *out_model (free it with unetseg_model_free; in training mode), each of which may be
+/// NULL when not wanted. UNETSEG_STATUS_INVALID_ARGUMENT for a NULL params, a missing folder name, a field
+/// out of range (named), a folder without slices, or resume without a saved state or with other params;
+/// UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for folders or files that cannot be read or written (named);
+/// UNETSEG_STATUS_NUMERIC when the loss becomes NaN or infinite (the last epoch's checkpoint stays);
+/// UNETSEG_STATUS_CANCELLED when a callback returned false. *out_model is NULL on failure.
+extern int32_t unetseg_train(unetseg_train_params const *params, unetseg_batch_callback on_batch,
+                             unetseg_epoch_callback on_epoch, void *user_data,
+                             unetseg_epoch_metrics *out_last_epoch,
+                             unetseg_model **out_model) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// The post's run: 20 epochs of batches of 4, one-cycle up to lr 0.1 with SGD momentum 0.9, the post's
+/// model, loss 0.3 * dice + 0.7 * bce, augmentation (0.05, 15, 0.5), lesion-weighted sampling, seed 777,
+/// the current threads, 1 loader thread, no resume, a checkpoint per epoch. The three folders are NULL:
+/// set train_dir and out_dir (and valid_dir for validation losses).
+extern unetseg_train_params unetseg_train_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/* ---------------------------------------------------------------------------------------------------------
+ * High level: evaluation (Dice per volume and slice, metrics.json, pictures)
+ * --------------------------------------------------------------------------------------------------------- */
+
+/// Runs model (evaluation mode, no graph; its mode is restored afterwards) over every slice under data_dir
+/// (kaggle_3m layout, in order, no augmentation) and scores it: Dice of each patient's volume with
+/// prediction > 0.5, their mean and median, mean per-slice Dice, BCE and dice loss. With
+/// params->predictions_dir, writes each predicted mask as a 0/255 TIFF
+/// predictions_dir/PATIENT/PATIENT_N_mask.tif; with params->output_dir, writes metrics.json,
+/// predictions.png and contours.png there (and loss_curves.png when params->model_path has a log.json
+/// beside it). After every batch, progress (may be NULL) is called with (slices done, slices) and
+/// user_data, and may stop the work by returning false.
+/// Returns UNETSEG_STATUS_OK with the scores in *out_metrics and, when out_result is not NULL, a new
+/// handle in *out_result with each patient's Dice (free it with unetseg_evaluation_free).
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, a model that does not take 3 channels to 1
+/// class or slices whose size it cannot take, a batch_size out of range or a folder without slices;
+/// UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for a folder or file that cannot be read or written (named);
+/// UNETSEG_STATUS_OUT_OF_MEMORY for batches too large; UNETSEG_STATUS_CANCELLED when progress returned
+/// false. *out_result is NULL on failure.
+extern int32_t unetseg_evaluate(unetseg_model *model, char const *data_dir,
+                                unetseg_evaluate_params const *params, unetseg_progress_callback progress,
+                                void *user_data, unetseg_evaluation_metrics *out_metrics,
+                                unetseg_evaluation **out_result) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Batches of 8 slices; no predicted masks, metrics file or pictures written.
+extern unetseg_evaluate_params unetseg_evaluate_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Frees an evaluation result. NULL is accepted and ignored; a handle that is not live is ignored with a
+/// warning.
+extern void unetseg_evaluation_free(unetseg_evaluation *evaluation) UNETSEG_NOEXCEPT;
+
+/// Copies the patient id of volume index and a NUL into out_patient, which holds capacity bytes.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out of
+/// range or a buffer too small (the message says how many bytes are needed; 64 suffice for Kaggle names).
+extern int32_t unetseg_evaluation_patient(unetseg_evaluation const *evaluation, int32_t index,
+                                          char *out_patient,
+                                          size_t capacity) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Writes the number of patients (volumes) evaluated into *out_count; they are numbered 0 to count - 1 in
+/// the dataset's order (by patient id).
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_evaluation_volume_count(unetseg_evaluation const *evaluation,
+                                               int32_t *out_count) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Writes the Dice of volume index (all slices of one patient, prediction > 0.5) into *out_dice: 1 when
+/// both prediction and truth are empty.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or an index out
+/// of range.
+extern int32_t unetseg_evaluation_volume_dice(unetseg_evaluation const *evaluation, int32_t index,
+                                              double *out_dice) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/* ---------------------------------------------------------------------------------------------------------
+ * High level: segmenting a folder
+ * --------------------------------------------------------------------------------------------------------- */
+
+/// Segments input, a slice TIFF or a folder searched recursively for slice images (PATIENT_N.tif;
+/// existing masks are ignored), with model (evaluation mode, no graph; its mode is restored afterwards),
+/// and writes each predicted mask (prediction > 0.5) as a 0/255 TIFF:
+/// out_dir/PATIENT/PATIENT_N_mask.tif for Kaggle-named slices, out_dir/NAME_mask.tif for
+/// others. Images are min-max scaled as for training. After every image, progress (may be NULL) is called
+/// with (images done, images) and user_data, and may stop the work by returning false. Writes the number
+/// of masks written into *out_written, which may be NULL.
+/// Returns UNETSEG_STATUS_OK; UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an empty path, a dead handle, a
+/// model that does not take 3 channels to 1 class, an image size it cannot take, or a folder without
+/// slice images; UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for a file or folder that cannot be read or
+/// written (named); UNETSEG_STATUS_CANCELLED when progress returned false (masks written so far stay).
+extern int32_t unetseg_predict_folder(unetseg_model *model, char const *input, char const *out_dir,
+                                      unetseg_progress_callback progress, void *user_data,
+                                      int64_t *out_written) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 #if defined(__cplusplus)
 } /* extern "C" */

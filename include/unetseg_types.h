@@ -63,6 +63,18 @@ typedef enum unetseg_log_level {
 typedef void (*unetseg_log_callback)(int32_t level, const char *message, void *user_data);
 
 /* ---------------------------------------------------------------------------------------------------
+ * Progress callbacks
+ * ------------------------------------------------------------------------------------------------- */
+
+/**
+ * Reports the progress of long work (writing a synthetic dataset, evaluating, predicting a folder): done of
+ * total units (patients or slices) are finished. Return true to go on, false to stop: the function then
+ * returns UNETSEG_STATUS_CANCELLED. user_data is the pointer given with the callback. Called on the thread
+ * that called the library.
+ */
+typedef bool (*unetseg_progress_callback)(int64_t done, int64_t total, void *user_data);
+
+/* ---------------------------------------------------------------------------------------------------
  * Opaque handles
  *
  * Made by a _create, _load or op function, released by the matching _free. Never dereference one. A
@@ -76,6 +88,9 @@ struct unetseg_tensor { char swift_only_; };
 struct unetseg_model { char swift_only_; };
 struct unetseg_sgd { char swift_only_; };
 struct unetseg_one_cycle { char swift_only_; };
+struct unetseg_dataset { char swift_only_; };
+struct unetseg_loader { char swift_only_; };
+struct unetseg_evaluation { char swift_only_; };
 #endif
 
 /** A float32 tensor: contiguous, row-major, NCHW for images; may carry a gradient and autograd graph. */
@@ -86,6 +101,13 @@ typedef struct unetseg_model unetseg_model;
 typedef struct unetseg_sgd unetseg_sgd;
 /** The one-cycle learning-rate and momentum schedule (torch's OneCycleLR) driving an SGD optimiser. */
 typedef struct unetseg_one_cycle unetseg_one_cycle;
+/** The slices of a kaggle_3m-style folder as (image [3, H, W], mask [1, H, W]) items: the post's
+    brainseg_dataset, with optional augmentation and lesion-weighted sampling. */
+typedef struct unetseg_dataset unetseg_dataset;
+/** Batches of a dataset, epoch after epoch (torch's dataloader): images [B, 3, H, W], masks [B, 1, H, W]. */
+typedef struct unetseg_loader unetseg_loader;
+/** What unetseg_evaluate() found: the Dice of every patient's volume, by patient. */
+typedef struct unetseg_evaluation unetseg_evaluation;
 
 /* ---------------------------------------------------------------------------------------------------
  * Parameter structs (get defaults from the matching _default_params() function)
@@ -100,6 +122,11 @@ typedef struct unetseg_system_report {
     int32_t num_threads;        /* compute threads in use (unetseg_set_num_threads) */
     int32_t num_cpus;           /* CPUs online */
     int32_t api_version;        /* as unetseg_api_version() */
+    bool blas_loaded_before;    /* OpenBLAS was already in the process when unetseg loaded it (R loads it at
+                                   start-up), so OPENBLAS_CORETYPE could not choose its kernels any more */
+    char blas_warning[512];     /* "" or, when OpenBLAS was loaded before with kernels slower than this CPU
+                                   allows, the warning with the fix (also sent once to the log callback and
+                                   stderr): set OPENBLAS_CORETYPE before the program starts */
 } unetseg_system_report;
 
 /** The shape of a U-Net, as the post's unet(channels_in, n_classes, depth, n_filters), and its init. */
@@ -134,5 +161,144 @@ typedef struct unetseg_one_cycle_params {
     double max_momentum;     /* momentum at the start and the end: 0.95 */
     bool cycle_momentum;     /* whether momentum is cycled: true */
 } unetseg_one_cycle_params;
+
+/* ---------------------------------------------------------------------------------------------------
+ * Data
+ * ------------------------------------------------------------------------------------------------- */
+
+/** The post's training augmentation c(scale, angle, flip), applied to each item in that order. */
+typedef struct unetseg_augmentation_params {
+    bool enabled; /* whether items are augmented: false for a dataset, true for training */
+    float scale;  /* resize factor drawn from U(1 - scale, 1 + scale), then centre crop or zero pad: 0.05;
+                     [0, 1) */
+    float angle;  /* rotation drawn from U(-angle, angle) degrees: 15; >= 0 */
+    float flip;   /* probability of a horizontal flip: 0.5; [0, 1] */
+} unetseg_augmentation_params;
+
+/** How a dataset serves its items (defaults: in order, not augmented, as the post's validation set). */
+typedef struct unetseg_dataset_params {
+    unetseg_augmentation_params augmentation; /* disabled, with the post's values (0.05, 15, 0.5): set
+                                                 augmentation.enabled for the post's training set */
+    bool random_sampling; /* item i is a slice drawn by lesion weight (the post's calc_slice_weights)
+                             instead of slice i: false (the post's training set: true) */
+    uint64_t seed;        /* key of the sampling and augmentation: 777. Item i of epoch e depends only on
+                             (seed, e, i), so loaders with any number of workers give the same batches */
+} unetseg_dataset_params;
+
+/** How a loader groups items into batches (defaults: the post's dataloader(ds, batch_size = 4)). */
+typedef struct unetseg_loader_params {
+    int32_t batch_size; /* items per batch: 4; 1...4096 */
+    bool shuffle;       /* visit the items of each epoch in a random order drawn from (seed, epoch): false */
+    bool drop_last;     /* leave out an incomplete last batch: false */
+    int32_t workers;    /* background threads preparing batches ahead: 0 (batches are made in
+                           unetseg_loader_next); 0...64. The batches are the same for any count */
+    uint64_t seed;      /* key of the shuffles: 777 */
+} unetseg_loader_params;
+
+/** The post's train/validation split by patient. */
+typedef struct unetseg_split_params {
+    int32_t n_valid; /* patients for validation: 30; 0...number of patients */
+    uint64_t seed;   /* key of the choice: 777 */
+} unetseg_split_params;
+
+/** A synthetic LGG-like MRI dataset in the kaggle_3m layout, for trying the library without the real one. */
+typedef struct unetseg_synthetic_params {
+    int32_t patients;             /* patient folders: 110 (as the real set); 1...5000 */
+    int32_t min_slices;           /* fewest slices per patient: 20; 8...88 */
+    int32_t max_slices;           /* most slices per patient: 40; min_slices...88 */
+    int32_t size;                 /* width and height of every slice in pixels: 256; 32...1024 */
+    uint64_t seed;                /* key of everything drawn: 1; the same params give the same files */
+    double lesion_slice_fraction; /* target share of slices with lesion pixels: 0.38; [0, 0.7] */
+} unetseg_synthetic_params;
+
+/* ---------------------------------------------------------------------------------------------------
+ * Training, evaluation
+ * ------------------------------------------------------------------------------------------------- */
+
+/** Mean binary cross-entropy, dice loss and total loss (dice_weight * dice + (1 - dice_weight) * bce). */
+typedef struct unetseg_loss_values {
+    double bce;
+    double dice;
+    double loss;
+} unetseg_loss_values;
+
+/** A training run, as the post's script and the unetseg CLI (defaults: the post's settings). */
+typedef struct unetseg_train_params {
+    const char *train_dir;  /* folder of training patients (kaggle_3m layout): NULL, must be set */
+    const char *valid_dir;  /* folder of validation patients: NULL (or "") for none */
+    const char *out_dir;    /* run folder for checkpoints and logs, created if missing: NULL, must be set */
+    int32_t epochs;         /* epochs: 20; 1...100000 */
+    int32_t batch_size;     /* slices per batch: 4; 1...4096 */
+    double lr;              /* peak learning rate of the one-cycle schedule: 0.1; > 0 */
+    float momentum;         /* SGD momentum: 0.9 (the schedule cycles it from 0.95 to 0.85); [0, 1) */
+    unetseg_model_params model; /* the post's model; model.seed is ignored: the weights derive from seed */
+    float dice_weight;      /* loss = dice_weight * dice + (1 - dice_weight) * bce: 0.3; [0, 1] */
+    unetseg_augmentation_params augmentation; /* of training items: enabled, (0.05, 15, 0.5) */
+    bool random_sampling;   /* lesion-weighted sampling of training slices: true */
+    uint64_t seed;          /* key of every random choice of the run (weights, dropout, sampling,
+                               augmentation): 777. The same params give the same losses */
+    int32_t threads;        /* compute threads: 0 keeps the current setting (unetseg_set_num_threads) */
+    int32_t loader_workers; /* background data-loading threads: 1; 0...64 */
+    bool resume;            /* continue the run saved in out_dir (after a cancel or a crash): false */
+    bool checkpoint_every_epoch; /* keep model_<epoch>.safetensors of every epoch (the post's torch_save per
+                                    epoch), not just the last: true */
+} unetseg_train_params;
+
+/** Progress of one training batch, as unetseg_train() reports it. */
+typedef struct unetseg_batch_progress {
+    int32_t epoch;                    /* 1-based epoch */
+    int32_t batch;                    /* 1-based batch within the epoch */
+    int32_t batch_count;              /* batches per epoch */
+    unetseg_loss_values losses;       /* this batch's losses */
+    unetseg_loss_values running_mean; /* mean losses of the epoch so far */
+    double slices_per_second;         /* training speed over the epoch so far */
+} unetseg_batch_progress;
+
+/** What one training epoch gave (a row of the run's log.csv). */
+typedef struct unetseg_epoch_metrics {
+    int32_t epoch;             /* 1-based epoch */
+    unetseg_loss_values train; /* means over the epoch's training batches */
+    bool has_valid;            /* whether there was a validation folder */
+    unetseg_loss_values valid; /* means over the validation batches (no dropout, no augmentation); NaN
+                                  without validation */
+    double lr;                 /* learning rate after the epoch's last step */
+    double seconds;            /* wall time of the epoch, validation included */
+} unetseg_epoch_metrics;
+
+/**
+ * Called by unetseg_train() after every training batch. Return true to go on, false to stop at the end of
+ * this batch: the state is saved in the run folder (resume continues exactly there) and unetseg_train()
+ * returns UNETSEG_STATUS_CANCELLED. progress is valid during the call only.
+ */
+typedef bool (*unetseg_batch_callback)(const unetseg_batch_progress *progress, void *user_data);
+
+/**
+ * Called by unetseg_train() after every epoch, once its checkpoint and logs are written. Return false to
+ * stop there (unetseg_train() returns UNETSEG_STATUS_CANCELLED; resume continues with the next epoch).
+ * metrics is valid during the call only.
+ */
+typedef bool (*unetseg_epoch_callback)(const unetseg_epoch_metrics *metrics, void *user_data);
+
+/** Options of unetseg_evaluate() (defaults: batches of 8, nothing written). */
+typedef struct unetseg_evaluate_params {
+    int32_t batch_size;          /* slices per forward pass: 8; 1...4096 */
+    const char *predictions_dir; /* NULL, or a folder for the predicted masks (0/255 TIFFs,
+                                    <dir>/<patient>/<patient>_<n>_mask.tif) */
+    const char *output_dir;      /* NULL, or a folder for metrics.json, predictions.png and contours.png */
+    const char *model_path;      /* NULL, or the checkpoint the model was loaded from: when a log.json lies
+                                    beside it, output_dir also gets loss_curves.png */
+} unetseg_evaluate_params;
+
+/** A model's scores on a folder of slices with masks (DESIGN: Dice per volume, as Buda et al. 2019). */
+typedef struct unetseg_evaluation_metrics {
+    double mean_volume_dice;   /* mean over patients of the Dice of the whole volume (prediction > 0.5) */
+    double median_volume_dice; /* median of the same */
+    double mean_slice_dice;    /* mean per-slice Dice over slices where prediction or truth is non-empty
+                                  (NaN when there is none) */
+    double bce;                /* mean per-slice binary cross-entropy of the probabilities */
+    double dice_loss;          /* mean per-slice dice loss (the post's calc_dice_loss) */
+    int64_t slice_count;       /* slices evaluated */
+    int32_t patient_count;     /* patients (volumes) evaluated */
+} unetseg_evaluation_metrics;
 
 #endif /* UNETSEG_TYPES_H */

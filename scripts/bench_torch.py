@@ -11,72 +11,14 @@ import resource
 import statistics
 import time
 
+import os
+import sys
+
 import torch
 from torch import nn
 
-
-class ConvBlock(nn.Module):
-    def __init__(self, in_size, out_size):
-        super().__init__()
-        self.conv_block = nn.Sequential(
-            nn.Conv2d(in_size, out_size, kernel_size=3, padding=1), nn.ReLU(), nn.Dropout(0.6),
-            nn.Conv2d(out_size, out_size, kernel_size=3, padding=1), nn.ReLU())
-
-    def forward(self, x):
-        return self.conv_block(x)
-
-
-class DownBlock(nn.Module):
-    def __init__(self, in_size, out_size):
-        super().__init__()
-        self.conv_block = ConvBlock(in_size, out_size)
-
-    def forward(self, x):
-        return self.conv_block(x)
-
-
-class UpBlock(nn.Module):
-    def __init__(self, in_size, out_size):
-        super().__init__()
-        self.up = nn.ConvTranspose2d(in_size, out_size, kernel_size=2, stride=2)
-        self.conv_block = ConvBlock(in_size, out_size)
-
-    def forward(self, x, bridge):
-        return self.conv_block(torch.cat([self.up(x), bridge], 1))
-
-
-class UNet(nn.Module):
-    """The post's `unet` with the same parameter names."""
-
-    def __init__(self, channels_in=3, n_classes=1, depth=5, n_filters=6):
-        super().__init__()
-        self.down_path = nn.ModuleList()
-        prev = channels_in
-        for i in range(1, depth + 1):
-            self.down_path.append(DownBlock(prev, 2 ** (n_filters + i - 1)))
-            prev = 2 ** (n_filters + i - 1)
-        self.up_path = nn.ModuleList()
-        for i in range(depth - 1, 0, -1):
-            self.up_path.append(UpBlock(prev, 2 ** (n_filters + i - 1)))
-            prev = 2 ** (n_filters + i - 1)
-        self.last = nn.Conv2d(prev, n_classes, kernel_size=1)
-
-    def forward(self, x):
-        blocks = []
-        for i, down in enumerate(self.down_path):
-            x = down(x)
-            if i != len(self.down_path) - 1:
-                blocks.append(x)
-                x = nn.functional.max_pool2d(x, 2)
-        for i, up in enumerate(self.up_path):
-            x = up(x, blocks[-i - 1])
-        return torch.sigmoid(self.last(x))
-
-
-def dice_loss(pred, target):
-    pred, target = pred.view(-1), target.view(-1)
-    intersection = (pred * target).sum()
-    return 1 - (2 * intersection + 1) / (pred.sum() + target.sum() + 1)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_unet import UNet, dice_loss  # noqa: E402
 
 
 def median_seconds(fn, repeats):

@@ -88,14 +88,14 @@ public final class BrainSegDataset: BatchSource, @unchecked Sendable {
         var results = [Result<(height: Int, width: Int, lesionPixels: Int), UnetsegError>](
             repeating: .failure(.internal("mask not read")), count: paths.count)
         results.withUnsafeMutableBufferPointer { out in
-            let out = UncheckedSendableBuffer(out)
+            let out = UncheckedSendable(out)
             Parallel.forEachChunk(paths.count, minimumPerThread: 16) { lo, hi in
                 for i in lo..<hi {
                     do throws(UnetsegError) {
                         let mask = try TIFFFile.read(paths[i])
-                        out.buffer[i] = .success((mask.height, mask.width, mask.samples.prefix(mask.width * mask.height).reduce(0) { $0 + ($1 > 0 ? 1 : 0) }))
+                        out.value[i] = .success((mask.height, mask.width, mask.samples.prefix(mask.width * mask.height).reduce(0) { $0 + ($1 > 0 ? 1 : 0) }))
                     } catch {
-                        out.buffer[i] = .failure(error)
+                        out.value[i] = .failure(error)
                     }
                 }
             }
@@ -144,10 +144,4 @@ public final class BrainSegDataset: BatchSource, @unchecked Sendable {
         }
         return (image, mask)
     }
-}
-
-/// A buffer written by several worker threads at disjoint indices.
-struct UncheckedSendableBuffer<Element>: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<Element>
-    init(_ buffer: UnsafeMutableBufferPointer<Element>) { self.buffer = buffer }
 }

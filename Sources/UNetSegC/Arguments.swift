@@ -78,3 +78,21 @@ func writeTruncated<Storage>(_ text: String, into storage: inout Storage) {
         for i in end..<raw.count { raw[i] = 0 }
     }
 }
+
+/// An index into `count` items given as int64_t (`argument` names it).
+func indexArgument(_ index: Int64, count: Int, _ argument: String = "index") throws(UnetsegError) -> Int {
+    try require(index >= 0 && index < Int64(count), "\(argument) \(index) is outside 0..<\(count)")
+    return Int(index)
+}
+
+/// An epoch number: >= 0 (training counts from 1).
+func epochArgument(_ epoch: Int64) throws(UnetsegError) -> Int {
+    try require(epoch >= 0 && epoch <= Int64(Int32.max), "epoch must be in 0...\(Int32.max), got \(epoch)")
+    return Int(epoch)
+}
+
+/// An optional folder or file path from a params struct: NULL or "" give nil.
+func optionalPathArgument(_ path: UnsafePointer<CChar>?, _ argument: String) throws(UnetsegError) -> String? {
+    guard let path, path.pointee != 0 else { return nil }
+    return try pathArgument(path, argument)
+}

@@ -1,5 +1,6 @@
 import CUNetSegTypes
 import Synchronization
+import UNetData
 import UNetNN
 import UNetTensor
 import UNetTrain
@@ -133,6 +134,37 @@ final class OneCycleHandle: HandleTarget, @unchecked Sendable {
     init(_ scheduler: OneCycleLR) { self.scheduler = scheduler }
 }
 
+/// A dataset: `BrainSegDataset` is immutable and safe to read from several threads.
+extension BrainSegDataset: HandleTarget {
+    typealias CType = unetseg_dataset
+    static var cTypeName: String { "unetseg_dataset" }
+}
+
+/// A data loader with its position: the epoch `next` reads and that epoch's iterator once started.
+final class LoaderHandle: HandleTarget, @unchecked Sendable {
+    typealias CType = unetseg_loader
+    static var cTypeName: String { "unetseg_loader" }
+
+    /// The loader (it keeps its dataset alive).
+    let loader: DataLoader
+    /// The epoch `unetseg_loader_next` reads.
+    var epoch = 1
+    /// The iterator over `epoch`, nil until its first batch is asked for.
+    var iterator: DataLoader.Iterator?
+
+    init(_ loader: DataLoader) { self.loader = loader }
+}
+
+/// The result of an evaluation.
+final class EvaluationHandle: HandleTarget, @unchecked Sendable {
+    typealias CType = unetseg_evaluation
+    static var cTypeName: String { "unetseg_evaluation" }
+
+    /// The scores.
+    let result: EvaluationResult
+    init(_ result: EvaluationResult) { self.result = result }
+}
+
 // MARK: - Typed access for the @c functions
 
 extension Handles {
@@ -172,6 +204,28 @@ extension Handles {
     }
 }
 
+extension Handles {
+    /// The dataset behind `handle`.
+    static func dataset(_ handle: UnsafePointer<unetseg_dataset>?) throws(UnetsegError) -> BrainSegDataset {
+        try object(UnsafeRawPointer(handle), BrainSegDataset.self, "dataset")
+    }
+
+    /// The loader behind `handle`.
+    static func loader(_ handle: UnsafePointer<unetseg_loader>?) throws(UnetsegError) -> LoaderHandle {
+        try object(UnsafeRawPointer(handle), LoaderHandle.self, "loader")
+    }
+
+    /// The loader behind a mutable `handle`.
+    static func loader(_ handle: UnsafeMutablePointer<unetseg_loader>?) throws(UnetsegError) -> LoaderHandle {
+        try object(UnsafeRawPointer(handle), LoaderHandle.self, "loader")
+    }
+
+    /// The evaluation result behind `handle`.
+    static func evaluation(_ handle: UnsafePointer<unetseg_evaluation>?) throws(UnetsegError) -> EvaluationResult {
+        try object(UnsafeRawPointer(handle), EvaluationHandle.self, "evaluation").result
+    }
+}
+
 /// Runs `body` and stores a new handle to the object it returns in `*out` (the caller's `argument`);
 /// `*out` is NULL whenever the status is not OK.
 func returningHandle<T: HandleTarget>(_ out: UnsafeMutablePointer<UnsafeMutablePointer<T.CType>?>?,
@@ -181,5 +235,27 @@ func returningHandle<T: HandleTarget>(_ out: UnsafeMutablePointer<UnsafeMutableP
         let out = try required(out, argument)
         out.pointee = nil
         out.pointee = try Handles.register(try body())
+    }
+}
+
+/// Runs `body` and stores new handles to the two tensors it returns in `*out_first` and `*out_second`
+/// (the caller's `firstArgument` and `secondArgument`: an image and its mask). Both are NULL whenever the
+/// status is not OK, and both NULL when `body` returns nil (the end of a loader's epoch).
+func returningTensorPair(_ outFirst: TensorOut?, _ firstArgument: String, _ outSecond: TensorOut?,
+                         _ secondArgument: String, function: String,
+                         _ body: () throws(UnetsegError) -> (Tensor, Tensor)?) -> Int32 {
+    withStatus(function) { () throws(UnetsegError) in
+        let first = try required(outFirst, firstArgument), second = try required(outSecond, secondArgument)
+        first.pointee = nil
+        second.pointee = nil
+        guard let (a, b) = try body() else { return }
+        let handle = try Handles.register(a)
+        do throws(UnetsegError) {
+            second.pointee = try Handles.register(b)
+        } catch {
+            Handles.release(UnsafeRawPointer(handle), Tensor.self, function)
+            throw error
+        }
+        first.pointee = handle
     }
 }

@@ -29,7 +29,9 @@ func simdLevel(_ flags: Set<Substring>) -> String {
 }
 
 /// Fills out_report with the library version, the OpenBLAS core in use, the threads, the CPUs and their
-/// widest SIMD. Loads OpenBLAS if it was not loaded yet.
+/// widest SIMD, and whether OpenBLAS was loaded before the library (too late for OPENBLAS_CORETYPE) with a
+/// warning and its fix when its kernels are slower than the CPU allows. Loads OpenBLAS if it was not
+/// loaded yet.
 ///
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT when out_report is NULL.
 @c public func unetseg_system_info(_ out_report: UnsafeMutablePointer<unetseg_system_report>?) -> Int32 {
@@ -43,19 +45,23 @@ func simdLevel(_ flags: Set<Substring>) -> String {
         report.num_threads = Int32(clamping: Parallel.threadCount)
         report.num_cpus = Int32(clamping: Parallel.onlineProcessors)
         report.api_version = UNETSEG_API_VERSION
+        report.blas_loaded_before = BLAS.wasLoadedBefore
+        writeTruncated(BLAS.slowCoreWarning ?? "", into: &report.blas_warning)
         out.pointee = report
     }
 }
 
 /// Writes a one-line description of unetseg_system_info()'s report into out_text, for example
 /// "unetseg 0.1.0, OpenBLAS core SkylakeX (OPENBLAS_CORETYPE=SkylakeX set by unetseg), 2 threads, 2 CPUs,
-/// avx512". capacity is the size of out_text in bytes, NUL included.
+/// avx512" ("(loaded before unetseg)" instead when the host process had loaded OpenBLAS). capacity is the
+/// size of out_text in bytes, NUL included.
 ///
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT when out_text is NULL or too small (the
 /// message says how many bytes are needed; 256 always suffice).
 @c public func unetseg_system_info_string(_ out_text: UnsafeMutablePointer<CChar>?, _ capacity: UInt) -> Int32 {
     withStatus { () throws(UnetsegError) in
-        let coreType = BLAS.coreTypeSetByLibrary.map { " (OPENBLAS_CORETYPE=\($0) set by unetseg)" } ?? ""
+        let coreType = BLAS.wasLoadedBefore ? " (loaded before unetseg)"
+            : BLAS.coreTypeSetByLibrary.map { " (OPENBLAS_CORETYPE=\($0) set by unetseg)" } ?? ""
         let text = "unetseg \(libraryVersion), OpenBLAS core \(BLAS.coreName)\(coreType), "
             + "\(Parallel.threadCount) threads, \(Parallel.onlineProcessors) CPUs, \(simdLevel(BLAS.cpuFlags()))"
         try copyOut(text, to: out_text, capacity: capacity, "out_text")

@@ -1,5 +1,6 @@
 import CUNetSegTypes
 import Synchronization
+import UNetTensor
 
 /// Where the library's log messages go: the callback set by `unetseg_set_log_callback`, or nowhere.
 enum Log {
@@ -16,5 +17,19 @@ enum Log {
     static func emit(_ level: unetseg_log_level, _ message: @autoclosure () -> String) {
         guard let sink = sink.withLock({ $0 }) else { return }
         message().withCString { sink.callback(Int32(truncatingIfNeeded: level.rawValue), $0, sink.userData) }
+    }
+
+    /// Whether `forwardBLASWarningOnce` has run.
+    private static let blasWarningForwarded = Atomic<Bool>(false)
+
+    /// On the first call only: loads OpenBLAS if needed and sends `BLAS.slowCoreWarning` (OpenBLAS was
+    /// loaded before us with slow kernels), if any, to the log callback at warning level. Loading has
+    /// written it to stderr already. Every fallible function calls this first, so the warning comes once,
+    /// at the first call into the library.
+    static func forwardBLASWarningOnce() {
+        guard !blasWarningForwarded.load(ordering: .acquiring),
+              blasWarningForwarded.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return }
+        if let warning = BLAS.slowCoreWarning { emit(UNETSEG_LOG_WARNING, warning) }
     }
 }

@@ -11,6 +11,10 @@ import Synchronization
 /// library does not link OpenBLAS: on first use it reads the CPU's features, sets `OPENBLAS_CORETYPE`
 /// (unless the user already set it) and then `dlopen`s OpenBLAS. OpenBLAS itself runs on one thread; the
 /// library splits work across `Parallel.threadCount` threads itself.
+///
+/// When the host process loaded OpenBLAS before (R does at start-up), the variable comes too late; if
+/// the kernels in use are then slower than the CPU allows, `slowCoreWarning` says so with the fix, and
+/// loading writes it once to stderr.
 public enum BLAS {
     typealias SgemmFunction = @convention(c) (
         CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, Int32, Int32, Int32,
@@ -27,6 +31,8 @@ public enum BLAS {
         var coreTypeSetByLibrary: String?
         var path: String
         var error: String?
+        var loadedBefore = false
+        var warning: String?
     }
 
     /// File names tried, in order.
@@ -44,6 +50,38 @@ public enum BLAS {
 
     /// The path of the OpenBLAS that was loaded.
     public static var libraryPath: String { library.path }
+
+    /// Whether OpenBLAS was already in the process when the library loaded it, too late for
+    /// `OPENBLAS_CORETYPE` to choose its kernels.
+    public static var wasLoadedBefore: Bool { library.loadedBefore }
+
+    /// When OpenBLAS was loaded before the library with kernels slower than this CPU allows (Prescott on
+    /// an AVX2 CPU, say): a warning naming the core and the fix (set `OPENBLAS_CORETYPE` before the
+    /// process starts, for R in `~/.Renviron`). Nil otherwise.
+    public static var slowCoreWarning: String? { library.warning }
+
+    /// The OpenBLAS cores whose kernels use AVX2 or AVX-512 (lower case); any other core on a CPU with
+    /// AVX2 is a slow fallback such as `Prescott`, `Nehalem`, `Sandybridge` or `unknown`.
+    static let fastCores: Set<String> = ["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", "excavator"]
+
+    /// The warning for `core` on a CPU whose best core type is `preferred`, or nil if `core` is fast.
+    static func slowCoreWarning(core: String, preferred: String?) -> String? {
+        guard let preferred, !fastCores.contains(core.lowercased()) else { return nil }
+        return "unetseg: OpenBLAS was loaded by this process before unetseg (R does so at start-up) and uses its "
+            + "slow '\(core)' kernels on a CPU that supports \(preferred); matrix products run several times "
+            + "slower. Fix: set OPENBLAS_CORETYPE=\(preferred) in the environment before starting the program "
+            + "(for R, add the line OPENBLAS_CORETYPE=\(preferred) to ~/.Renviron and restart R)."
+    }
+
+    /// Whether an OpenBLAS (under its own name or as the system's libblas) is already loaded.
+    static func openBLASAlreadyLoaded() -> Bool {
+        for name in candidates + ["libblas.so.3", "libcblas.so.3"] {
+            guard let handle = dlopen(name, RTLD_NOW | RTLD_NOLOAD) else { continue }
+            defer { dlclose(handle) }
+            if dlsym(handle, "openblas_get_corename") != nil { return true }
+        }
+        return false
+    }
 
     /// Throws unless OpenBLAS could be loaded.
     public static func ensureAvailable() throws(UnetsegError) {
@@ -77,7 +115,9 @@ public enum BLAS {
 
     private static func load() -> Library {
         var result = Library(coreName: "unknown", path: "")
-        if getenv("OPENBLAS_CORETYPE") == nil, let core = preferredCoreType(cpuFlags: cpuFlags()) {
+        result.loadedBefore = openBLASAlreadyLoaded()
+        let preferred = preferredCoreType(cpuFlags: cpuFlags())
+        if getenv("OPENBLAS_CORETYPE") == nil, let core = preferred {
             setenv("OPENBLAS_CORETYPE", core, 0)
             result.coreTypeSetByLibrary = core
         }
@@ -103,6 +143,11 @@ public enum BLAS {
         if let f = dlsym(handle, "openblas_get_corename"),
            let name = unsafeBitCast(f, to: CorenameFunction.self)() {
             result.coreName = String(cString: name)
+        }
+        if result.loadedBefore, let warning = slowCoreWarning(core: result.coreName, preferred: preferred) {
+            result.warning = warning
+            let line = Array((warning + "\n").utf8)
+            _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
         }
         return result
     }

@@ -9,12 +9,12 @@ extension Tensor {
         guard training, p > 0 else { return self }
         if p == 1 { return self * 0 }
         let scale = 1 / (1 - p)
-        let keep = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(count, 1))
-        let mask = DropoutMask(keep)
+        let k = UnsafeMutablePointer<UInt8>.allocate(capacity: max(count, 1))
+        let mask = DropoutMask(k)
         let seed = generator.seed, start = generator.position
         generator = RandomGenerator(seed: seed, position: start &+ UInt64(count))
         let out = Tensor(uncheckedZeros: shape)
-        let x = storage.pointer, y = out.storage.pointer, k = keep.baseAddress!
+        let x = storage.pointer, y = out.storage.pointer
         Parallel.forEachChunk(count) { lo, hi in
             for i in lo..<hi {
                 let u = RandomGenerator.unitFloat(RandomGenerator.output(seed: seed, at: start &+ UInt64(i)))
@@ -24,7 +24,7 @@ extension Tensor {
             }
         }
         Autograd.record(out, inputs: [self]) { g in
-            let k = mask.keep.baseAddress!
+            let k = mask.keep
             let gi = Tensor(uncheckedZeros: g.shape)
             let gp = g.storage.pointer, dp = gi.storage.pointer
             Parallel.forEachChunk(g.count) { lo, hi in for i in lo..<hi { dp[i] = k[i] == 1 ? gp[i] * scale : 0 } }
@@ -36,7 +36,7 @@ extension Tensor {
 
 /// The kept/dropped flags of one dropout call, one byte per element, freed with the graph.
 final class DropoutMask: @unchecked Sendable {
-    let keep: UnsafeMutableBufferPointer<UInt8>
-    init(_ keep: UnsafeMutableBufferPointer<UInt8>) { self.keep = keep }
+    let keep: UnsafeMutablePointer<UInt8>
+    init(_ keep: UnsafeMutablePointer<UInt8>) { self.keep = keep }
     deinit { keep.deallocate() }
 }

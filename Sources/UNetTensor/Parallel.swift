@@ -64,7 +64,9 @@ extension Parallel {
 }
 
 /// A value handed to worker threads whose safety the caller guarantees (disjoint writes, joined before use).
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
+public struct UncheckedSendable<Value>: @unchecked Sendable {
+    /// The wrapped value.
+    public let value: Value
+    /// Wraps `value`.
+    public init(_ value: Value) { self.value = value }
 }

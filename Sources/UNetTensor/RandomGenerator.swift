@@ -76,7 +76,8 @@ public struct RandomGenerator: Sendable, Equatable {
 
     /// Fills `buffer` with uniform floats in [low, high), in parallel; advances by `buffer.count`.
     public mutating func fillUniform(_ buffer: UnsafeMutableBufferPointer<Float>, low: Float, high: Float) {
-        let seed = self.seed, start = position, base = buffer.baseAddress!, span = high - low
+        guard let base = buffer.baseAddress else { return }
+        let seed = self.seed, start = position, span = high - low
         Parallel.forEachChunk(buffer.count) { lo, hi in
             for i in lo..<hi {
                 base[i] = low + span * Self.unitFloat(Self.output(seed: seed, at: start &+ UInt64(i)))

@@ -7,7 +7,7 @@ extension Tensor {
         let workers = max(1, min(Parallel.threadCount, count / 32_768))
         var partial = [Double](repeating: 0, count: workers)
         partial.withUnsafeMutableBufferPointer { partial in
-            let out = partial.baseAddress!
+            guard let out = partial.baseAddress else { return }
             Parallel.forEachWorker(maxWorkers: workers) { w, n in
                 let lo = count * w / n, hi = count * (w + 1) / n
                 var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// A fixed-size, zero-initialised block of float32 values. Several tensors (views, reshapes) may share one.
 ///
@@ -18,6 +19,11 @@ public final class TensorStorage: @unchecked Sendable {
     /// Largest storage the library allocates (4 Gi elements, 16 GiB); larger requests are refused.
     public static let maximumCount = 1 << 32
 
+    /// Number of storages alive in the process (for leak checks: it returns to the same value after each
+    /// training step).
+    public static var liveCount: Int { live.load(ordering: .relaxed) }
+    private static let live = Atomic<Int>(0)
+
     /// Size from which blocks are mapped rather than taken from the heap.
     static let mappingThreshold = 2 << 20
 
@@ -32,6 +38,7 @@ public final class TensorStorage: @unchecked Sendable {
         self.count = count
         self.pointer = pointer
         self.mappedBytes = mapped
+        Self.live.add(1, ordering: .relaxed)
     }
 
     /// Allocates `count` zeroed elements without the size check, for internal results whose size is already
@@ -46,6 +53,7 @@ public final class TensorStorage: @unchecked Sendable {
             pointer.initialize(repeating: 0, count: max(count, 1))
             mappedBytes = 0
         }
+        Self.live.add(1, ordering: .relaxed)
     }
 
     /// Zeroed memory for `count` floats and the number of bytes mapped (0 for the heap), or nil.
@@ -64,6 +72,7 @@ public final class TensorStorage: @unchecked Sendable {
     }
 
     deinit {
+        Self.live.subtract(1, ordering: .relaxed)
         if mappedBytes > 0 { munmap(UnsafeMutableRawPointer(pointer), mappedBytes) } else { pointer.deallocate() }
     }
 

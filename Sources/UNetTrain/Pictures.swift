@@ -139,8 +139,8 @@ public enum Pictures {
 
 extension Pictures {
     /// Writes `predictions.png` and `contours.png` for up to 8 lesion slices of `dataset` into `folder`, and
-    /// `loss_curves.png` when a `log.json` sits beside the model file.
-    public static func writeEvaluationFigures(_ model: UNet, _ dataset: BrainSegDataset, modelPath: String,
+    /// `loss_curves.png` when a `log.json` sits beside the model file (none without a `modelPath`).
+    public static func writeEvaluationFigures(_ model: UNet, _ dataset: BrainSegDataset, modelPath: String?,
                                               to folder: String) throws(UnetsegError) {
         try FileSystem.makeDirectories(folder)
         let slices = lesionSlices(dataset)
@@ -148,6 +148,7 @@ extension Pictures {
             try PNGFile.write(try predictionGrid(model, dataset, slices: slices), to: FileSystem.joined(folder, "predictions.png"))
             try PNGFile.write(try contourOverlay(model, dataset, slices: slices), to: FileSystem.joined(folder, "contours.png"))
         }
+        guard let modelPath else { return }
         let log = FileSystem.joined(FileSystem.parentDirectory(modelPath), "log.json")
         if FileSystem.exists(log) {
             let history = try TrainingLog.parse(try FileSystem.readText(log), source: log)

@@ -22,6 +22,8 @@ static void test_system_info(void) {
           || strcmp(report.simd, "sse") == 0 || strcmp(report.simd, "unknown") == 0);
     CHECK(report.num_threads >= 1 && report.num_cpus >= 1);
     CHECK(report.api_version == UNETSEG_API_VERSION);
+    /* Nothing loaded OpenBLAS before the library here: no warning (test_blas_preloaded has that case). */
+    CHECK(!report.blas_loaded_before && strcmp(report.blas_warning, "") == 0);
     CHECK_ERROR(unetseg_system_info(NULL), UNETSEG_STATUS_INVALID_ARGUMENT, "out_report is NULL");
 }
 
@@ -148,6 +150,9 @@ static void test_frees_accept_null(void) {
     unetseg_model_free(NULL);
     unetseg_sgd_free(NULL);
     unetseg_one_cycle_free(NULL);
+    unetseg_dataset_free(NULL);
+    unetseg_loader_free(NULL);
+    unetseg_evaluation_free(NULL);
     CHECK(unetseg_live_handle_count() == 0);
 }
 

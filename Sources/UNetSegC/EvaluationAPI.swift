@@ -1,0 +1,136 @@
+import CUNetSegTypes
+import UNetData
+import UNetNN
+import UNetTensor
+import UNetTrain
+
+// Scoring a model on a folder of slices with masks: Dice per volume and per slice, losses, and optionally
+// predicted masks, metrics.json and pictures (the CLI's `unetseg evaluate`).
+
+/// The `unetseg_evaluation **` out-parameter of unetseg_evaluate.
+public typealias EvaluationOut = UnsafeMutablePointer<UnsafeMutablePointer<unetseg_evaluation>?>
+
+extension ModelHandle {
+    /// Throws unless the model takes the dataset's 3-channel slices and gives one lesion probability.
+    func requireSegmentsSlices() throws(UnetsegError) {
+        let config = model.config
+        try require(config.channelsIn == 3 && config.nClasses == 1,
+                    "the model must have channels_in 3 and n_classes 1 to segment slices, it has \(config.channelsIn) and \(config.nClasses)")
+    }
+
+    /// Runs `body` with the model in evaluation mode, restoring its mode afterwards.
+    func inEvaluationMode<Result>(_ body: () throws(UnetsegError) -> Result) throws(UnetsegError) -> Result {
+        let wasTraining = model.isTraining
+        model.eval()
+        defer { if wasTraining { model.train() } }
+        return try body()
+    }
+}
+
+extension unetseg_evaluation_metrics {
+    /// The summary numbers of `result`.
+    init(_ result: EvaluationResult) {
+        self.init(mean_volume_dice: result.meanVolumeDice, median_volume_dice: result.medianVolumeDice,
+                  mean_slice_dice: result.meanSliceDice, bce: result.bce, dice_loss: result.diceLoss,
+                  slice_count: Int64(result.sliceCount), patient_count: Int32(clamping: result.volumeDice.count))
+    }
+}
+
+/// Batches of 8 slices; no predicted masks, metrics file or pictures written.
+@c public func unetseg_evaluate_default_params() -> unetseg_evaluate_params {
+    unetseg_evaluate_params(batch_size: 8, predictions_dir: nil, output_dir: nil, model_path: nil)
+}
+
+/// Runs model (evaluation mode, no graph; its mode is restored afterwards) over every slice under data_dir
+/// (kaggle_3m layout, in order, no augmentation) and scores it: Dice of each patient's volume with
+/// prediction > 0.5, their mean and median, mean per-slice Dice, BCE and dice loss. With
+/// params->predictions_dir, writes each predicted mask as a 0/255 TIFF
+/// predictions_dir/PATIENT/PATIENT_N_mask.tif; with params->output_dir, writes metrics.json,
+/// predictions.png and contours.png there (and loss_curves.png when params->model_path has a log.json
+/// beside it). After every batch, progress (may be NULL) is called with (slices done, slices) and
+/// user_data, and may stop the work by returning false.
+///
+/// Returns UNETSEG_STATUS_OK with the scores in *out_metrics and, when out_result is not NULL, a new
+/// handle in *out_result with each patient's Dice (free it with unetseg_evaluation_free).
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, a model that does not take 3 channels to 1
+/// class or slices whose size it cannot take, a batch_size out of range or a folder without slices;
+/// UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for a folder or file that cannot be read or written (named);
+/// UNETSEG_STATUS_OUT_OF_MEMORY for batches too large; UNETSEG_STATUS_CANCELLED when progress returned
+/// false. *out_result is NULL on failure.
+@c public func unetseg_evaluate(_ model: UnsafeMutablePointer<unetseg_model>?, _ data_dir: UnsafePointer<CChar>?,
+                                _ params: UnsafePointer<unetseg_evaluate_params>?, _ progress: unetseg_progress_callback?,
+                                _ user_data: UnsafeMutableRawPointer?,
+                                _ out_metrics: UnsafeMutablePointer<unetseg_evaluation_metrics>?,
+                                _ out_result: EvaluationOut?) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        out_result?.pointee = nil
+        let handle = try Handles.model(model)
+        let folder = try pathArgument(data_dir, "data_dir")
+        let p = try required(params, "params").pointee
+        let metrics = try required(out_metrics, "out_metrics")
+        try require(p.batch_size >= 1 && p.batch_size <= 4096, "batch_size must be in 1...4096, got \(p.batch_size)")
+        let predictionsDir = try optionalPathArgument(p.predictions_dir, "params->predictions_dir")
+        let outputDir = try optionalPathArgument(p.output_dir, "params->output_dir")
+        let modelPath = try optionalPathArgument(p.model_path, "params->model_path")
+        try handle.requireSegmentsSlices()
+        let dataset = try BrainSegDataset(root: folder)
+        try handle.requireActivationsFit(batch: Int(p.batch_size), height: dataset.height, width: dataset.width)
+        let result = try handle.inEvaluationMode { () throws(UnetsegError) in
+            let result = try Evaluator.evaluate(handle.model, on: dataset, batchSize: Int(p.batch_size),
+                                                predictionsDir: predictionsDir, onProgress: progressClosure(progress, user_data))
+            if let outputDir {
+                try Evaluator.writeMetrics(result, to: outputDir)
+                try Pictures.writeEvaluationFigures(handle.model, dataset, modelPath: modelPath, to: outputDir)
+            }
+            return result
+        }
+        Log.emit(UNETSEG_LOG_INFO, "evaluated \(result.sliceCount) slices of \(result.volumeDice.count) patients in \(folder): mean volume Dice \(result.meanVolumeDice)")
+        metrics.pointee = unetseg_evaluation_metrics(result)
+        if let out_result { out_result.pointee = try Handles.register(EvaluationHandle(result)) }
+    }
+}
+
+/// Frees an evaluation result. NULL is accepted and ignored; a handle that is not live is ignored with a
+/// warning.
+@c public func unetseg_evaluation_free(_ evaluation: UnsafeMutablePointer<unetseg_evaluation>?) {
+    Handles.release(UnsafeRawPointer(evaluation), EvaluationHandle.self, #function)
+}
+
+/// Writes the number of patients (volumes) evaluated into *out_count; they are numbered 0 to count - 1 in
+/// the dataset's order (by patient id).
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+@c public func unetseg_evaluation_volume_count(_ evaluation: UnsafePointer<unetseg_evaluation>?,
+                                               _ out_count: UnsafeMutablePointer<Int32>?) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let result = try Handles.evaluation(evaluation)
+        try required(out_count, "out_count").pointee = Int32(clamping: result.volumeDice.count)
+    }
+}
+
+/// Writes the Dice of volume index (all slices of one patient, prediction > 0.5) into *out_dice: 1 when
+/// both prediction and truth are empty.
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or an index out
+/// of range.
+@c public func unetseg_evaluation_volume_dice(_ evaluation: UnsafePointer<unetseg_evaluation>?, _ index: Int32,
+                                              _ out_dice: UnsafeMutablePointer<Double>?) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let result = try Handles.evaluation(evaluation)
+        let i = try indexArgument(index, count: result.volumeDice.count)
+        try required(out_dice, "out_dice").pointee = result.volumeDice[i].dice
+    }
+}
+
+/// Copies the patient id of volume index and a NUL into out_patient, which holds capacity bytes.
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out of
+/// range or a buffer too small (the message says how many bytes are needed; 64 suffice for Kaggle names).
+@c public func unetseg_evaluation_patient(_ evaluation: UnsafePointer<unetseg_evaluation>?, _ index: Int32,
+                                          _ out_patient: UnsafeMutablePointer<CChar>?, _ capacity: UInt) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let result = try Handles.evaluation(evaluation)
+        let i = try indexArgument(index, count: result.volumeDice.count)
+        try copyOut(result.volumeDice[i].patient, to: out_patient, capacity: capacity, "out_patient")
+    }
+}

@@ -1,0 +1,33 @@
+import CUNetSegTypes
+import UNetData
+import UNetTensor
+import UNetTrain
+
+// Segmenting slice images that have no masks: a folder in, mask TIFFs out (the CLI's `unetseg predict`).
+
+/// Segments input, a slice TIFF or a folder searched recursively for slice images (PATIENT_N.tif;
+/// existing masks are ignored), with model (evaluation mode, no graph; its mode is restored afterwards),
+/// and writes each predicted mask (prediction > 0.5) as a 0/255 TIFF:
+/// out_dir/PATIENT/PATIENT_N_mask.tif for Kaggle-named slices, out_dir/NAME_mask.tif for
+/// others. Images are min-max scaled as for training. After every image, progress (may be NULL) is called
+/// with (images done, images) and user_data, and may stop the work by returning false. Writes the number
+/// of masks written into *out_written, which may be NULL.
+///
+/// Returns UNETSEG_STATUS_OK; UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an empty path, a dead handle, a
+/// model that does not take 3 channels to 1 class, an image size it cannot take, or a folder without
+/// slice images; UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for a file or folder that cannot be read or
+/// written (named); UNETSEG_STATUS_CANCELLED when progress returned false (masks written so far stay).
+@c public func unetseg_predict_folder(_ model: UnsafeMutablePointer<unetseg_model>?, _ input: UnsafePointer<CChar>?,
+                                      _ out_dir: UnsafePointer<CChar>?, _ progress: unetseg_progress_callback?,
+                                      _ user_data: UnsafeMutableRawPointer?, _ out_written: UnsafeMutablePointer<Int64>?) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        let source = try pathArgument(input, "input"), destination = try pathArgument(out_dir, "out_dir")
+        try handle.requireSegmentsSlices()
+        let written = try handle.inEvaluationMode { () throws(UnetsegError) in
+            try Predictor.predict(handle.model, input: source, outDir: destination, onProgress: progressClosure(progress, user_data))
+        }
+        Log.emit(UNETSEG_LOG_INFO, "wrote \(written.count) predicted masks to \(destination)")
+        out_written?.pointee = Int64(written.count)
+    }
+}

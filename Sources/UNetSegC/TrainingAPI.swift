@@ -1,0 +1,128 @@
+import CUNetSegTypes
+import UNetData
+import UNetNN
+import UNetTensor
+import UNetTrain
+
+// The post's whole training run in one call (the Trainer the CLI uses), with callbacks per batch and
+// per epoch.
+
+extension unetseg_loss_values {
+    /// The three means of `summary`.
+    init(_ summary: LossSummary) {
+        self.init(bce: summary.bce, dice: summary.dice, loss: summary.loss)
+    }
+
+    /// NaN for all three (no validation).
+    static let missing = unetseg_loss_values(bce: .nan, dice: .nan, loss: .nan)
+}
+
+extension unetseg_batch_progress {
+    /// The C view of the trainer's batch progress.
+    init(_ progress: BatchProgress) {
+        self.init(epoch: Int32(clamping: progress.epoch), batch: Int32(clamping: progress.batch),
+                  batch_count: Int32(clamping: progress.batchCount), losses: unetseg_loss_values(progress.losses),
+                  running_mean: unetseg_loss_values(progress.runningMean), slices_per_second: progress.slicesPerSecond)
+    }
+}
+
+extension unetseg_epoch_metrics {
+    /// The C view of an epoch's report.
+    init(_ report: EpochReport) {
+        self.init(epoch: Int32(clamping: report.epoch), train: unetseg_loss_values(report.train),
+                  has_valid: report.valid != nil, valid: report.valid.map(unetseg_loss_values.init) ?? .missing,
+                  lr: report.learningRate, seconds: report.seconds)
+    }
+}
+
+extension unetseg_augmentation_params {
+    /// The C view of an optional augmentation (disabled with the post's values when nil).
+    init(_ augmentation: AugmentationParameters?) {
+        guard let augmentation else { self.init(postsValuesEnabled: false); return }
+        self.init(enabled: true, scale: augmentation.scale, angle: augmentation.angle, flip: augmentation.flip)
+    }
+}
+
+extension unetseg_train_params {
+    /// The trainer's options these parameters describe, validated (the folders must be given; model.seed
+    /// is ignored).
+    func validatedOptions() throws(UnetsegError) -> TrainingOptions {
+        var options = TrainingOptions(trainDir: try pathArgument(train_dir, "params->train_dir"),
+                                      validDir: try optionalPathArgument(valid_dir, "params->valid_dir") ?? "",
+                                      outDir: try pathArgument(out_dir, "params->out_dir"))
+        options.epochs = Int(epochs)
+        options.batchSize = Int(batch_size)
+        options.learningRate = lr
+        options.momentum = momentum
+        options.model = try model.validatedConfig()
+        options.diceWeight = dice_weight
+        options.augmentation = try augmentation.validated()
+        options.randomSampling = random_sampling
+        options.seed = seed
+        try require(threads >= 0, "threads must be 0 (keep the current setting) or in 1...1024, got \(threads)")
+        options.threads = threads == 0 ? nil : Int(threads)
+        options.loaderWorkers = Int(loader_workers)
+        options.resume = resume
+        options.checkpointEveryEpoch = checkpoint_every_epoch
+        try options.validate()
+        return options
+    }
+}
+
+/// The post's run: 20 epochs of batches of 4, one-cycle up to lr 0.1 with SGD momentum 0.9, the post's
+/// model, loss 0.3 * dice + 0.7 * bce, augmentation (0.05, 15, 0.5), lesion-weighted sampling, seed 777,
+/// the current threads, 1 loader thread, no resume, a checkpoint per epoch. The three folders are NULL:
+/// set train_dir and out_dir (and valid_dir for validation losses).
+@c public func unetseg_train_default_params() -> unetseg_train_params {
+    let post = TrainingOptions(trainDir: "", validDir: "", outDir: "")
+    return unetseg_train_params(
+        train_dir: nil, valid_dir: nil, out_dir: nil, epochs: Int32(post.epochs), batch_size: Int32(post.batchSize),
+        lr: post.learningRate, momentum: post.momentum, model: unetseg_model_params(post.model, seed: -1),
+        dice_weight: post.diceWeight, augmentation: unetseg_augmentation_params(post.augmentation),
+        random_sampling: post.randomSampling, seed: post.seed, threads: 0, loader_workers: Int32(post.loaderWorkers),
+        resume: post.resume, checkpoint_every_epoch: post.checkpointEveryEpoch)
+}
+
+/// Trains the post's U-Net on params->train_dir as the post and the unetseg CLI do: per batch zero_grad,
+/// forward, loss, backward, SGD step and one-cycle step; per epoch the mean losses on both folders. Writes
+/// into params->out_dir model_EPOCH.safetensors, best.safetensors (lowest validation loss), log.csv,
+/// log.json and training_state.safetensors (for resume). Everything random derives from params->seed:
+/// the same params give the same losses, here and in the CLI (unetseg train with the same seed).
+///
+/// on_batch (may be NULL) is called after every batch and on_epoch (may be NULL) after every epoch, both
+/// with user_data; either returning false stops the run (its state is saved; params->resume continues it).
+/// They are called on this thread and may call into the library. The epoch lines of the post
+/// ("Epoch 1, training: loss:0.304232, bce: 0.148578, dice: 0.667423") also go to the log callback (info).
+/// With params->threads > 0 the library's thread count is set to it and stays so.
+///
+/// Returns UNETSEG_STATUS_OK, with the last epoch's metrics in *out_last_epoch and a new handle to the
+/// trained model in *out_model (free it with unetseg_model_free; in training mode), each of which may be
+/// NULL when not wanted. UNETSEG_STATUS_INVALID_ARGUMENT for a NULL params, a missing folder name, a field
+/// out of range (named), a folder without slices, or resume without a saved state or with other params;
+/// UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for folders or files that cannot be read or written (named);
+/// UNETSEG_STATUS_NUMERIC when the loss becomes NaN or infinite (the last epoch's checkpoint stays);
+/// UNETSEG_STATUS_CANCELLED when a callback returned false. *out_model is NULL on failure.
+@c public func unetseg_train(_ params: UnsafePointer<unetseg_train_params>?, _ on_batch: unetseg_batch_callback?,
+                             _ on_epoch: unetseg_epoch_callback?, _ user_data: UnsafeMutableRawPointer?,
+                             _ out_last_epoch: UnsafeMutablePointer<unetseg_epoch_metrics>?, _ out_model: ModelOut?) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        out_model?.pointee = nil
+        let options = try required(params, "params").pointee.validatedOptions()
+        let trainer = try Trainer(options: options)
+        Log.emit(UNETSEG_LOG_INFO, "training \(trainer.model.parameterCount) parameters on \(trainer.trainLoader.itemCount) slices (\(trainer.trainLoader.batchCount) batches per epoch) into \(options.outDir)")
+        let history = try trainer.run(
+            onBatch: { progress in
+                guard let on_batch else { return true }
+                var report = unetseg_batch_progress(progress)
+                return on_batch(&report, user_data)
+            },
+            onEpoch: { report in
+                for line in report.postLines { Log.emit(UNETSEG_LOG_INFO, line) }
+                guard let on_epoch else { return true }
+                var metrics = unetseg_epoch_metrics(report)
+                return on_epoch(&metrics, user_data)
+            })
+        if let out_last_epoch, let last = history.last { out_last_epoch.pointee = unetseg_epoch_metrics(last) }
+        if let out_model { out_model.pointee = try Handles.register(ModelHandle(trainer.model, seed: -1)) }
+    }
+}
