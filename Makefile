@@ -16,7 +16,7 @@ LIB_BUILD := UNETSEG_EMIT_HEADER=$(RAW_HEADER) $(SWIFT) build -c release -j $(JO
     -Xswiftc -static-stdlib -Xlinker --version-script=$(CURDIR)/scripts/libunetseg.map
 VERSION := $(shell sed -n 's/^let libraryVersion: StaticString = "\(.*\)"/\1/p' Sources/UNetSegC/Library.swift)
 
-.PHONY: all setup build lib lib-cli header check-header install test test-swift test-cli test-c examples-c bench demo clean
+.PHONY: all setup build lib lib-cli header check-header install test test-swift test-cli test-c test-r examples-c bench demo clean
 
 all: build
 
@@ -55,7 +55,7 @@ install: lib
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/unetseg.pc
 
 ## test: every test suite (Swift, then C, Python and R where present)
-test: setup test-swift test-cli test-c
+test: setup test-swift test-cli test-c test-r
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
@@ -67,6 +67,17 @@ test-cli: lib-cli
 ## test-c: the C API tests (gcc -Werror, AddressSanitizer, exported symbols, env -i, install)
 test-c: lib lib-cli
 	UNETSEG_CLI=$(LIB_CLI) Tests/c/run-tests $(LIB) $(RAW_HEADER)
+
+## test-r: installs the R package into a temporary library and runs its testthat tests (with the example,
+## run small, and a training run compared with the CLI's)
+R_LIBRARY := $(LIB_SCRATCH)/R-library
+R_TESTS := testthat::test_dir("bindings/R/unetseg/tests/testthat", package = "unetseg", load_package = "installed", \
+    reporter = "check", stop_on_failure = TRUE)
+test-r: lib lib-cli
+	rm -rf $(R_LIBRARY) && mkdir -p $(R_LIBRARY)
+	R CMD INSTALL --no-multiarch -l $(R_LIBRARY) bindings/R/unetseg
+	R_LIBS=$(CURDIR)/$(R_LIBRARY) UNETSEG_LIB=$(CURDIR)/$(LIB) UNETSEG_CLI=$(CURDIR)/$(LIB_CLI) UNETSEG_REPO=$(CURDIR) \
+	    Rscript -e '$(R_TESTS)'
 
 ## examples-c: builds examples/c/{train,predict}.c against .build-lib's library and runs them, with an
 ## empty environment, into .build-lib/examples (a tiny synthetic run; about a minute)

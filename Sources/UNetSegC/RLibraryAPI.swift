@@ -80,6 +80,6 @@ import UNetTensor
 /// there is none.
 @c public func unetseg_r_blas_warning(_ out_text: RString?, _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        try rWrite("", to: out_text, "out_text")
+        try rWrite(BLAS.slowCoreWarning ?? "", to: out_text, "out_text")
     }
 }

@@ -195,7 +195,7 @@ test_that("dataloader checks its arguments", {
   data <- fixture_data()
   ds <- brainseg_dataset(data$valid, seed = 1)
   expect_unetseg_error(dataloader(list(1, 2), batch_size = 2), "value_error", "brainseg_dataset")
-  expect_unetseg_error(dataloader(ds, batch_size = 0), "value_error", "batch size")
+  expect_unetseg_error(dataloader(ds, batch_size = 0), "value_error", "batch_size must be in 1...4096")
   expect_unetseg_error(dataloader(ds, num_workers = 100), "value_error", "worker")
   expect_unetseg_error(enumerate(ds), "value_error", "needs a dataloader")
   expect_unetseg_error(dataloader_make_iter(ds), "value_error", "needs a dataloader")

@@ -53,7 +53,7 @@ test_that("unetseg_evaluate scores every patient and writes what it is asked to"
   expect_identical(length(list.files(file.path(out, "masks"), recursive = TRUE)), as.integer(scores$slices))
   expect_unetseg_error(unetseg_evaluate(model, file.path(out, "nothing")), "runtime_error", "no such folder")
   expect_unetseg_error(unetseg_evaluate(torch_tensor(1), data$valid), "value_error", "model must be a unet")
-  expect_unetseg_error(unetseg_evaluate(model, data$valid, batch_size = 0), "value_error", "batch size")
+  expect_unetseg_error(unetseg_evaluate(model, data$valid, batch_size = 0), "value_error", "batch_size must be in 1...4096")
 })
 
 test_that("unetseg_predict writes one mask per slice image", {
