@@ -136,17 +136,6 @@ func rCount(_ pointer: UnsafePointer<Double>?, _ argument: String) throws(Unetse
     Int(try rSeed(pointer, argument))
 }
 
-/// The string R passed at `string` (the caller's `argument`): valid UTF-8, non-empty.
-func rPath(_ string: RString?, _ argument: String) throws(UnetsegError) -> String {
-    try pathArgument(UnsafePointer(try required(string, argument).pointee), argument)
-}
-
-/// The string R passed at `string`, which may be empty ("" for none).
-func rOptionalPath(_ string: RString?, _ argument: String) throws(UnetsegError) -> String? {
-    guard let text = try required(string, argument).pointee, text.pointee != 0 else { return nil }
-    return try pathArgument(UnsafePointer(text), argument)
-}
-
 /// Copies `text` into the string R pre-sized at `string` (the caller's `argument`), or throws when it
 /// does not fit, saying how many characters R must pass.
 func rWrite(_ text: String, to string: RString?, _ argument: String) throws(UnetsegError) {
