@@ -6,7 +6,8 @@ import UNetTensor
 /// Slices are found recursively and paired by name (`<p>_<n>.tif` with `<p>_<n>_mask.tif`), ordered by
 /// patient and then numerically by slice; other files are ignored. Images are min-max scaled per image to
 /// [0, 1], grayscale images repeated to 3 channels; masks become {0, 1}. With `randomSampling`, item `i` is
-/// instead a slice drawn with the lesion weights of `SliceWeights`; with `augmentation`, each item is
+/// instead a slice drawn with the lesion weights of `SliceWeights`; with `size`, every slice is resized to
+/// `size × size` as it is read (otherwise all slices must have one size); with `augmentation`, each item is
 /// resized, rotated and flipped at random. The randomness of item `i` in `epoch` comes from
 /// `(seed, epoch, i)` alone, so loading in parallel gives the same items.
 public final class BrainSegDataset: BatchSource, @unchecked Sendable {
@@ -36,16 +37,19 @@ public final class BrainSegDataset: BatchSource, @unchecked Sendable {
     public let randomSampling: Bool
     /// Key of all randomness of this dataset.
     public let seed: UInt64
-    /// Height and width of every slice (from the first mask).
+    /// Height and width of every item: `size`, or the slices' own size.
     public let height: Int, width: Int
+    /// The size every slice is resized to, or nil to keep the files' size.
+    public let size: Int?
     private let sampler: WeightedSampler
 
     /// Opens the dataset under `root`, reading every mask once (in parallel) for the lesion weights.
     /// Throws `.io` for a missing folder, `.format` naming the file for an orphan image or mask, an
     /// unreadable mask or masks of different sizes, and `.invalidArgument` for a folder with no slices.
     public init(root: String, augmentation: AugmentationParameters? = nil, randomSampling: Bool = false,
-                seed: UInt64 = 777) throws(UnetsegError) {
+                seed: UInt64 = 777, size: Int? = nil) throws(UnetsegError) {
         try augmentation?.validate()
+        try require(size.map { $0 >= 8 && $0 <= 4096 } ?? true, "slice size must be in 8...4096, got \(size ?? 0)")
         guard FileSystem.isDirectory(root) else { throw .io("\(root): no such folder") }
         var images: [String: (SliceFileName, String)] = [:], masks: [String: String] = [:]
         for path in try FileSystem.walk(root) {
@@ -66,7 +70,7 @@ public final class BrainSegDataset: BatchSource, @unchecked Sendable {
         let maskPaths = ordered.map { masks[$0.0.patient + "_" + String($0.0.slice)] ?? "" }
         let measured = try Self.measureMasks(maskPaths)
         let (h, w) = (measured[0].height, measured[0].width)
-        for (path, m) in zip(maskPaths, measured) where m.height != h || m.width != w {
+        for (path, m) in zip(maskPaths, measured) where size == nil && (m.height != h || m.width != w) {
             throw .format("\(path): mask is \(m.width)×\(m.height), but \(maskPaths[0]) is \(w)×\(h)")
         }
         slices = zip(ordered, zip(maskPaths, measured)).map { image, mask in
@@ -79,8 +83,9 @@ public final class BrainSegDataset: BatchSource, @unchecked Sendable {
         self.augmentation = augmentation
         self.randomSampling = randomSampling
         self.seed = seed
-        height = h
-        width = w
+        height = size ?? h
+        width = size ?? w
+        self.size = size
     }
 
     /// Size and lesion pixel count of each mask, read in parallel; the first error (in order) is thrown.
@@ -136,12 +141,16 @@ public final class BrainSegDataset: BatchSource, @unchecked Sendable {
         let s = slices[i]
         let image = try SliceImage.loadImage(s.imagePath)
         let mask = try SliceImage.loadMask(s.maskPath)
-        guard image.shape[1] == height, image.shape[2] == width else {
-            throw .format("\(s.imagePath): image is \(image.shape[2])×\(image.shape[1]), its mask \(width)×\(height)")
+        guard image.shape[1] == mask.shape[1], image.shape[2] == mask.shape[2] else {
+            throw .format("\(s.imagePath): image is \(image.shape[2])×\(image.shape[1]), its mask \(mask.shape[2])×\(mask.shape[1])")
         }
-        guard mask.shape[1] == height, mask.shape[2] == width else {
-            throw .format("\(s.maskPath): mask is \(mask.shape[2])×\(mask.shape[1]), expected \(width)×\(height)")
+        guard let size else {
+            guard mask.shape[1] == height, mask.shape[2] == width else {
+                throw .format("\(s.maskPath): mask is \(mask.shape[2])×\(mask.shape[1]), expected \(width)×\(height)")
+            }
+            return (image, mask)
         }
-        return (image, mask)
+        return (try SliceImage.resized(image, height: size, width: size, nearest: false),
+                try SliceImage.resized(mask, height: size, width: size, nearest: true))
     }
 }

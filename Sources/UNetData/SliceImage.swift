@@ -41,3 +41,42 @@ public enum SliceImage {
         return mask
     }
 }
+
+extension SliceImage {
+    /// `tensor` (`[C, H, W]`, row-major) resized to `height × width`: bilinear with `align_corners = false`
+    /// (edge samples clamped), or nearest neighbour (source ⌊dst · in/out⌋) for masks. Same size: returned as is.
+    public static func resized(_ tensor: Tensor, height: Int, width: Int, nearest: Bool) throws(UnetsegError) -> Tensor {
+        try require(tensor.rank == 3, "resize: expected a [C, H, W] tensor, got \(Shape.describe(tensor.shape))")
+        try require(height >= 1 && width >= 1 && height <= 16384 && width <= 16384, "resize: size \(width)×\(height) out of range")
+        let (c, h, w) = (tensor.shape[0], tensor.shape[1], tensor.shape[2])
+        if h == height && w == width { return tensor }
+        let out = try Tensor.zeros([c, height, width])
+        let src = tensor.storage.pointer, dst = out.storage.pointer
+        func axis(_ input: Int, _ output: Int) -> [(low: Int, high: Int, weight: Float, nearest: Int)] {
+            let ratio = Float(input) / Float(output)
+            return (0..<output).map { i in
+                let source = max(ratio * (Float(i) + 0.5) - 0.5, 0)
+                let low = min(Int(source), input - 1)
+                return (low, min(low + 1, input - 1), source - Float(low), min(Int(Float(i) * ratio), input - 1))
+            }
+        }
+        let rows = axis(h, height), columns = axis(w, width)
+        for k in 0..<c {
+            let plane = src + k * h * w, target = dst + k * height * width
+            for y in 0..<height {
+                let r = rows[y]
+                for x in 0..<width {
+                    let col = columns[x]
+                    if nearest {
+                        target[y * width + x] = plane[r.nearest * w + col.nearest]
+                    } else {
+                        let top = plane[r.low * w + col.low] + col.weight * (plane[r.low * w + col.high] - plane[r.low * w + col.low])
+                        let bottom = plane[r.high * w + col.low] + col.weight * (plane[r.high * w + col.high] - plane[r.high * w + col.low])
+                        target[y * width + x] = top + r.weight * (bottom - top)
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -53,14 +53,15 @@ public final class Trainer {
         if let threads = options.threads { Parallel.setThreadCount(threads) }
         let root = RandomGenerator(seed: options.seed)
         let trainSet = try BrainSegDataset(root: options.trainDir, augmentation: options.augmentation,
-                                           randomSampling: options.randomSampling, seed: root.derived(1).seed)
+                                           randomSampling: options.randomSampling, seed: root.derived(1).seed,
+                                           size: options.imageSize)
         trainLoader = try DataLoader(source: trainSet, batchSize: options.batchSize, shuffle: false,
                                      workers: options.loaderWorkers, seed: root.derived(2).seed)
         if options.validDir.isEmpty {
             validLoader = nil
         } else {
             let validSet = try BrainSegDataset(root: options.validDir, augmentation: nil, randomSampling: false,
-                                               seed: root.derived(3).seed)
+                                               seed: root.derived(3).seed, size: options.imageSize)
             validLoader = try DataLoader(source: validSet, batchSize: options.batchSize, workers: options.loaderWorkers)
         }
         var modelGenerator = root.derived(4)
@@ -84,6 +85,7 @@ public final class Trainer {
             "model": Checkpoint.configJSON(o.model), "dice_weight": .number(Double(o.diceWeight)),
             "augmentation": augmentation, "random_sampling": .bool(o.randomSampling),
             "seed": .string(String(o.seed)), "train_slices": .number(Double(trainLoader.itemCount)),
+            "image_size": o.imageSize.map { .number(Double($0)) } ?? .null,
         ]
         return json.serialized(pretty: false)
     }

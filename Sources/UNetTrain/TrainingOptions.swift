@@ -26,6 +26,9 @@ public struct TrainingOptions: Sendable, Equatable {
     public var augmentation: AugmentationParameters? = AugmentationParameters()
     /// Lesion-weighted sampling of training slices (the post's `random_sampling = TRUE`).
     public var randomSampling = true
+    /// Resize every slice to `imageSize × imageSize` when reading (nil: use the files' size, which must be the
+    /// same for all slices).
+    public var imageSize: Int?
     /// Seed of every random choice of the run (777).
     public var seed: UInt64 = 777
     /// Compute threads (nil: one per CPU).

@@ -22,11 +22,12 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Slices per forward pass.") var batchSize = 8
     @Option(help: "Compute threads (default: one per CPU).") var threads: Int?
     @Flag(help: "Do not write the predicted mask TIFFs.") var noMasks = false
+    @Option(help: "Resize every slice to N×N when reading, as in training (default: keep the files' size).") var resize: Int?
 
     func run() throws {
         if let threads { Parallel.setThreadCount(threads) }
         let network = try Checkpoint.load(model)
-        let dataset = try BrainSegDataset(root: data)
+        let dataset = try BrainSegDataset(root: data, size: resize)
         var bar = ProgressBar(title: "evaluate", total: dataset.count)
         let result = try Evaluator.evaluate(network, on: dataset, batchSize: batchSize,
                                             predictionsDir: noMasks ? nil : FileSystem.joined(out, "predictions"),

@@ -27,6 +27,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Weight of the dice loss.") var diceWeight: Float = 0.3
     @Option(help: "Augmentation scale,angle,flip, or \"none\".") var augment = "0.05,15,0.5"
     @Flag(help: "Visit training slices in order instead of lesion-weighted sampling.") var noRandomSampling = false
+    @Option(help: "Resize every slice to N×N when reading (default: keep the files' size).") var resize: Int?
     @Option(help: "Seed of every random choice.") var seed: UInt64 = 777
     @Option(help: "Compute threads (default: one per CPU).") var threads: Int?
     @Option(help: "Data-loading threads.") var workers = 1
@@ -42,6 +43,7 @@ struct TrainCommand: ParsableCommand {
         options.augmentation = try AugmentationParameters(parsing: augment)
         options.randomSampling = !noRandomSampling
         options.seed = seed
+        options.imageSize = resize
         options.threads = threads
         options.loaderWorkers = workers
         options.resume = resume

@@ -90,3 +90,33 @@ import _TestSupport
         #expect(SliceFileName("data.csv") == nil && SliceFileName("notes.tif") == nil && SliceFileName("_3.tif") == nil)
     }
 }
+
+/// Slices of other sizes: an error by default, resized on request.
+@Suite struct BrainSegDatasetResizeTests {
+    @Test func mixedSizesNeedResizing() throws {
+        let folder = try TemporaryFolder()
+        try TinyDataset.write(to: folder.file("a"), patients: 1, slices: 2, size: 16)
+        try TinyDataset.write(to: folder.file("b"), patients: 1, slices: 2, size: 24, seed: 2)
+        try FileSystem.removeTree(folder.file("b/TCGA_TT_1000_20000101"))  // keep one patient per size
+        let ids = try TinyDataset.write(to: folder.file("c"), patients: 2, slices: 2, size: 24, seed: 3)
+        try FileSystem.removeTree(FileSystem.joined(folder.file("c"), ids[0]))
+        #expect { try BrainSegDataset(root: folder.path) } throws: { ($0 as? UnetsegError)?.message.contains("24×24") == true }
+        let ds = try BrainSegDataset(root: folder.path, size: 32)
+        #expect(ds.height == 32 && ds.width == 32)
+        for i in 0..<ds.count {
+            let (image, mask) = try ds.item(i)
+            #expect(image.shape == [3, 32, 32] && mask.shape == [1, 32, 32])
+            #expect(Set(mask.toArray()).isSubset(of: [0, 1]))
+        }
+        #expect(throws: UnetsegError.self) { try BrainSegDataset(root: folder.path, size: 2) }
+    }
+
+    @Test func resizingKeepsTheLesionInPlace() throws {
+        let square = try Tensor((0..<64).map { i in (i / 8 >= 2 && i / 8 < 4 && i % 8 >= 2 && i % 8 < 4) ? 1 : 0 }, shape: [1, 8, 8])
+        let big = try SliceImage.resized(square, height: 16, width: 16, nearest: true).toArray()
+        #expect(big.reduce(0, +) == 16)
+        #expect(big[4 * 16 + 4] == 1 && big[7 * 16 + 7] == 1 && big[8 * 16 + 8] == 0 && big[3 * 16 + 3] == 0)
+        let smooth = try SliceImage.resized(try Tensor([0, 1, 0, 1], shape: [1, 2, 2]), height: 4, width: 4, nearest: false).toArray()
+        #expect(smooth[0] == 0 && smooth[3] == 1 && abs(smooth[1] - 0.25) < 1e-6)
+    }
+}
