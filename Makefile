@@ -18,7 +18,7 @@ LIB_BUILD := UNETSEG_EMIT_HEADER=$(RAW_HEADER) $(SWIFT) build -c release -j $(JO
 VERSION := $(shell sed -n 's/^let libraryVersion: StaticString = "\(.*\)"/\1/p' Sources/UNetSegC/Library.swift)
 
 .PHONY: all setup build lib lib-cli header check-header install python-package test test-swift test-cli test-c \
-    test-python examples-c bench demo clean
+    test-python test-r examples-c bench demo clean
 
 all: build
 
@@ -61,7 +61,7 @@ python-package: lib
 	cp $(LIB) bindings/python/unetseg/libunetseg.so
 
 ## test: every test suite (Swift, then C, Python and R where present)
-test: setup test-swift test-cli test-c test-python
+test: setup test-swift test-cli test-c test-python test-r
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
@@ -73,6 +73,17 @@ test-cli: lib-cli
 ## test-c: the C API tests (gcc -Werror, AddressSanitizer, exported symbols, env -i, install)
 test-c: lib lib-cli
 	UNETSEG_CLI=$(LIB_CLI) Tests/c/run-tests $(LIB) $(RAW_HEADER)
+
+## test-r: installs the R package into a temporary library and runs its testthat tests (with the example,
+## run small, and a training run compared with the CLI's)
+R_LIBRARY := $(LIB_SCRATCH)/R-library
+R_TESTS := testthat::test_dir("bindings/R/unetseg/tests/testthat", package = "unetseg", load_package = "installed", \
+    reporter = "check", stop_on_failure = TRUE)
+test-r: lib lib-cli
+	rm -rf $(R_LIBRARY) && mkdir -p $(R_LIBRARY)
+	R CMD INSTALL --no-multiarch -l $(R_LIBRARY) bindings/R/unetseg
+	R_LIBS=$(CURDIR)/$(R_LIBRARY) UNETSEG_LIB=$(CURDIR)/$(LIB) UNETSEG_CLI=$(CURDIR)/$(LIB_CLI) UNETSEG_REPO=$(CURDIR) \
+	    Rscript -e '$(R_TESTS)'
 
 ## examples-c: builds examples/c/{train,predict}.c against .build-lib's library and runs them, with an
 ## empty environment, into .build-lib/examples (a tiny synthetic run; about a minute)

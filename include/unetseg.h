@@ -900,6 +900,396 @@ extern int32_t unetseg_predict_folder(unetseg_model *model, char const *input, c
                                       unetseg_progress_callback progress, void *user_data,
                                       int64_t *out_written) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
+/* ---------------------------------------------------------------------------------------------------------
+ * R binding (.C): pointer-only functions ending in char **message, int *status
+ * --------------------------------------------------------------------------------------------------------- */
+
+/// R (.C): mirrors image and mask left to right with probability *probability, drawn with the global
+/// generator (ds$flip), as unetseg_augmentation_random_flip. New handles in *out_image and *out_mask.
+extern void unetseg_r_augment_flip(int32_t const *image, int32_t const *mask, double const *probability,
+                                   int32_t *out_image, int32_t *out_mask, char **message,
+                                   int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): resizes image [C, H, W] and mask [M, H, W] by a factor drawn from U(1 - *scale, 1 + *scale) with
+/// the global generator, then crops or pads back (ds$resize), as unetseg_augmentation_random_resize. New
+/// handles in *out_image and *out_mask.
+extern void unetseg_r_augment_resize(int32_t const *image, int32_t const *mask, double const *scale,
+                                     int32_t *out_image, int32_t *out_mask, char **message,
+                                     int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): rotates image and mask by an angle drawn from U(-*angle, *angle) degrees with the global
+/// generator (ds$rotate), as unetseg_augmentation_random_rotate. New handles in *out_image and *out_mask.
+extern void unetseg_r_augment_rotate(int32_t const *image, int32_t const *mask, double const *angle,
+                                     int32_t *out_image, int32_t *out_mask, char **message,
+                                     int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): copies into *out_text (R passes 1023 characters) the warning that OpenBLAS was loaded before
+/// the library (R does so at start-up) with kernels slower than the CPU allows, with its fix; "" when
+/// there is none.
+extern void unetseg_r_blas_warning(char **out_text, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): frees dataset handle *dataset (0 and dead handles are ignored).
+extern void unetseg_r_dataset_free(int32_t const *dataset, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): item *index (0-based) of epoch *epoch: new handles to the image [3, H, W] in *out_image and the
+/// mask [1, H, W] in *out_mask (ds[i] reads epoch 0).
+extern void unetseg_r_dataset_get_item(int32_t const *dataset, double const *index, double const *epoch,
+                                       int32_t *out_image, int32_t *out_mask, char **message,
+                                       int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): writes the slices' (height, width) into out_size.
+extern void unetseg_r_dataset_image_size(int32_t const *dataset, int32_t *out_size, char **message,
+                                         int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): writes the number of slices into *out_length (length(ds)).
+extern void unetseg_r_dataset_length(int32_t const *dataset, double *out_length, char **message,
+                                     int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): opens the slices under *root (kaggle_3m layout) as the post's brainseg_dataset, with
+/// augmentation = (scale, angle, flip) when *augment is 1, lesion-weighted sampling when *random_sampling
+/// is 1, and *seed for all its randomness, as unetseg_dataset_open. New handle in *out_dataset.
+extern void unetseg_r_dataset_open(char **root, double const *augmentation, int32_t const *augment,
+                                   int32_t const *random_sampling, double const *seed, int32_t *out_dataset,
+                                   char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): evaluates *model on the slices under *data_dir in batches of *batch_size, as unetseg_evaluate
+/// (the CLI's unetseg evaluate): writes (mean volume Dice, median volume Dice, mean slice Dice, bce, dice
+/// loss, slices) into out_metrics and a new handle to the per-patient result into *out_evaluation.
+/// Predicted masks go to *predictions_dir and metrics.json and the pictures to *output_dir when they are
+/// not "".
+extern void unetseg_r_evaluate(int32_t const *model, char **data_dir, int32_t const *batch_size,
+                               char **predictions_dir, char **output_dir, double *out_metrics,
+                               int32_t *out_evaluation, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): frees evaluation handle *evaluation (0 and dead handles are ignored).
+extern void unetseg_r_evaluation_free(int32_t const *evaluation, char **message,
+                                      int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): patient *index (0-based) of an evaluation: its id into *out_patient (R passes 255 characters)
+/// and the Dice of its volume into *out_dice (unetseg_evaluation_patient, unetseg_evaluation_volume_dice).
+extern void unetseg_r_evaluation_patient(int32_t const *evaluation, int32_t const *index, char **out_patient,
+                                         double *out_dice, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): writes the number of patients of an evaluation into *out_count (unetseg_evaluation_volume_count).
+extern void unetseg_r_evaluation_patient_count(int32_t const *evaluation, int32_t *out_count, char **message,
+                                               int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): trains as unetseg_train (the trainer of the CLI's unetseg train): folders = (train_dir,
+/// valid_dir or "", out_dir); integers = (epochs, batch_size, depth, n_filters, augment, random_sampling,
+/// threads (0: keep), loader_workers, resume); doubles = (lr, momentum, dropout, dice_weight, scale, angle,
+/// flip, seed). Writes one row of 9 values per epoch (epoch, training loss, bce, dice, validation loss,
+/// bce, dice, lr, seconds) into out_history, which holds integers[0] rows, the number of rows into
+/// *out_epochs and a new handle to the trained model into *out_model.
+extern void unetseg_r_fit(char **folders, int32_t const *integers, double const *doubles, double *out_history,
+                          int32_t *out_epochs, int32_t *out_model, char **message,
+                          int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): writes the number of compute threads into *out_threads.
+extern void unetseg_r_get_num_threads(int32_t *out_threads, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): frees iterator handle *iterator, stopping its background threads (0 and dead handles are
+/// ignored).
+extern void unetseg_r_iterator_free(int32_t const *iterator, char **message,
+                                    int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): the iterator's next batch: *out_has_batch 1 with new handles to the images [B, 3, H, W] in
+/// *out_images and the masks [B, 1, H, W] in *out_masks, or *out_has_batch 0 (and two 0 handles) after the
+/// epoch's last batch.
+extern void unetseg_r_iterator_next(int32_t const *iterator, int32_t *out_images, int32_t *out_masks,
+                                    int32_t *out_has_batch, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): writes the number of live handles (unetseg_live_handle_count) into *out_count.
+extern void unetseg_r_live_handle_count(double *out_count, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): writes the loader's batch size into *out_size.
+extern void unetseg_r_loader_batch_size(int32_t const *loader, int32_t *out_size, char **message,
+                                        int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): a loader over *dataset with settings = (batch_size, shuffle, drop_last, workers) and *seed for
+/// the shuffles, as unetseg_loader_create. New handle in *out_loader.
+extern void unetseg_r_loader_create(int32_t const *dataset, int32_t const *settings, double const *seed,
+                                    int32_t *out_loader, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): frees loader handle *loader (0 and dead handles are ignored).
+extern void unetseg_r_loader_free(int32_t const *loader, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): an iterator over the batches of epoch *epoch of *loader, from batch *starting_batch (0-based).
+/// New handle in *out_iterator.
+extern void unetseg_r_loader_iterate(int32_t const *loader, double const *epoch, double const *starting_batch,
+                                     int32_t *out_iterator, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): writes the number of batches per epoch into *out_length (length(dl)).
+extern void unetseg_r_loader_length(int32_t const *loader, double *out_length, char **message,
+                                    int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): mean binary cross-entropy of *prediction (probabilities) against *target, as torch's
+/// nnf_binary_cross_entropy (logs clamped at -100); differentiable. New handle in *out_tensor.
+extern void unetseg_r_loss_bce(int32_t const *prediction, int32_t const *target, int32_t *out_tensor,
+                               char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): the post's dice loss 1 - (2 sum(p t) + 1) / (sum(p) + sum(t) + 1) over the whole batch;
+/// differentiable. New handle in *out_tensor.
+extern void unetseg_r_loss_dice(int32_t const *prediction, int32_t const *target, int32_t *out_tensor,
+                                char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): seeds the global generator (torch_manual_seed) with *seed, a whole number in 0...2^53.
+extern void unetseg_r_manual_seed(double const *seed, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): writes the model's (channels_in, n_classes, depth, n_filters) into out_config and its dropout
+/// into *out_dropout.
+extern void unetseg_r_model_config(int32_t const *model, int32_t *out_config, double *out_dropout,
+                                   char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): a U-Net with config = (channels_in, n_classes, depth, n_filters), *dropout and *seed (-1: the
+/// global generator, see unetseg_r_manual_seed; else a whole number), as unetseg_model_create. New handle
+/// in *out_model.
+extern void unetseg_r_model_create(int32_t const *config, double const *dropout, double const *seed,
+                                   int32_t *out_model, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): runs the model on *input [N, channels_in, H, W] and returns the probabilities [N, n_classes, H,
+/// W] as a new handle in *out_tensor (model(x)), as unetseg_model_forward.
+extern void unetseg_r_model_forward(int32_t const *model, int32_t const *input, int32_t *out_tensor,
+                                    char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): frees model handle *model (0 and dead handles are ignored).
+extern void unetseg_r_model_free(int32_t const *model, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): writes 1 into *out_training in training mode, 0 in evaluation mode.
+extern void unetseg_r_model_is_training(int32_t const *model, int32_t *out_training, char **message,
+                                        int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): loads a model saved by unetseg_r_model_save or unetseg_model_save from *path (torch_load), as
+/// unetseg_model_load without params. New handle in *out_model (in training mode).
+extern void unetseg_r_model_load(char **path, int32_t *out_model, char **message,
+                                 int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): parameter *index (0-based, torch's named_parameters() order): its state_dict name into
+/// *out_name (R passes 128 characters) and a new handle to the parameter tensor itself (not a copy: an
+/// optimiser over it updates the model) in *out_tensor.
+extern void unetseg_r_model_parameter(int32_t const *model, int32_t const *index, char **out_name,
+                                      int32_t *out_tensor, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): writes the number of named parameter tensors (state_dict entries) into *out_count and of their
+/// elements into *out_elements.
+extern void unetseg_r_model_parameter_count(int32_t const *model, int32_t *out_count, double *out_elements,
+                                            char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): saves the model to *path as safetensors (torch_save), as unetseg_model_save.
+extern void unetseg_r_model_save(int32_t const *model, char **path, char **message,
+                                 int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): training mode (dropout active) when *training is 1, evaluation mode when 0 (model$train(),
+/// model$eval()).
+extern void unetseg_r_model_set_training(int32_t const *model, int32_t const *training, char **message,
+                                         int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): drops the gradients of all the model's parameters (model$zero_grad()).
+extern void unetseg_r_model_zero_grad(int32_t const *model, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): a one-cycle schedule over *optimizer with settings = (max_lr, pct_start, div_factor,
+/// final_div_factor, base_momentum, max_momentum), steps = (epochs, steps_per_epoch) and
+/// *cycle_momentum, as unetseg_one_cycle_create (it sets the optimiser's rate for step 0). New handle in
+/// *out_scheduler.
+extern void unetseg_r_one_cycle_create(int32_t const *optimizer, double const *settings, int32_t const *steps,
+                                       int32_t const *cycle_momentum, int32_t *out_scheduler, char **message,
+                                       int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): frees schedule handle *scheduler (0 and dead handles are ignored).
+extern void unetseg_r_one_cycle_free(int32_t const *scheduler, char **message,
+                                     int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): writes the schedule's (learning rate, momentum, steps taken, total steps) into out_values (4
+/// doubles).
+extern void unetseg_r_one_cycle_get(int32_t const *scheduler, double *out_values, char **message,
+                                    int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): advances the schedule one step (scheduler$step()); stepping past the last step is an error, as
+/// in torch.
+extern void unetseg_r_one_cycle_step(int32_t const *scheduler, char **message,
+                                     int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): segments *input (a slice TIFF or a folder of slices) with *model and writes the predicted masks
+/// under *out_dir, as unetseg_predict_folder (the CLI's unetseg predict); writes their number into
+/// *out_written.
+extern void unetseg_r_predict(int32_t const *model, char **input, char **out_dir, double *out_written,
+                              char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): draws a seed (a whole number below 2^53, which an R double holds exactly) from the global
+/// generator into *out_seed: what datasets and loaders made without a seed use, so that
+/// torch_manual_seed governs them.
+extern void unetseg_r_random_seed(double *out_seed, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): sets the number of compute threads to *num_threads (0 restores one per CPU), as
+/// unetseg_set_num_threads.
+extern void unetseg_r_set_num_threads(int32_t const *num_threads, char **message,
+                                      int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): SGD (torch's rules) over the *count parameter tensors whose handles are at parameters (R's
+/// model$parameters), with settings = (lr, momentum, dampening, weight_decay) and *nesterov. It keeps the
+/// tensors alive. New handle in *out_optimizer.
+extern void unetseg_r_sgd_create(int32_t const *parameters, int32_t const *count, double const *settings,
+                                 int32_t const *nesterov, int32_t *out_optimizer, char **message,
+                                 int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): frees optimiser handle *optimizer (0 and dead handles are ignored).
+extern void unetseg_r_sgd_free(int32_t const *optimizer, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): writes the optimiser's current learning rate and momentum into out_values (2 doubles).
+extern void unetseg_r_sgd_get(int32_t const *optimizer, double *out_values, char **message,
+                              int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): updates every parameter that has a gradient (optimizer$step()).
+extern void unetseg_r_sgd_step(int32_t const *optimizer, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): drops the gradients of the optimiser's parameters (optimizer$zero_grad()).
+extern void unetseg_r_sgd_zero_grad(int32_t const *optimizer, char **message,
+                                    int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): splits the patient folders of *root into *n_valid chosen with *seed for *valid_dir and the rest
+/// for *train_dir, as unetseg_split_patients (links to the source, split.json beside train_dir); writes the
+/// two counts into out_counts.
+extern void unetseg_r_split_patients(char **root, char **train_dir, char **valid_dir, int32_t const *n_valid,
+                                     double const *seed, int32_t *out_counts, char **message,
+                                     int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): copies the name of status code *code (unetseg_status_string) into *out_name (R passes 32
+/// characters).
+extern void unetseg_r_status_string(int32_t const *code, char **out_name, char **message,
+                                    int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): writes a synthetic LGG-like dataset under *root in the kaggle_3m layout with counts =
+/// (patients, min_slices, max_slices, size), *seed and *lesion_fraction, as unetseg_synthetic_write;
+/// writes the number of slices into *out_slices.
+extern void unetseg_r_synthetic_write(char **root, int32_t const *counts, double const *seed,
+                                      double const *lesion_fraction, double *out_slices, char **message,
+                                      int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): copies the one-line system report of unetseg_system_info_string into *out_text (R passes 256
+/// characters).
+extern void unetseg_r_system_info(char **out_text, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): elementwise *a + *b (same shape), differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_add(int32_t const *a, int32_t const *b, int32_t *out_tensor, char **message,
+                                 int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): tensor + *scalar for every element, differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_add_scalar(int32_t const *tensor, double const *scalar, int32_t *out_tensor,
+                                        char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): back-propagates from a one-element tensor (loss$backward()), as unetseg_tensor_backward.
+extern void unetseg_r_tensor_backward(int32_t const *tensor, char **message,
+                                      int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): a tensor of *ndim sizes at shape (each > 0) holding *length doubles from data, row-major, as
+/// float32; with *requires_grad it is a leaf that collects gradients. *length must be the product of the
+/// sizes. New handle in *out_tensor.
+extern void unetseg_r_tensor_create(double const *data, double const *length, int32_t const *shape,
+                                    int32_t const *ndim, int32_t const *requires_grad, int32_t *out_tensor,
+                                    char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): copies the elements, row-major, into out_data, which holds *capacity doubles.
+extern void unetseg_r_tensor_data(int32_t const *tensor, double *out_data, double const *capacity,
+                                  char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): a copy of the tensor that records no graph (torch's detach, then clone). New handle in
+/// *out_tensor.
+extern void unetseg_r_tensor_detach(int32_t const *tensor, int32_t *out_tensor, char **message,
+                                    int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): elementwise *a / *b (same shape), differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_div(int32_t const *a, int32_t const *b, int32_t *out_tensor, char **message,
+                                 int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): tensor / *scalar for every element, differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_div_scalar(int32_t const *tensor, double const *scalar, int32_t *out_tensor,
+                                        char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): frees tensor handle *tensor (0 and dead handles are ignored, as by unetseg_tensor_free).
+extern void unetseg_r_tensor_free(int32_t const *tensor, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): a new handle to the accumulated gradient in *out_grad, or 0 when there is none.
+extern void unetseg_r_tensor_grad(int32_t const *tensor, int32_t *out_grad, char **message,
+                                  int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): 1 where an element is greater than *scalar, else 0 (prediction > 0.5); not differentiable. New
+/// handle in *out_tensor.
+extern void unetseg_r_tensor_gt_scalar(int32_t const *tensor, double const *scalar, int32_t *out_tensor,
+                                       char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): writes the value of a one-element tensor into *out_value (loss$item()).
+extern void unetseg_r_tensor_item(int32_t const *tensor, double *out_value, char **message,
+                                  int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): the mean of all elements, a 0-dimensional tensor, differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_mean(int32_t const *tensor, int32_t *out_tensor, char **message,
+                                  int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): elementwise *a * *b (same shape), differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_mul(int32_t const *a, int32_t const *b, int32_t *out_tensor, char **message,
+                                 int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): tensor * *scalar for every element, differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_mul_scalar(int32_t const *tensor, double const *scalar, int32_t *out_tensor,
+                                        char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): writes whether gradients flow to the tensor into *out_requires_grad (0 or 1).
+extern void unetseg_r_tensor_requires_grad(int32_t const *tensor, int32_t *out_requires_grad, char **message,
+                                           int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): *scalar + tensor for every element, differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_scalar_add(double const *scalar, int32_t const *tensor, int32_t *out_tensor,
+                                        char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): *scalar / tensor for every element, differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_scalar_div(double const *scalar, int32_t const *tensor, int32_t *out_tensor,
+                                        char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): *scalar * tensor for every element, differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_scalar_mul(double const *scalar, int32_t const *tensor, int32_t *out_tensor,
+                                        char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): *scalar - tensor for every element (the post's 1 - dice), differentiable. New handle in
+/// *out_tensor.
+extern void unetseg_r_tensor_scalar_sub(double const *scalar, int32_t const *tensor, int32_t *out_tensor,
+                                        char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): sets whether gradients flow to a leaf tensor, as unetseg_tensor_set_requires_grad.
+extern void unetseg_r_tensor_set_requires_grad(int32_t const *tensor, int32_t const *requires_grad,
+                                               char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): writes the number of dimensions into *out_ndim and the sizes, outermost first, into out_shape,
+/// which holds *capacity integers (UNETSEG_MAX_NDIM suffice).
+extern void unetseg_r_tensor_shape(int32_t const *tensor, int32_t *out_shape, int32_t const *capacity,
+                                   int32_t *out_ndim, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): 1 / (1 + exp(-x)) for every element, differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_sigmoid(int32_t const *tensor, int32_t *out_tensor, char **message,
+                                     int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): elementwise *a - *b (same shape), differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_sub(int32_t const *a, int32_t const *b, int32_t *out_tensor, char **message,
+                                 int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): tensor - *scalar for every element, differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_sub_scalar(int32_t const *tensor, double const *scalar, int32_t *out_tensor,
+                                        char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): the sum of all elements, a 0-dimensional tensor, differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_sum(int32_t const *tensor, int32_t *out_tensor, char **message,
+                                 int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): the same elements with *ndim sizes at shape, one of which may be -1 (torch's view); shares
+/// storage and is differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_view(int32_t const *tensor, int32_t const *shape, int32_t const *ndim,
+                                  int32_t *out_tensor, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): drops the tensor's gradient.
+extern void unetseg_r_tensor_zero_grad(int32_t const *tensor, char **message,
+                                       int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): copies the library's version (unetseg_version) into *out_version, a string R pre-sized.
+extern void unetseg_r_version(char **out_version, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
 #if defined(__cplusplus)
 } /* extern "C" */
 #endif

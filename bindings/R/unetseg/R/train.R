@@ -1,0 +1,145 @@
+# The whole run in one call (the trainer the CLI uses), evaluation and prediction.
+
+# Columns of the per-epoch history that unetseg_r_fit writes, in order.
+history_columns <- c("epoch", "train_loss", "train_bce", "train_dice", "valid_loss", "valid_bce", "valid_dice", "lr", "seconds")
+
+#' Train the post's U-Net in one call
+#'
+#' Runs the post's training (the same trainer as the `unetseg train` command, so the same arguments and
+#' seed give the same losses): per batch zero_grad, forward, `0.3 * dice + 0.7 * bce`, backward, SGD step
+#' and one-cycle step; per epoch the mean losses on both folders. Writes into `out_dir`
+#' `model_<epoch>.safetensors`, `best.safetensors` (lowest validation loss), `log.csv`, `log.json` and the
+#' state for `resume`. With `verbose`, prints the post's two lines per epoch when the run ends.
+#'
+#' @param train_dir,valid_dir Folders of patient folders (`valid_dir = NULL`: no validation).
+#' @param out_dir Run folder (created if missing).
+#' @param epochs,batch_size Epochs and slices per batch.
+#' @param lr,momentum Peak learning rate of the one-cycle schedule, SGD momentum.
+#' @param depth,n_filters,dropout The model (see [unet()]).
+#' @param dice_weight Weight of the dice loss.
+#' @param augmentation_params `c(scale, angle, flip)` or `NULL` for none.
+#' @param random_sampling Lesion-weighted sampling of training slices.
+#' @param seed Seed of every random choice of the run.
+#' @param threads Compute threads (`NULL`: keep the current setting).
+#' @param num_workers Background data-loading threads.
+#' @param resume Continue the run saved in `out_dir`.
+#' @param verbose Print the post's epoch lines.
+#' @return `list(model = , history = )`: the trained [unet()] and a data frame with one row per epoch
+#'   (`epoch`, `train_loss`, `train_bce`, `train_dice`, `valid_loss`, `valid_bce`, `valid_dice`, `lr`,
+#'   `seconds`).
+#' @examples
+#' \donttest{
+#' root <- file.path(tempdir(), "fit-data")
+#' synthesize_dataset(root, patients = 2, min_slices = 8, max_slices = 8, size = 64)
+#' fit <- unetseg_fit(root, NULL, file.path(tempdir(), "fit-run"), epochs = 1, depth = 2, n_filters = 2)
+#' fit$history
+#' }
+#' @export
+unetseg_fit <- function(train_dir, valid_dir = NULL, out_dir, epochs = 20, batch_size = 4, lr = 0.1, momentum = 0.9,
+                        depth = 5, n_filters = 6, dropout = 0.6, dice_weight = 0.3,
+                        augmentation_params = c(0.05, 15, 0.5), random_sampling = TRUE, seed = 777,
+                        threads = NULL, num_workers = 1, resume = FALSE, verbose = TRUE) {
+  augment <- !is.null(augmentation_params)
+  if (augment && (!is.numeric(augmentation_params) || length(augmentation_params) != 3L || anyNA(augmentation_params))) {
+    abort_value("augmentation_params must be NULL or c(scale, angle, flip), such as c(0.05, 15, 0.5)")
+  }
+  epochs <- check_number(epochs, "epochs", whole = TRUE)
+  if (epochs < 1 || epochs > 1e5) abort_value(sprintf("epochs must be in 1...100000, got %s", format(epochs)))
+  folders <- c(path.expand(check_string(train_dir, "train_dir")),
+               if (is.null(valid_dir)) "" else path.expand(check_string(valid_dir, "valid_dir")),
+               path.expand(check_string(out_dir, "out_dir")))
+  integers <- c(epochs, check_number(batch_size, "batch_size", whole = TRUE), check_number(depth, "depth", whole = TRUE),
+                check_number(n_filters, "n_filters", whole = TRUE), augment,
+                check_flag(random_sampling, "random_sampling"),
+                if (is.null(threads)) 0 else check_number(threads, "threads", whole = TRUE),
+                check_number(num_workers, "num_workers", whole = TRUE), check_flag(resume, "resume"))
+  if (any(abs(integers) > .Machine$integer.max)) abort_value("a count is too large")
+  doubles <- c(check_number(lr, "lr"), check_number(momentum, "momentum"), check_number(dropout, "dropout"),
+               check_number(dice_weight, "dice_weight"), if (augment) as.double(augmentation_params) else c(0, 0, 0),
+               check_number(seed, "seed", whole = TRUE))
+  result <- lib_call("unetseg_r_fit", folders, as.integer(integers), doubles,
+                     history = double(epochs * length(history_columns)), epochs = integer(1), model = integer(1))
+  rows <- seq_len(result$epochs * length(history_columns))
+  history <- as.data.frame(matrix(result$history[rows], ncol = length(history_columns), byrow = TRUE,
+                                  dimnames = list(NULL, history_columns)))
+  history$epoch <- as.integer(history$epoch)
+  if (verbose) print_epoch_lines(history)
+  invisible(list(model = new_model(result$model), history = history))
+}
+
+# Prints the post's lines for each epoch of `history`.
+print_epoch_lines <- function(history) {
+  for (r in seq_len(nrow(history))) {
+    h <- history[r, ]
+    cat(sprintf("\nEpoch %d, training: loss:%3f, bce: %3f, dice: %3f\n", h$epoch, h$train_loss, h$train_bce, h$train_dice))
+    if (!is.na(h$valid_loss)) {
+      cat(sprintf("\nEpoch %d, validation: loss:%3f, bce: %3f, dice: %3f\n", h$epoch, h$valid_loss, h$valid_bce, h$valid_dice))
+    }
+  }
+}
+
+#' Evaluate a model on a folder of slices
+#'
+#' Runs the model (evaluation mode, no graph; its mode is restored) over every slice under `data_dir` in
+#' order and scores it as Buda et al. (2019): the Dice of each patient's volume with prediction > 0.5,
+#' their mean and median, the mean per-slice Dice (slices where both masks are empty are left out), and
+#' the post's BCE and dice loss per slice. With `predictions_dir`, writes each predicted mask as a 0/255
+#' TIFF there; with `output_dir`, writes `metrics.json`, `predictions.png` and `contours.png`.
+#'
+#' @param model A [unet()].
+#' @param data_dir Folder of patient folders with masks.
+#' @param batch_size Slices per forward pass.
+#' @param predictions_dir,output_dir Folders to write into, or `NULL`.
+#' @return A list: `mean_volume_dice`, `median_volume_dice`, `mean_slice_dice`, `bce`, `dice_loss`,
+#'   `slices`, and `volume_dice`, a data frame of `patient` and `dice`.
+#' @examples
+#' \donttest{
+#' root <- file.path(tempdir(), "eval-data")
+#' synthesize_dataset(root, patients = 2, min_slices = 8, max_slices = 8, size = 64)
+#' unetseg_evaluate(unet(depth = 2, n_filters = 2, seed = 1), root)$mean_volume_dice
+#' }
+#' @export
+unetseg_evaluate <- function(model, data_dir, batch_size = 8, predictions_dir = NULL, output_dir = NULL) {
+  state <- model_state(model)
+  optional <- function(path, name) if (is.null(path)) "" else path.expand(check_string(path, name))
+  result <- lib_call("unetseg_r_evaluate", handle_of(state), path.expand(check_string(data_dir, "data_dir")),
+                     as.integer(check_number(batch_size, "batch_size", whole = TRUE)),
+                     optional(predictions_dir, "predictions_dir"), optional(output_dir, "output_dir"),
+                     metrics = double(6), out = integer(1))
+  evaluation <- new_handle_object(result$out, "unetseg_r_evaluation_free", "unetseg_evaluation")
+  count <- lib_call("unetseg_r_evaluation_patient_count", handle_of(evaluation), count = integer(1))$count
+  patients <- character(count)
+  dice <- numeric(count)
+  for (i in seq_len(count)) {
+    entry <- lib_call("unetseg_r_evaluation_patient", handle_of(evaluation), i - 1L, label = string_buffer(255L),
+                      dice = double(1))
+    patients[[i]] <- entry$label
+    dice[[i]] <- entry$dice
+  }
+  m <- result$metrics
+  list(mean_volume_dice = m[[1]], median_volume_dice = m[[2]], mean_slice_dice = m[[3]], bce = m[[4]],
+       dice_loss = m[[5]], slices = as_length(m[[6]]), volume_dice = data.frame(patient = patients, dice = dice))
+}
+
+#' Segment slices without masks
+#'
+#' Segments `input`, a slice TIFF or a folder searched for slice images (`<patient>_<n>.tif`; existing
+#' masks are ignored), and writes each predicted mask (prediction > 0.5) as a 0/255 TIFF under
+#' `out_dir` (`<patient>/<patient>_<n>_mask.tif` for Kaggle-named slices).
+#'
+#' @param model A [unet()].
+#' @param input A TIFF file or a folder.
+#' @param out_dir Folder to write into.
+#' @return The number of masks written, invisibly.
+#' @examples
+#' \donttest{
+#' root <- file.path(tempdir(), "predict-data")
+#' synthesize_dataset(root, patients = 1, min_slices = 8, max_slices = 8, size = 64)
+#' unetseg_predict(unet(depth = 2, n_filters = 2, seed = 1), root, file.path(tempdir(), "predicted"))
+#' }
+#' @export
+unetseg_predict <- function(model, input, out_dir) {
+  result <- lib_call("unetseg_r_predict", handle_of(model_state(model)), path.expand(check_string(input, "input")),
+                     path.expand(check_string(out_dir, "out_dir")), written = double(1))
+  invisible(as_length(result$written))
+}

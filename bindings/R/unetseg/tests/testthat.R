@@ -1,0 +1,4 @@
+library(testthat)
+library(unetseg)
+
+test_check("unetseg")

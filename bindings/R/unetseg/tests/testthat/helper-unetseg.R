@@ -1,0 +1,44 @@
+# Shared fixtures: a small synthetic dataset written once per test run, its train/valid split, and
+# checks for the package's classed conditions.
+
+# A folder under the session's temporary directory, created empty.
+fresh_dir <- function(name) {
+  path <- file.path(tempdir(), "unetseg-tests", name)
+  unlink(path, recursive = TRUE)
+  dir.create(path, recursive = TRUE, showWarnings = FALSE)
+  path
+}
+
+# 6 synthetic patients of 8 to 10 slices of 64x64, and their split into 4 training and 2 validation
+# patients (written on first use).
+fixture_data <- local({
+  cache <- NULL
+  function() {
+    if (is.null(cache)) {
+      root <- fresh_dir("fixture")
+      data <- file.path(root, "kaggle_3m")
+      synthesize_dataset(data, patients = 6, min_slices = 8, max_slices = 10, size = 64, seed = 1)
+      split_patients(data, file.path(root, "train"), file.path(root, "valid"), n_valid = 2, seed = 777)
+      cache <<- list(data = data, train = file.path(root, "train"), valid = file.path(root, "valid"))
+    }
+    cache
+  }
+})
+
+# A random image batch [n, 3, size, size] in [0, 1] and a 0/1 mask batch [n, 1, size, size].
+random_batch <- function(n = 2, size = 16) {
+  list(torch_tensor(array(runif(n * 3 * size * size), c(n, 3, size, size))),
+       torch_tensor(array(rbinom(n * size * size, 1, 0.3), c(n, 1, size, size))))
+}
+
+# Expects `expr` to signal a condition of `class` (value_error or runtime_error) whose message matches
+# `pattern`; returns the condition.
+expect_unetseg_error <- function(expr, class, pattern = NULL) {
+  cnd <- expect_error(expr, class = class)
+  expect_s3_class(cnd, "unetseg_error")
+  if (!is.null(pattern)) expect_match(conditionMessage(cnd), pattern)
+  invisible(cnd)
+}
+
+# The repository root (set by `make test-r`), or "" when the tests run elsewhere.
+repo_root <- function() Sys.getenv("UNETSEG_REPO")

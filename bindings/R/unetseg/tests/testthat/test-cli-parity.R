@@ -1,0 +1,30 @@
+# The same seed gives the same losses from R as from the `unetseg` CLI: both run the library's trainer.
+
+# The [bce, dice, loss] triples of `part` ("train" or "valid") in a log.json, one row per epoch.
+log_losses <- function(path, part) {
+  text <- paste(readLines(path), collapse = " ")
+  blocks <- regmatches(text, gregexpr(sprintf('"%s": \\[[^]]*\\]', part), text))[[1]]
+  t(vapply(blocks, function(b) as.numeric(strsplit(sub(".*\\[(.*)\\]", "\\1", b), ",")[[1]]), numeric(3),
+           USE.NAMES = FALSE))
+}
+
+test_that("unetseg_fit and `unetseg train` with the same seed give the same losses", {
+  cli <- Sys.getenv("UNETSEG_CLI")
+  skip_if(!nzchar(cli) || !file.exists(cli), "UNETSEG_CLI (the unetseg command) is not set; `make test-r` sets it")
+  data <- fixture_data()
+  out_cli <- fresh_dir("parity-cli")
+  status <- system2(cli, c("train", "--train", data$train, "--valid", data$valid, "--out", out_cli, "--epochs", "2",
+                           "--batch-size", "4", "--depth", "3", "--filters", "2", "--seed", "777", "--threads", "1",
+                           "--workers", "0"), stdout = FALSE, stderr = FALSE)
+  expect_identical(status, 0L)
+  old <- unetseg_get_num_threads()
+  on.exit(unetseg_set_num_threads(old))
+  fit <- unetseg_fit(data$train, data$valid, fresh_dir("parity-r"), epochs = 2, batch_size = 4, depth = 3, n_filters = 2,
+                     seed = 777, threads = 1, num_workers = 0, verbose = FALSE)
+  cli_train <- log_losses(file.path(out_cli, "log.json"), "train")
+  cli_valid <- log_losses(file.path(out_cli, "log.json"), "valid")
+  expect_identical(dim(cli_train), c(2L, 3L))
+  h <- fit$history
+  expect_identical(unname(as.matrix(h[, c("train_bce", "train_dice", "train_loss")])), cli_train)
+  expect_identical(unname(as.matrix(h[, c("valid_bce", "valid_dice", "valid_loss")])), cli_valid)
+})

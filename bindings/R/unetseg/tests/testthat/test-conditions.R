@@ -1,0 +1,32 @@
+test_that("value_error and runtime_error are classed conditions with a status", {
+  v <- value_error("bad depth")
+  expect_s3_class(v, c("unetseg_invalid_argument", "value_error", "unetseg_error", "error", "condition"), exact = TRUE)
+  expect_identical(conditionMessage(v), "bad depth")
+  expect_identical(v$status, 1L)
+  expect_identical(v$status_name, "invalid argument")
+  r <- runtime_error("disk full", status = 2L)
+  expect_s3_class(r, "runtime_error")
+  expect_s3_class(r, "unetseg_io_error")
+  expect_identical(r$status_name, "I/O error")
+  caught <- tryCatch(stop(v), value_error = function(e) "caught as value_error")
+  expect_identical(caught, "caught as value_error")
+})
+
+test_that("library errors carry the library's message and status", {
+  cnd <- expect_unetseg_error(torch_load(file.path(tempdir(), "no-such-model.pt")), "runtime_error", "no-such-model.pt")
+  expect_s3_class(cnd, "unetseg_io_error")
+  expect_identical(cnd$status, 2L)
+  expect_identical(cnd$status_name, "I/O error")
+  garbage <- tempfile(fileext = ".pt")
+  writeBin(as.raw(c(255, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3)), garbage)
+  cnd <- expect_unetseg_error(torch_load(garbage), "runtime_error")
+  expect_identical(cnd$status_name, "format error")
+  cnd <- expect_unetseg_error(unet(depth = 20), "value_error", "depth must be in 1...8, got 20")
+  expect_identical(cnd$status, 1L)
+})
+
+test_that("checks made on the R side are value_errors naming the argument", {
+  expect_unetseg_error(torch_manual_seed("a"), "value_error", "seed must be a whole number")
+  expect_unetseg_error(unet(depth = 2.5), "value_error", "depth must be a whole number")
+  expect_unetseg_error(optim_sgd(list(1, 2)), "value_error", "params must be a non-empty list of tensors")
+})
