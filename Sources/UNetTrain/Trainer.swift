@@ -24,7 +24,10 @@ public struct BatchProgress: Sendable {
 /// The post's training loop: per batch zero-grad, forward, BCE + dice loss, backward, SGD step and
 /// one-cycle step; per epoch the mean losses on the training and validation sets, a checkpoint
 /// (`model_<epoch>.safetensors`, `best.safetensors` by validation loss), `log.csv`/`log.json` and the training
-/// state for `resume`. Everything random derives from `options.seed`.
+/// state for `resume`. Everything random is keyed by `options.seed` alone, used as it is by every part:
+/// the model is `UNet(config, generator: RandomGenerator(seed: seed))` (as `unetseg_model_create` with that
+/// seed), and both datasets and the training loader take `seed` (they draw distinct streams from it). So the
+/// post's loop written by hand with the same seed in each part gives exactly the losses of this trainer.
 public final class Trainer {
     /// The run's options.
     public let options: TrainingOptions
@@ -51,20 +54,19 @@ public final class Trainer {
         try options.validate()
         self.options = options
         if let threads = options.threads { Parallel.setThreadCount(threads) }
-        let root = RandomGenerator(seed: options.seed)
         let trainSet = try BrainSegDataset(root: options.trainDir, augmentation: options.augmentation,
-                                           randomSampling: options.randomSampling, seed: root.derived(1).seed,
+                                           randomSampling: options.randomSampling, seed: options.seed,
                                            size: options.imageSize)
         trainLoader = try DataLoader(source: trainSet, batchSize: options.batchSize, shuffle: false,
-                                     workers: options.loaderWorkers, seed: root.derived(2).seed)
+                                     workers: options.loaderWorkers, seed: options.seed)
         if options.validDir.isEmpty {
             validLoader = nil
         } else {
             let validSet = try BrainSegDataset(root: options.validDir, augmentation: nil, randomSampling: false,
-                                               seed: root.derived(3).seed, size: options.imageSize)
+                                               seed: options.seed, size: options.imageSize)
             validLoader = try DataLoader(source: validSet, batchSize: options.batchSize, workers: options.loaderWorkers)
         }
-        var modelGenerator = root.derived(4)
+        var modelGenerator = RandomGenerator(seed: options.seed)
         model = try UNet(options.model, generator: &modelGenerator)
         optimizer = try SGD(model.parameters, learningRate: Float(options.learningRate), momentum: options.momentum)
         scheduler = try OneCycleLR(optimizer: optimizer, maxLR: options.learningRate, epochs: options.epochs,
