@@ -45,9 +45,7 @@ extension Tensor {
 
 extension Tensor {
     /// Whether any element is NaN or ±infinity.
-    public var containsNonFinite: Bool { !sumOfElements().isFinite || toArrayContainsNonFinite() }
-
-    private func toArrayContainsNonFinite() -> Bool {
+    public var containsNonFinite: Bool {
         let x = storage.pointer
         for i in 0..<count where !x[i].isFinite { return true }
         return false

@@ -13,15 +13,4 @@ extension Tensor {
         }
         return out
     }
-
-    /// Item `index` of the leading dimension, as a copy of shape `shape.dropFirst()`.
-    public func slice(at index: Int) throws(UnetsegError) -> Tensor {
-        try require(rank >= 1 && index >= 0 && index < shape[0],
-                    "index \(index) out of range for shape \(Shape.describe(shape))")
-        let itemShape = Array(shape.dropFirst())
-        let n = count / shape[0]
-        let out = Tensor(uncheckedZeros: itemShape)
-        out.storage.pointer.update(from: storage.pointer + index * n, count: n)
-        return out
-    }
 }

@@ -94,9 +94,6 @@ public final class Trainer {
 
     private func path(_ name: String) -> String { FileSystem.joined(options.outDir, name) }
 
-    /// Whether the run folder holds a training state to resume from.
-    public var hasSavedState: Bool { FileSystem.exists(path(TrainingState.fileName)) }
-
     private func restore() throws(UnetsegError) {
         let statePath = path(TrainingState.fileName)
         guard FileSystem.exists(statePath) else {
