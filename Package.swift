@@ -1,8 +1,9 @@
 // swift-tools-version: 6.1
 //
 // unetseg: the U-Net of "Brain image segmentation with torch", natively in Swift.
-// Layers import only to the left: CTIFF, CBLAS → UNetTensor → UNetNN → UNetData, UNetTrain → UNetSegC, CLI.
+// Layers import only to the left: CTIFF, COwnBLAS → UNetTensor → UNetNN → UNetData, UNetTrain → UNetSegC, CLI.
 
+import Foundation
 import PackageDescription
 
 // `scripts/generate-header` sets UNETSEG_EMIT_HEADER to a path: the compiler then writes the C declarations
@@ -10,6 +11,14 @@ import PackageDescription
 let cHeaderSettings: [SwiftSetting] = Context.environment["UNETSEG_EMIT_HEADER"].map {
     [.unsafeFlags(["-emit-clang-header-path", $0])]
 } ?? []
+
+// The library's own OpenBLAS: Debian's static libopenblas.a (package libopenblas-dev) linked in, its symbols
+// private (scripts/libunetseg.map exports only unetseg_*), with every getenv call of the linked objects
+// routed through Sources/COwnBLAS/core_choice.c, which chooses its kernels. See README "Engine notes".
+let openBLASFolder = ["/usr/lib/x86_64-linux-gnu/openblas-pthread", "/usr/lib/aarch64-linux-gnu/openblas-pthread"]
+    .first { FileManager.default.fileExists(atPath: $0 + "/libopenblas.a") }
+    ?? "/usr/lib/x86_64-linux-gnu/openblas-pthread"
+let ownOpenBLASLinkerFlags = ["-L" + openBLASFolder, "-Xlinker", "-l:libopenblas.a", "-Xlinker", "--wrap=getenv"]
 
 let package = Package(
     name: "unetseg",
@@ -28,9 +37,6 @@ let package = Package(
         // MARK: - System libraries
         // The C API's hand-written types (include/unetseg_types.h); headers only, links nothing.
         .systemLibrary(name: "CUNetSegTypes", path: "Sources/CUNetSegTypes"),
-        // OpenBLAS headers only: the library is dlopen'ed at run time (see UNetTensor/BLAS.swift), so that
-        // OPENBLAS_CORETYPE can be set before OpenBLAS initialises.
-        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(
             name: "CTIFF", path: "Sources/CTIFF", pkgConfig: "libtiff-4",
             providers: [.apt(["libtiff-dev"])]),
@@ -39,7 +45,11 @@ let package = Package(
             providers: [.apt(["libpng-dev"])]),
 
         // MARK: - Library layers
-        .target(name: "UNetTensor", dependencies: ["CBLAS"]),
+        // The CPU report and the kernel choice of the library's own OpenBLAS instance, which it links.
+        // DWARF 4: valgrind 3.19 cannot read clang's default DWARF 5 and would give up on the whole library.
+        .target(name: "COwnBLAS", cSettings: [.unsafeFlags(["-gdwarf-4"])],
+                linkerSettings: [.unsafeFlags(ownOpenBLASLinkerFlags), .linkedLibrary("m")]),
+        .target(name: "UNetTensor", dependencies: ["COwnBLAS"]),
         .target(name: "UNetNN", dependencies: ["UNetTensor"]),
         .target(name: "UNetData", dependencies: ["UNetTensor", "CTIFF"]),
         .target(name: "UNetTrain", dependencies: ["UNetNN", "UNetData", "CPNG"]),
@@ -52,7 +62,7 @@ let package = Package(
         .target(name: "_TestSupport", dependencies: ["UNetTensor", "UNetData"], path: "Sources/_TestSupport"),
 
         // MARK: - Tests
-        .testTarget(name: "UNetTensorTests", dependencies: ["UNetTensor", "_TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "UNetTensorTests", dependencies: ["UNetTensor", "COwnBLAS", "_TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "UNetNNTests", dependencies: ["UNetNN", "_TestSupport"]),
         .testTarget(name: "UNetTrainTests", dependencies: ["UNetTrain", "_TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "UNetDataTests", dependencies: ["UNetData", "_TestSupport"]),

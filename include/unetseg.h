@@ -51,11 +51,13 @@
  * is checked (outputs documented as optional may be NULL); no input makes the library abort the process.
  *
  * OPENBLAS
- * The library loads OpenBLAS itself, after choosing OPENBLAS_CORETYPE from the CPU (some builds, such as
- * Debian 12's, otherwise pick slow generic kernels). When the host process had loaded OpenBLAS before
- * (R does at start-up), that is too late: if its kernels are slower than the CPU allows, the library
- * warns once, on stderr and the log callback, with the fix (set OPENBLAS_CORETYPE before the process
- * starts, for R in ~/.Renviron); unetseg_system_info() reports it.
+ * The library computes with its own OpenBLAS instance, linked in with its symbols private: the host
+ * process's OpenBLAS, if any (R's, numpy's, one the program links), keeps its kernels, threads and results,
+ * and the library runs the fastest kernels this CPU allows (chosen from CPUID, whatever OPENBLAS_CORETYPE
+ * or OPENBLAS_NUM_THREADS say), so the same seed gives the same numbers from C, Python, R and the CLI.
+ * UNETSEG_BLAS_CORETYPE, set before the library loads, asks for another kernel set (Prescott, Nehalem,
+ * Sandybridge, Haswell, Zen, SkylakeX, Cooperlake); one this CPU cannot run is ignored with a warning on
+ * stderr and the log callback. unetseg_system_info() reports the kernels in use.
  *
  * THREADS
  * Functions may be called from any thread, but one handle must not be used by two threads at once. The
@@ -155,17 +157,15 @@ extern int32_t unetseg_set_num_threads(int32_t num_threads) UNETSEG_NOEXCEPT UNE
 /// Returns a static string: do not free it. Never NULL.
 extern char const *unetseg_status_string(int32_t status) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// Fills out_report with the library version, the OpenBLAS core in use, the threads, the CPUs and their
-/// widest SIMD, and whether OpenBLAS was loaded before the library (too late for OPENBLAS_CORETYPE) with a
-/// warning and its fix when its kernels are slower than the CPU allows. Loads OpenBLAS if it was not
-/// loaded yet.
+/// Fills out_report with the library version, the kernels of the library's own OpenBLAS instance, the
+/// threads, the CPUs and their widest SIMD, whether the host process has an OpenBLAS of its own (which the
+/// library leaves untouched), and why UNETSEG_BLAS_CORETYPE was ignored, if it was.
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT when out_report is NULL.
 extern int32_t unetseg_system_info(unetseg_system_report *out_report) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Writes a one-line description of unetseg_system_info()'s report into out_text, for example
-/// "unetseg 0.1.0, OpenBLAS core SkylakeX (OPENBLAS_CORETYPE=SkylakeX set by unetseg), 2 threads, 2 CPUs,
-/// avx512" ("(loaded before unetseg)" instead when the host process had loaded OpenBLAS). capacity is the
-/// size of out_text in bytes, NUL included.
+/// "unetseg 0.1.0, own OpenBLAS core SkylakeX, 2 threads, 2 CPUs, avx512 (Intel(R) Xeon(R) Platinum
+/// 8481C CPU @ 2.70GHz)". capacity is the size of out_text in bytes, NUL included.
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT when out_text is NULL or too small (the
 /// message says how many bytes are needed; 256 always suffice).
 extern int32_t unetseg_system_info_string(char *out_text,
@@ -923,9 +923,8 @@ extern void unetseg_r_augment_rotate(int32_t const *image, int32_t const *mask, 
                                      int32_t *out_image, int32_t *out_mask, char **message,
                                      int32_t *status) UNETSEG_NOEXCEPT;
 
-/// R (.C): copies into *out_text (R passes 1023 characters) the warning that OpenBLAS was loaded before
-/// the library (R does so at start-up) with kernels slower than the CPU allows, with its fix; "" when
-/// there is none.
+/// R (.C): copies into *out_text (R passes 1023 characters) why UNETSEG_BLAS_CORETYPE was ignored (a core
+/// type unetseg does not know, or kernels this CPU cannot run); "" when it was followed or is unset.
 extern void unetseg_r_blas_warning(char **out_text, char **message, int32_t *status) UNETSEG_NOEXCEPT;
 
 /// R (.C): frees dataset handle *dataset (0 and dead handles are ignored).

@@ -116,17 +116,17 @@ typedef struct unetseg_evaluation unetseg_evaluation;
 /** What unetseg_system_info() reports. Strings are NUL-terminated and truncated to fit. */
 typedef struct unetseg_system_report {
     char version[32];           /* library version, as unetseg_version() */
-    char blas_core[96];         /* OpenBLAS core in use ("SkylakeX", "Haswell", ...) or "unavailable: <why>" */
-    char blas_coretype_set[32]; /* OPENBLAS_CORETYPE the library set before loading OpenBLAS, "" if none */
-    char simd[16];              /* widest SIMD the CPU reports: "avx512", "avx2", "avx", "sse" or "unknown" */
+    char blas_core[96];         /* kernels of the library's own OpenBLAS ("SkylakeX", "Haswell", ...) */
+    char blas_coretype_set[32]; /* the core type the library started its OpenBLAS with: the fastest this CPU
+                                   runs, or UNETSEG_BLAS_CORETYPE when set and runnable */
+    char simd[16];              /* widest SIMD the CPU and OS allow: "avx512", "avx2", "avx", "sse", "unknown" */
     int32_t num_threads;        /* compute threads in use (unetseg_set_num_threads) */
     int32_t num_cpus;           /* CPUs online */
     int32_t api_version;        /* as unetseg_api_version() */
-    bool blas_loaded_before;    /* OpenBLAS was already in the process when unetseg loaded it (R loads it at
-                                   start-up), so OPENBLAS_CORETYPE could not choose its kernels any more */
-    char blas_warning[512];     /* "" or, when OpenBLAS was loaded before with kernels slower than this CPU
-                                   allows, the warning with the fix (also sent once to the log callback and
-                                   stderr): set OPENBLAS_CORETYPE before the program starts */
+    bool blas_loaded_before;    /* the host process has an OpenBLAS of its own (R's, say); unetseg neither
+                                   uses nor changes it */
+    char blas_warning[512];     /* "" or why UNETSEG_BLAS_CORETYPE was ignored (unknown, or kernels this CPU
+                                   cannot run); also sent once to the log callback and stderr */
 } unetseg_system_report;
 
 /** The shape of a U-Net, as the post's unet(channels_in, n_classes, depth, n_filters), and its init. */

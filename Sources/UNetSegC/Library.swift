@@ -6,15 +6,6 @@ import UNetTensor
 /// The library's version (semantic versioning), as `unetseg_version()` returns it.
 let libraryVersion: StaticString = "0.1.0"
 
-/// The widest SIMD instruction set among the CPU's flags, as `unetseg_system_report.simd` names it.
-func simdLevel(_ flags: Set<Substring>) -> String {
-    if flags.contains("avx512f") { return "avx512" }
-    if flags.contains("avx2") { return "avx2" }
-    if flags.contains("avx") { return "avx" }
-    if flags.contains("sse2") || flags.contains("sse") { return "sse" }
-    return "unknown"
-}
-
 /// The library's version, for example "0.1.0".
 ///
 /// Returns a static string: do not free it.
@@ -28,10 +19,9 @@ func simdLevel(_ flags: Set<Substring>) -> String {
     UNETSEG_API_VERSION
 }
 
-/// Fills out_report with the library version, the OpenBLAS core in use, the threads, the CPUs and their
-/// widest SIMD, and whether OpenBLAS was loaded before the library (too late for OPENBLAS_CORETYPE) with a
-/// warning and its fix when its kernels are slower than the CPU allows. Loads OpenBLAS if it was not
-/// loaded yet.
+/// Fills out_report with the library version, the kernels of the library's own OpenBLAS instance, the
+/// threads, the CPUs and their widest SIMD, whether the host process has an OpenBLAS of its own (which the
+/// library leaves untouched), and why UNETSEG_BLAS_CORETYPE was ignored, if it was.
 ///
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT when out_report is NULL.
 @c public func unetseg_system_info(_ out_report: UnsafeMutablePointer<unetseg_system_report>?) -> Int32 {
@@ -40,31 +30,26 @@ func simdLevel(_ flags: Set<Substring>) -> String {
         var report = unetseg_system_report()
         writeTruncated(libraryVersion.description, into: &report.version)
         writeTruncated(BLAS.coreName, into: &report.blas_core)
-        writeTruncated(BLAS.coreTypeSetByLibrary ?? "", into: &report.blas_coretype_set)
-        writeTruncated(simdLevel(BLAS.cpuFlags()), into: &report.simd)
+        writeTruncated(BLAS.chosenCore, into: &report.blas_coretype_set)
+        writeTruncated(BLAS.simdLevel, into: &report.simd)
         report.num_threads = Int32(clamping: Parallel.threadCount)
         report.num_cpus = Int32(clamping: Parallel.onlineProcessors)
         report.api_version = UNETSEG_API_VERSION
-        report.blas_loaded_before = BLAS.wasLoadedBefore
-        writeTruncated(BLAS.slowCoreWarning ?? "", into: &report.blas_warning)
+        report.blas_loaded_before = BLAS.hostHasOpenBLAS
+        writeTruncated(BLAS.diagnostic ?? "", into: &report.blas_warning)
         out.pointee = report
     }
 }
 
 /// Writes a one-line description of unetseg_system_info()'s report into out_text, for example
-/// "unetseg 0.1.0, OpenBLAS core SkylakeX (OPENBLAS_CORETYPE=SkylakeX set by unetseg), 2 threads, 2 CPUs,
-/// avx512" ("(loaded before unetseg)" instead when the host process had loaded OpenBLAS). capacity is the
-/// size of out_text in bytes, NUL included.
+/// "unetseg 0.1.0, own OpenBLAS core SkylakeX, 2 threads, 2 CPUs, avx512 (Intel(R) Xeon(R) Platinum
+/// 8481C CPU @ 2.70GHz)". capacity is the size of out_text in bytes, NUL included.
 ///
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT when out_text is NULL or too small (the
 /// message says how many bytes are needed; 256 always suffice).
 @c public func unetseg_system_info_string(_ out_text: UnsafeMutablePointer<CChar>?, _ capacity: UInt) -> Int32 {
     withStatus { () throws(UnetsegError) in
-        let coreType = BLAS.wasLoadedBefore ? " (loaded before unetseg)"
-            : BLAS.coreTypeSetByLibrary.map { " (OPENBLAS_CORETYPE=\($0) set by unetseg)" } ?? ""
-        let text = "unetseg \(libraryVersion), OpenBLAS core \(BLAS.coreName)\(coreType), "
-            + "\(Parallel.threadCount) threads, \(Parallel.onlineProcessors) CPUs, \(simdLevel(BLAS.cpuFlags()))"
-        try copyOut(text, to: out_text, capacity: capacity, "out_text")
+        try copyOut("unetseg \(libraryVersion), \(BLAS.summary)", to: out_text, capacity: capacity, "out_text")
     }
 }
 

@@ -1,4 +1,7 @@
 import CUNetSegTypes
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 import UNetTensor
 
@@ -22,14 +25,16 @@ enum Log {
     /// Whether `forwardBLASWarningOnce` has run.
     private static let blasWarningForwarded = Atomic<Bool>(false)
 
-    /// On the first call only: loads OpenBLAS if needed and sends `BLAS.slowCoreWarning` (OpenBLAS was
-    /// loaded before us with slow kernels), if any, to the log callback at warning level. Loading has
-    /// written it to stderr already. Every fallible function calls this first, so the warning comes once,
-    /// at the first call into the library.
+    /// On the first call only: when `UNETSEG_BLAS_CORETYPE` asked for kernels the library could not use,
+    /// says so (`BLAS.diagnostic`) once on stderr and to the log callback at warning level. Every fallible
+    /// function calls this first, so the warning comes once, at the first call into the library.
     static func forwardBLASWarningOnce() {
         guard !blasWarningForwarded.load(ordering: .acquiring),
               blasWarningForwarded.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }
-        if let warning = BLAS.slowCoreWarning { emit(UNETSEG_LOG_WARNING, warning) }
+        guard let diagnostic = BLAS.diagnostic else { return }
+        let line = Array("unetseg: \(diagnostic)\n".utf8)
+        _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        emit(UNETSEG_LOG_WARNING, "unetseg: \(diagnostic)")
     }
 }

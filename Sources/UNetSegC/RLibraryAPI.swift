@@ -75,11 +75,10 @@ import UNetTensor
     }
 }
 
-/// R (.C): copies into *out_text (R passes 1023 characters) the warning that OpenBLAS was loaded before
-/// the library (R does so at start-up) with kernels slower than the CPU allows, with its fix; "" when
-/// there is none.
+/// R (.C): copies into *out_text (R passes 1023 characters) why UNETSEG_BLAS_CORETYPE was ignored (a core
+/// type unetseg does not know, or kernels this CPU cannot run); "" when it was followed or is unset.
 @c public func unetseg_r_blas_warning(_ out_text: RString?, _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        try rWrite(BLAS.slowCoreWarning ?? "", to: out_text, "out_text")
+        try rWrite(BLAS.diagnostic ?? "", to: out_text, "out_text")
     }
 }

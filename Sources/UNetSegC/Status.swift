@@ -66,7 +66,7 @@ func cFunctionName(_ function: String) -> Substring {
 /// Runs `body`, the work of the C function `function`, and returns its outcome as a status:
 /// `UNETSEG_STATUS_OK` with this thread's message cleared, or the error's status with its message set (and
 /// logged at debug level). Every fallible `@c` function is one call of this. The first call of the process
-/// also forwards the OpenBLAS warning, if any (`Log.forwardBLASWarningOnce`).
+/// also forwards the OpenBLAS diagnostic, if any (`Log.forwardBLASWarningOnce`).
 func withStatus(_ function: String = #function, _ body: () throws(UnetsegError) -> Void) -> Int32 {
     Log.forwardBLASWarningOnce()
     LastError.clear()

@@ -1,81 +1,45 @@
-import CBLAS
+import COwnBLAS
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
-/// OpenBLAS, loaded at run time so that its CPU kernels can be chosen first.
+/// The library's own OpenBLAS instance, and the CPU it chose its kernels for.
 ///
-/// Some OpenBLAS builds (Debian 12's 0.3.21) do not recognise recent CPUs and silently fall back to slow
-/// generic kernels; `OPENBLAS_CORETYPE` fixes that, but only if set before OpenBLAS initialises. So the
-/// library does not link OpenBLAS: on first use it reads the CPU's features, sets `OPENBLAS_CORETYPE`
-/// (unless the user already set it) and then `dlopen`s OpenBLAS. OpenBLAS itself runs on one thread; the
-/// library splits work across `Parallel.threadCount` threads itself.
-///
-/// When the host process loaded OpenBLAS before (R does at start-up), the variable comes too late; if
-/// the kernels in use are then slower than the CPU allows, `slowCoreWarning` says so with the fix, and
-/// loading writes it once to stderr.
+/// OpenBLAS is linked in statically with its symbols private, so a host process's OpenBLAS (R loads one at
+/// start-up, numpy bundles one) and ours never meet: the host's keeps its kernels, threads and results, and
+/// ours runs the kernels COwnBLAS chose from CPUID before OpenBLAS initialised, whatever the host's
+/// environment says (`OPENBLAS_CORETYPE`, `OPENBLAS_NUM_THREADS`). So the CLI, C, Python and R compute
+/// bit for bit the same on one machine. `UNETSEG_BLAS_CORETYPE` (in the environment before the library
+/// loads) asks for another kernel set; one this CPU cannot run is ignored, with `diagnostic` saying so.
+/// OpenBLAS runs on one thread; the library splits work across `Parallel.threadCount` threads itself.
 public enum BLAS {
-    typealias SgemmFunction = @convention(c) (
-        CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, Int32, Int32, Int32,
-        Float, UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32,
-        Float, UnsafeMutablePointer<Float>?, Int32) -> Void
-    typealias CorenameFunction = @convention(c) () -> UnsafeMutablePointer<CChar>?
-    typealias SetThreadsFunction = @convention(c) (Int32) -> Void
+    /// The OpenBLAS core in use (e.g. `SkylakeX`, `Haswell`).
+    public static let coreName: String = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
 
-    /// What loading found: the functions, or why there are none.
-    struct Library: @unchecked Sendable {
-        var sgemm: SgemmFunction?
-        var setThreads: SetThreadsFunction?
-        var coreName: String
-        var coreTypeSetByLibrary: String?
-        var path: String
-        var error: String?
-        var loadedBefore = false
-        var warning: String?
-    }
+    /// The core type the library started OpenBLAS with.
+    public static let chosenCore = String(cString: own_blas_chosen_core())
 
-    /// File names tried, in order.
-    static let candidates = ["libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0"]
+    /// Why `UNETSEG_BLAS_CORETYPE` was not followed, or nil when it was (or is unset).
+    public static let diagnostic: String? = {
+        let text = String(cString: own_blas_diagnostic())
+        return text.isEmpty ? nil : text
+    }()
 
-    static let library: Library = load()
+    /// The widest SIMD level the CPU and OS allow: `avx512`, `avx2`, `avx`, `sse` or `unknown`.
+    public static let simdLevel = String(cString: own_blas_simd_level(own_blas_cpu_features()))
 
-    /// The OpenBLAS core in use (e.g. `SkylakeX`, `Haswell`, `Zen`), or `unavailable: <reason>`.
-    public static var coreName: String {
-        library.error.map { "unavailable: \($0)" } ?? library.coreName
-    }
+    /// The processor's brand string (e.g. "AMD EPYC 9B14"), or its vendor when it has none.
+    public static let cpuModel: String = {
+        let cpu = own_blas_cpu_features().pointee
+        let model = withUnsafeBytes(of: cpu.model) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let vendor = withUnsafeBytes(of: cpu.vendor) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return model.isEmpty ? vendor : model
+    }()
 
-    /// The `OPENBLAS_CORETYPE` the library set before loading OpenBLAS, or nil if it set none.
-    public static var coreTypeSetByLibrary: String? { library.coreTypeSetByLibrary }
-
-    /// The path of the OpenBLAS that was loaded.
-    public static var libraryPath: String { library.path }
-
-    /// Whether OpenBLAS was already in the process when the library loaded it, too late for
-    /// `OPENBLAS_CORETYPE` to choose its kernels.
-    public static var wasLoadedBefore: Bool { library.loadedBefore }
-
-    /// When OpenBLAS was loaded before the library with kernels slower than this CPU allows (Prescott on
-    /// an AVX2 CPU, say): a warning naming the core and the fix (set `OPENBLAS_CORETYPE` before the
-    /// process starts, for R in `~/.Renviron`). Nil otherwise.
-    public static var slowCoreWarning: String? { library.warning }
-
-    /// The OpenBLAS cores whose kernels use AVX2 or AVX-512 (lower case); any other core on a CPU with
-    /// AVX2 is a slow fallback such as `Prescott`, `Nehalem`, `Sandybridge` or `unknown`.
-    static let fastCores: Set<String> = ["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", "excavator"]
-
-    /// The warning for `core` on a CPU whose best core type is `preferred`, or nil if `core` is fast.
-    static func slowCoreWarning(core: String, preferred: String?) -> String? {
-        guard let preferred, !fastCores.contains(core.lowercased()) else { return nil }
-        return "unetseg: OpenBLAS was loaded by this process before unetseg (R does so at start-up) and uses its "
-            + "slow '\(core)' kernels on a CPU that supports \(preferred); matrix products run several times "
-            + "slower. Fix: set OPENBLAS_CORETYPE=\(preferred) in the environment before starting the program "
-            + "(for R, add the line OPENBLAS_CORETYPE=\(preferred) to ~/.Renviron and restart R)."
-    }
-
-    /// Whether an OpenBLAS (under its own name or as the system's libblas) is already loaded.
-    static func openBLASAlreadyLoaded() -> Bool {
-        for name in candidates + ["libblas.so.3", "libcblas.so.3"] {
+    /// Whether the host process has an OpenBLAS of its own loaded (R's, or the system's libblas); the
+    /// library never uses it, and reports it only to explain that the two coexist.
+    public static var hostHasOpenBLAS: Bool {
+        for name in ["libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0", "libblas.so.3", "libcblas.so.3"] {
             guard let handle = dlopen(name, RTLD_NOW | RTLD_NOLOAD) else { continue }
             defer { dlclose(handle) }
             if dlsym(handle, "openblas_get_corename") != nil { return true }
@@ -83,78 +47,11 @@ public enum BLAS {
         return false
     }
 
-    /// Throws unless OpenBLAS could be loaded.
-    public static func ensureAvailable() throws(UnetsegError) {
-        if let error = library.error { throw .internal("OpenBLAS is not available: \(error)") }
-    }
-
-    /// The `OPENBLAS_CORETYPE` that gives this CPU its fast kernels, from the flags in /proc/cpuinfo:
-    /// `SkylakeX` with AVX-512 (F, BW, DQ, VL), `Haswell` with AVX2 and FMA (also OpenBLAS's Zen kernels),
-    /// nil otherwise (OpenBLAS's own detection is then as good as any).
-    static func preferredCoreType(cpuFlags: Set<Substring>) -> String? {
-        if ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(cpuFlags.contains) { return "SkylakeX" }
-        if ["avx2", "fma"].allSatisfy(cpuFlags.contains) { return "Haswell" }
-        return nil
-    }
-
-    /// The flags line of /proc/cpuinfo, split into words (empty if unreadable).
-    public static func cpuFlags() -> Set<Substring> {
-        guard let file = fopen("/proc/cpuinfo", "r") else { return [] }
-        defer { fclose(file) }
-        var line: UnsafeMutablePointer<CChar>? = nil
-        var capacity = 0
-        defer { free(line) }
-        while getline(&line, &capacity, file) > 0, let line {
-            let text = String(cString: line)
-            if text.hasPrefix("flags") {
-                return Set(text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == ":" }))
-            }
-        }
-        return []
-    }
-
-    private static func load() -> Library {
-        var result = Library(coreName: "unknown", path: "")
-        result.loadedBefore = openBLASAlreadyLoaded()
-        let preferred = preferredCoreType(cpuFlags: cpuFlags())
-        if getenv("OPENBLAS_CORETYPE") == nil, let core = preferred {
-            setenv("OPENBLAS_CORETYPE", core, 0)
-            result.coreTypeSetByLibrary = core
-        }
-        var handle: UnsafeMutableRawPointer? = nil
-        for name in candidates {
-            handle = dlopen(name, RTLD_NOW | RTLD_GLOBAL)
-            if handle != nil { result.path = name; break }
-        }
-        guard let handle else {
-            result.error = "could not load \(candidates.joined(separator: ", ")) (install libopenblas0)"
-            return result
-        }
-        guard let sgemm = dlsym(handle, "cblas_sgemm") else {
-            result.error = "\(result.path) has no cblas_sgemm"
-            return result
-        }
-        result.sgemm = unsafeBitCast(sgemm, to: SgemmFunction.self)
-        if let f = dlsym(handle, "openblas_set_num_threads") {
-            let setThreads = unsafeBitCast(f, to: SetThreadsFunction.self)
-            setThreads(1)
-            result.setThreads = setThreads
-        }
-        if let f = dlsym(handle, "openblas_get_corename"),
-           let name = unsafeBitCast(f, to: CorenameFunction.self)() {
-            result.coreName = String(cString: name)
-        }
-        if result.loadedBefore, let warning = slowCoreWarning(core: result.coreName, preferred: preferred) {
-            result.warning = warning
-            let line = Array((warning + "\n").utf8)
-            _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
-        }
-        return result
-    }
-
-    /// OpenBLAS's own threads for the next calls (the library keeps it at 1; benchmarks may raise it).
-    public static func setOpenBLASThreads(_ n: Int) {
-        library.setThreads?(Int32(max(1, n)))
+    /// What a log or a bug report needs, e.g. "own OpenBLAS core SkylakeX, 2 threads, 2 CPUs, avx512
+    /// (Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz)".
+    public static var summary: String {
+        "own OpenBLAS core \(coreName), \(Parallel.threadCount) threads, \(Parallel.onlineProcessors) CPUs, "
+            + "\(simdLevel) (\(cpuModel))"
     }
 
     /// `C = alpha·op(A)·op(B) + beta·C`, row-major, single-threaded (callers parallelise).
@@ -166,28 +63,9 @@ public enum BLAS {
                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         guard m > 0, n > 0 else { return }
-        guard let sgemm = library.sgemm else {
-            naiveSgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                       b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-            return
-        }
-        sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-              Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-    }
-
-    /// A plain triple loop with the same contract as `sgemm`, used only when OpenBLAS is missing.
-    static func naiveSgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-                           a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        for i in 0..<m {
-            for j in 0..<n {
-                var sum: Float = 0
-                for p in 0..<k {
-                    sum += (transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j])
-                }
-                c[i * ldc + j] = alpha * sum + (beta == 0 ? 0 : beta * c[i * ldc + j])
-            }
-        }
+        let rowMajor: Int32 = 101, noTranspose: Int32 = 111, transpose: Int32 = 112
+        cblas_sgemm(rowMajor, transA ? transpose : noTranspose, transB ? transpose : noTranspose,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// `sgemm` split over `Parallel.threadCount` threads by blocks of columns of C (or rows when C is tall).

@@ -38,7 +38,6 @@ struct BenchOpsCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.setThreadCount(threads) }
-        try BLAS.ensureAvailable()
         var bench = OpsBenchmark(repeats: repeats, only: only)
         let report = try bench.run()
         print(json ? report.json() : report.table())

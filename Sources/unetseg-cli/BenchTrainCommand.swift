@@ -29,7 +29,6 @@ struct BenchTrainCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.setThreadCount(threads) }
-        try BLAS.ensureAvailable()
         let sizes = filters.split(separator: ",").compactMap { Int($0) }
         guard !sizes.isEmpty, sizes.allSatisfy({ (1...8).contains($0) }) else {
             throw ValidationError("--filters must list n_filters values in 1...8")
