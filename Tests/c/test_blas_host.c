@@ -1,123 +1,153 @@
-/* OpenBLAS loaded by the host process before unetseg, with slow kernels (what R does at start-up): the
- * library says so in unetseg_system_info and warns once, with the fix, on the log callback and stderr.
+/* The host process's own OpenBLAS and unetseg's live side by side without touching each other.
  *
- * This program plays R: before its first call into unetseg it asks OpenBLAS for the old Prescott kernels
- * (OPENBLAS_CORETYPE=Prescott) and loads it. On a CPU with AVX2 or AVX-512 that is the slow case. */
-#define _POSIX_C_SOURCE 200809L
+ * This program plays R: its environment asks OpenBLAS for the old Prescott kernels and 2 threads before it
+ * starts (it re-executes itself with OPENBLAS_CORETYPE=Prescott OPENBLAS_NUM_THREADS=2), and it loads the
+ * system's libopenblas.so.0 as the host's BLAS. unetseg must still run the kernels it chose for this CPU,
+ * compute bit for bit what it computes in a clean process, and leave the host's OpenBLAS as it was: same
+ * kernels, same thread count, same results. */
+#define _DEFAULT_SOURCE
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "check.h"
 
-static char stderr_path[64];
-static int saved_stderr = -1;
+#define SIDE 32
 
-struct log_record {
-    int warnings;
-    char last_warning[1024];
-};
+typedef char *(*corename_function)(void);
+typedef int (*get_threads_function)(void);
+typedef void (*sgemm_function)(int, int, int, int, int, int, float, const float *, int, const float *, int,
+                               float, float *, int);
 
-static void record_log(int32_t level, const char *message, void *user_data) {
-    struct log_record *record = user_data;
-    if (level != UNETSEG_LOG_WARNING) return;
-    record->warnings++;
-    snprintf(record->last_warning, sizeof record->last_warning, "%s", message);
+static corename_function host_corename;
+static get_threads_function host_get_threads;
+static sgemm_function host_sgemm;
+
+/* The probabilities a tiny seeded model predicts for a fixed image, as hexadecimal floats in `out`. */
+static void predict_hex(char *out, size_t capacity) {
+    unetseg_model *model = make_tiny_model(7);
+    static float image[3 * SIDE * SIDE], probabilities[SIDE * SIDE];
+    for (int i = 0; i < 3 * SIDE * SIDE; i++) image[i] = (float)((i * 37) % 101) / 101.0f;
+    CHECK_OK(unetseg_model_predict(model, image, 1, SIDE, SIDE, probabilities, SIDE * SIDE));
+    unetseg_model_free(model);
+    size_t used = 0;
+    for (int i = 0; i < SIDE * SIDE && used + 20 < capacity; i += 17) {
+        used += (size_t)snprintf(out + used, capacity - used, "%a ", probabilities[i]);
+    }
 }
 
-/* Occurrences of `needle` in the text written to stderr so far. */
-static int stderr_count(const char *needle) {
-    fflush(stderr);
-    FILE *file = fopen(stderr_path, "r");
-    if (file == NULL) return -1;
-    static char text[8192];
-    size_t size = fread(text, 1, sizeof text - 1, file);
-    text[size] = '\0';
-    fclose(file);
-    int count = 0;
-    for (const char *at = strstr(text, needle); at != NULL; at = strstr(at + 1, needle)) count++;
-    return count;
+/* The host's sgemm on fixed 64×64 matrices: a checksum of C and its first element, exactly. */
+static void host_product(double *sum, float *first) {
+    enum { N = 64 };
+    static float a[N * N], b[N * N], c[N * N];
+    for (int i = 0; i < N * N; i++) {
+        a[i] = (float)((i * 13) % 29) / 7.0f;
+        b[i] = (float)((i * 11) % 31) / 9.0f;
+    }
+    host_sgemm(101, 111, 111, N, N, N, 1.0f, a, N, b, N, 0.0f, c, N);
+    *sum = 0;
+    for (int i = 0; i < N * N; i++) *sum += c[i];
+    *first = c[0];
 }
 
-static struct log_record record;
-static int cpu_has_fast_kernels;
+static char clean_output[4096];
+static char self_path[4096];
 
-static void test_report_says_loaded_before(void) {
+/* The same prediction in a process whose environment has no OpenBLAS settings and no host OpenBLAS. */
+static void run_clean_child(void) {
+    char command[4200];
+    snprintf(command, sizeof command, "/usr/bin/env -u OPENBLAS_CORETYPE -u OPENBLAS_NUM_THREADS '%s' --predict",
+             self_path);
+    FILE *child = popen(command, "r");
+    CHECK(child != NULL);
+    if (child == NULL) return;
+    size_t size = fread(clean_output, 1, sizeof clean_output - 1, child);
+    clean_output[size] = '\0';
+    CHECK(pclose(child) == 0);
+}
+
+static void test_the_host_keeps_its_kernels_and_threads(void) {
+    CHECK(strcmp(host_corename(), "Prescott") == 0);
+    CHECK(host_get_threads() == 2);
+}
+
+static void test_unetseg_runs_its_own_kernels(void) {
     unetseg_system_report report;
     memset(&report, 0x7f, sizeof report);
     CHECK_OK(unetseg_system_info(&report));
-    CHECK(report.blas_loaded_before);
-    CHECK(strcmp(report.blas_core, "Prescott") == 0);
-    CHECK(strcmp(report.blas_coretype_set, "") == 0); /* the host had set it */
-    CHECK(memchr(report.blas_warning, '\0', sizeof report.blas_warning) != NULL);
-    cpu_has_fast_kernels = strcmp(report.simd, "avx2") == 0 || strcmp(report.simd, "avx512") == 0;
-    if (cpu_has_fast_kernels) {
-        CHECK(strstr(report.blas_warning, "slow 'Prescott' kernels") != NULL);
-        CHECK(strstr(report.blas_warning, "OPENBLAS_CORETYPE=Haswell") != NULL
-              || strstr(report.blas_warning, "OPENBLAS_CORETYPE=SkylakeX") != NULL);
-        CHECK(strstr(report.blas_warning, "~/.Renviron") != NULL);
-    } else {
-        CHECK(report.blas_warning[0] == '\0');
-    }
-    char text[256];
-    CHECK_OK(unetseg_system_info_string(text, sizeof text));
-    CHECK(strstr(text, "OpenBLAS core Prescott (loaded before unetseg)") != NULL);
+    CHECK(report.blas_loaded_before);                                /* it sees the host's OpenBLAS */
+    CHECK(strcmp(report.blas_core, report.blas_coretype_set) == 0);   /* and runs the core it chose */
+    CHECK(report.blas_warning[0] == '\0');
+    int has_wide_simd = strcmp(report.simd, "avx") == 0 || strcmp(report.simd, "avx2") == 0
+        || strcmp(report.simd, "avx512") == 0;
+    if (has_wide_simd) CHECK(strcmp(report.blas_core, "Prescott") != 0);
+    /* The clean child reports the same core. */
+    char core_line[160];
+    snprintf(core_line, sizeof core_line, "core %s\n", report.blas_core);
+    CHECK(strstr(clean_output, core_line) != NULL);
 }
 
-static void test_warned_once(void) {
-    /* More calls into the library: still one warning on each channel. */
-    int32_t ignored = unetseg_set_num_threads(0);
-    CHECK(ignored == UNETSEG_STATUS_OK);
-    unetseg_model *model = make_tiny_model(1);
-    float images[3 * 8 * 8] = {0}, probabilities[8 * 8];
-    CHECK_OK(unetseg_model_predict(model, images, 1, 8, 8, probabilities, 64));
-    CHECK(probabilities[0] > 0 && probabilities[0] < 1); /* the slow kernels still compute */
-    unetseg_model_free(model);
-    if (cpu_has_fast_kernels) {
-        CHECK(record.warnings == 1);
-        CHECK(strstr(record.last_warning, "unetseg: OpenBLAS was loaded by this process before unetseg") == record.last_warning);
-        CHECK(stderr_count("unetseg: OpenBLAS was loaded by this process before unetseg") == 1);
-        CHECK(stderr_count("OPENBLAS_CORETYPE=") == 2);
-    } else {
-        CHECK(record.warnings == 0 && stderr_count("unetseg:") == 0);
-    }
+static void test_same_numbers_as_in_a_clean_process(void) {
+    char here[2048] = "";
+    predict_hex(here, sizeof here);
+    CHECK(here[0] != '\0');
+    CHECK(strstr(clean_output, here) != NULL);
+    if (strstr(clean_output, here) == NULL) fprintf(stderr, "here:  %s\nclean: %s\n", here, clean_output);
 }
 
-int main(void) {
-    /* stderr goes to a file, to count what the library writes there. */
-    snprintf(stderr_path, sizeof stderr_path, "/tmp/unetseg-c-stderr-XXXXXX");
-    int fd = mkstemp(stderr_path);
-    saved_stderr = dup(STDERR_FILENO);
-    if (fd < 0 || saved_stderr < 0 || dup2(fd, STDERR_FILENO) < 0) {
-        perror("redirecting stderr");
+static void test_the_host_blas_is_untouched_by_unetseg_work(void) {
+    double before_sum, after_sum;
+    float before_first, after_first;
+    host_product(&before_sum, &before_first);
+    char ignored[2048];
+    predict_hex(ignored, sizeof ignored);  /* unetseg computes in between */
+    CHECK_OK(unetseg_set_num_threads(1));
+    predict_hex(ignored, sizeof ignored);
+    CHECK_OK(unetseg_set_num_threads(0));
+    host_product(&after_sum, &after_first);
+    CHECK(before_sum == after_sum && before_first == after_first);
+    CHECK(strcmp(host_corename(), "Prescott") == 0);
+    CHECK(host_get_threads() == 2);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--predict") == 0) {
+        unetseg_system_report report;
+        if (unetseg_system_info(&report) != UNETSEG_STATUS_OK) return 1;
+        char text[2048] = "";
+        predict_hex(text, sizeof text);
+        printf("core %s\n%s\n", report.blas_core, text);
+        return current_test_failed;
+    }
+    const char *core = getenv("OPENBLAS_CORETYPE");
+    if (core == NULL || strcmp(core, "Prescott") != 0) {
+        /* Like R started with these settings: they are in the environment before the library loads. */
+        setenv("OPENBLAS_CORETYPE", "Prescott", 1);
+        setenv("OPENBLAS_NUM_THREADS", "2", 1);
+        execv(argv[0], argv);
+        perror("test_blas_host: re-executing with OPENBLAS_CORETYPE=Prescott");
         return 1;
     }
-    close(fd);
-    /* The host loads OpenBLAS first, with old kernels. */
-    setenv("OPENBLAS_CORETYPE", "Prescott", 1);
+    if (realpath(argv[0], self_path) == NULL) {
+        perror("test_blas_host: finding its own path");
+        return 1;
+    }
     void *openblas = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_GLOBAL);
     if (openblas == NULL) {
-        dup2(saved_stderr, STDERR_FILENO);
-        fprintf(stderr, "test_blas_preloaded: cannot load libopenblas.so.0: %s\n", dlerror());
+        fprintf(stderr, "test_blas_host: cannot load the host's libopenblas.so.0: %s\n", dlerror());
         return 1;
     }
-    unetseg_set_log_callback(record_log, &record);
-    RUN(test_report_says_loaded_before);
-    RUN(test_warned_once);
-    unetseg_set_log_callback(NULL, NULL);
-    /* The test's own failure messages go back to the real stderr. */
-    fflush(stderr);
-    dup2(saved_stderr, STDERR_FILENO);
-    char *text = NULL;
-    FILE *file = fopen(stderr_path, "r");
-    if (file != NULL) {
-        static char captured[8192];
-        size_t size = fread(captured, 1, sizeof captured - 1, file);
-        captured[size] = '\0';
-        text = captured;
-        fclose(file);
+    host_corename = (corename_function)dlsym(openblas, "openblas_get_corename");
+    host_get_threads = (get_threads_function)dlsym(openblas, "openblas_get_num_threads");
+    host_sgemm = (sgemm_function)dlsym(openblas, "cblas_sgemm");
+    if (host_corename == NULL || host_get_threads == NULL || host_sgemm == NULL) {
+        fprintf(stderr, "test_blas_host: libopenblas.so.0 lacks the functions this test calls\n");
+        return 1;
     }
-    if (text != NULL && tests_failed > 0) fprintf(stderr, "captured stderr:\n%s", text);
-    remove(stderr_path);
+    run_clean_child();
+    RUN(test_the_host_keeps_its_kernels_and_threads);
+    RUN(test_unetseg_runs_its_own_kernels);
+    RUN(test_same_numbers_as_in_a_clean_process);
+    RUN(test_the_host_blas_is_untouched_by_unetseg_work);
     return finish();
 }

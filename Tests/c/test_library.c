@@ -22,8 +22,9 @@ static void test_system_info(void) {
           || strcmp(report.simd, "sse") == 0 || strcmp(report.simd, "unknown") == 0);
     CHECK(report.num_threads >= 1 && report.num_cpus >= 1);
     CHECK(report.api_version == UNETSEG_API_VERSION);
-    /* Nothing loaded OpenBLAS before the library here: no warning (test_blas_preloaded has that case). */
+    /* No OpenBLAS of the host's here (test_blas_host has that case), and no UNETSEG_BLAS_CORETYPE. */
     CHECK(!report.blas_loaded_before && strcmp(report.blas_warning, "") == 0);
+    CHECK(strcmp(report.blas_core, report.blas_coretype_set) == 0);
     CHECK_ERROR(unetseg_system_info(NULL), UNETSEG_STATUS_INVALID_ARGUMENT, "out_report is NULL");
 }
 
