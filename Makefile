@@ -17,8 +17,8 @@ LIB_BUILD := UNETSEG_EMIT_HEADER=$(RAW_HEADER) $(SWIFT) build -c release -j $(JO
     -Xswiftc -static-stdlib -Xlinker --version-script=$(CURDIR)/scripts/libunetseg.map
 VERSION := $(shell sed -n 's/^let libraryVersion: StaticString = "\(.*\)"/\1/p' Sources/UNetSegC/Library.swift)
 
-.PHONY: all setup build lib lib-cli header check-header install python-package test test-swift test-cli test-c \
-    test-python test-r examples-c bench demo clean
+.PHONY: all setup build lib lib-cli header check-header install python-package system-info test test-swift test-cli \
+    test-c test-python test-r r-package examples-c bench demo clean
 
 all: build
 
@@ -60,8 +60,13 @@ install: lib
 python-package: lib
 	cp $(LIB) bindings/python/unetseg/libunetseg.so
 
-## test: every test suite (Swift, then C, Python and R where present)
-test: setup test-swift test-cli test-c test-python test-r
+## system-info: the CPU, its SIMD level and the kernels of the library's own OpenBLAS (make test prints it
+## first, so that a failure on another machine can be read from its log)
+system-info: lib-cli
+	@$(LIB_CLI) info
+
+## test: every test suite (Swift, then CLI, C, Python and R)
+test: setup system-info test-swift test-cli test-c test-python test-r
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
@@ -79,11 +84,15 @@ test-c: lib lib-cli
 R_LIBRARY := $(LIB_SCRATCH)/R-library
 R_TESTS := testthat::test_dir("bindings/R/unetseg/tests/testthat", package = "unetseg", load_package = "installed", \
     reporter = "check", stop_on_failure = TRUE)
-test-r: lib lib-cli
-	rm -rf $(R_LIBRARY) && mkdir -p $(R_LIBRARY)
-	R CMD INSTALL --no-multiarch -l $(R_LIBRARY) bindings/R/unetseg
+test-r: r-package lib-cli
 	R_LIBS=$(CURDIR)/$(R_LIBRARY) UNETSEG_LIB=$(CURDIR)/$(LIB) UNETSEG_CLI=$(CURDIR)/$(LIB_CLI) UNETSEG_REPO=$(CURDIR) \
 	    Rscript -e '$(R_TESTS)'
+
+## r-package: the R package installed into a temporary library (.build-lib/R-library) over .build-lib's
+## libunetseg.so
+r-package: lib
+	rm -rf $(R_LIBRARY) && mkdir -p $(R_LIBRARY)
+	R CMD INSTALL --no-multiarch -l $(R_LIBRARY) bindings/R/unetseg
 
 ## examples-c: builds examples/c/{train,predict}.c against .build-lib's library and runs them, with an
 ## empty environment, into .build-lib/examples (a tiny synthetic run; about a minute)
@@ -103,11 +112,13 @@ examples-c: lib
 test-python: lib lib-cli
 	UNETSEG_LIB=$(CURDIR)/$(LIB) UNETSEG_CLI=$(CURDIR)/$(LIB_CLI) $(PYTHON) -m pytest -q bindings/python/tests
 
-## bench: the benchmark tables (release build), with PyTorch's time for the same step when torch is installed
-bench: build
+## bench: the benchmark tables (release build), with PyTorch's time for the same step when torch is installed,
+## and a training step inside an R session started with OPENBLAS_CORETYPE=Prescott against the CLI's
+bench: build r-package
 	$(RELEASE)/unetseg bench ops
 	$(RELEASE)/unetseg bench loader
 	scripts/bench-train $(RELEASE)/unetseg
+	R_LIBS=$(CURDIR)/$(R_LIBRARY) UNETSEG_LIB=$(CURDIR)/$(LIB) scripts/bench-r-vs-cli $(RELEASE)/unetseg
 
 ## demo: synthetic data, split, training, evaluation and pictures in $(DEMO)/ (about 5 minutes on 2 cores)
 DEMO ?= demo

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -91,31 +92,61 @@ def test_search_order_package_copy_then_build_folder(tmp_path):
     assert result.stdout.strip() == str(explicit)
 
 
-def test_fast_blas_kernels_after_numpy_loaded_its_own_openblas(tmp_path):
-    # numpy's wheels bundle their own OpenBLAS; load and use it first, then unetseg's must still be fast.
-    code = (
-        "import numpy as np; a = np.ones((64, 64)); a @ a\n"
-        "import unetseg; info = unetseg.system_info(); print(info.blas_core); print(info.simd)\n"
-        "print(info.blas_loaded_before); print(repr(info.blas_warning))"
-    )
-    result = run_python(code, cwd=tmp_path, UNETSEG_LIB=unetseg.library_path)
+PREDICT_CODE = (
+    "import numpy as np\n"
+    "a = np.sin(np.arange(4096.0)).reshape(64, 64); before = a @ a\n"
+    "import unetseg\n"
+    "images = (np.arange(3 * 32 * 32, dtype=np.float32).reshape(1, 3, 32, 32) * 37 % 101) / 101\n"
+    "p = unetseg.UNet(depth=2, n_filters=2, seed=7).predict(images)\n"
+    "info = unetseg.system_info()\n"
+    "print(info.blas_core, info.blas_coretype_set, repr(info.blas_warning), p.tobytes().hex())\n"
+    "print('numpy unchanged', np.array_equal(before, a @ a))\n"
+)
+
+
+def test_numpy_and_openblas_settings_change_nothing_in_unetseg(tmp_path):
+    # numpy's wheels bundle their own OpenBLAS: use it first, in a process whose environment asks OpenBLAS for
+    # the old Prescott kernels on 4 threads. unetseg runs its own instance: same kernels and the same numbers,
+    # bit for bit, as in a process without those settings, and numpy's products are unchanged.
+    prescott = run_python(PREDICT_CODE, cwd=tmp_path, UNETSEG_LIB=unetseg.library_path,
+                          OPENBLAS_CORETYPE="Prescott", OPENBLAS_NUM_THREADS="4", OMP_NUM_THREADS="4")
+    assert prescott.returncode == 0, prescott.stderr
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENBLAS_", "OMP_"))}
+    clean = subprocess.run([sys.executable, "-c", PREDICT_CODE], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=120, env={**clean_env, "PYTHONPATH": str(PACKAGE.parent),
+                                             "UNETSEG_LIB": unetseg.library_path})
+    assert clean.returncode == 0, clean.stderr
+    assert prescott.stdout == clean.stdout
+    core, chosen, warning, probabilities = prescott.stdout.splitlines()[0].split()
+    assert (core, warning) == (chosen, "''")
+    assert core == unetseg.system_info().blas_core
+    assert len(probabilities) == 2 * 4 * 32 * 32
+    assert prescott.stdout.splitlines()[1] == "numpy unchanged True"
+    if unetseg.system_info().simd in ("avx", "avx2", "avx512"):
+        assert core != "Prescott"
+
+
+def test_an_unusable_blas_core_request_is_ignored_with_a_warning(tmp_path):
+    code = "import unetseg; info = unetseg.system_info(); print(info.blas_core); print(info.blas_warning)"
+    result = run_python(code, cwd=tmp_path, UNETSEG_LIB=unetseg.library_path, UNETSEG_BLAS_CORETYPE="Pentium4000")
     assert result.returncode == 0, result.stderr
-    core, simd, loaded_before, warning = result.stdout.split()
-    assert (loaded_before, warning) == ("False", "''")  # numpy's OpenBLAS is another library
-    assert "OPENBLAS_CORETYPE" not in result.stderr
-    assert not core.startswith("unavailable"), core
-    assert core not in ("Prescott", "unknown"), f"OpenBLAS fell back to generic kernels ({core}, CPU {simd})"
+    core, warning = result.stdout.splitlines()
+    assert core == unetseg.system_info().blas_core
+    assert warning.startswith("UNETSEG_BLAS_CORETYPE=Pentium4000 ignored: not a core type unetseg knows")
+    result = run_python(code, cwd=tmp_path, UNETSEG_LIB=unetseg.library_path, UNETSEG_BLAS_CORETYPE="prescott")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["Prescott", ""]
 
 
 def test_system_info_in_this_process():
     info = unetseg.system_info()
     assert info.version == unetseg.version()
     assert info.api_version == unetseg.api_version() == _lib.API_VERSION
-    assert info.blas_core not in ("Prescott", "unknown") and not info.blas_core.startswith("unavailable")
+    assert info.blas_core == info.blas_coretype_set
     assert info.simd in ("avx512", "avx2", "avx", "sse", "unknown")
     assert info.num_cpus >= 1 and info.num_threads == unetseg.get_num_threads()
     text = unetseg.system_info_string()
-    assert text.startswith(f"unetseg {unetseg.version()}, OpenBLAS core {info.blas_core}")
+    assert text.startswith(f"unetseg {unetseg.version()}, own OpenBLAS core {info.blas_core}")
 
 
 def test_version_strings():

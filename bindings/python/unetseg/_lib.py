@@ -6,9 +6,9 @@ a failure into the matching :class:`~unetseg.errors.UnetsegError` subclass carry
 so callers never look at statuses. The library is loaded with :class:`ctypes.CDLL`, which releases the GIL
 for the duration of every call.
 
-The library picks OpenBLAS's fast kernels by itself: it sets ``OPENBLAS_CORETYPE`` from a CPUID check
-before it ``dlopen``s OpenBLAS, which happens on first use, not at load time. numpy's wheels bundle their
-own, differently named OpenBLAS (``libscipy_openblas``), so importing numpy first does not interfere.
+The library computes with its own OpenBLAS instance, linked in with its symbols private and its kernels
+chosen from CPUID: numpy's OpenBLAS (or any other in the process) is neither used nor changed by it, and
+``OPENBLAS_CORETYPE`` or ``OPENBLAS_NUM_THREADS`` in the environment do not affect unetseg.
 """
 
 from __future__ import annotations

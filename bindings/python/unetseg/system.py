@@ -30,11 +30,11 @@ class SystemInfo:
 
     #: The library's version, as :func:`version`.
     version: str
-    #: The OpenBLAS core in use ("SkylakeX", "Haswell", ...) or "unavailable: <why>".
+    #: The kernels of the library's own OpenBLAS ("SkylakeX", "Haswell", ...).
     blas_core: str
-    #: The ``OPENBLAS_CORETYPE`` the library set before loading OpenBLAS ("" if it set none).
+    #: The core type the library started its own OpenBLAS with.
     blas_coretype_set: str
-    #: Widest SIMD the CPU reports: "avx512", "avx2", "avx", "sse" or "unknown".
+    #: Widest SIMD the CPU and OS allow: "avx512", "avx2", "avx", "sse" or "unknown".
     simd: str
     #: Compute threads in use (:func:`set_num_threads`).
     num_threads: int
@@ -42,10 +42,9 @@ class SystemInfo:
     num_cpus: int
     #: The C API version, as :func:`api_version`.
     api_version: int
-    #: Whether OpenBLAS was already loaded when unetseg loaded it (too late to choose its kernels).
+    #: Whether the process has an OpenBLAS of its own besides unetseg's (which unetseg neither uses nor changes).
     blas_loaded_before: bool
-    #: "" or, when an OpenBLAS loaded before runs slower kernels than this CPU allows, the warning with the
-    #: fix (set OPENBLAS_CORETYPE before the program starts).
+    #: "" or why ``UNETSEG_BLAS_CORETYPE`` was ignored (unknown, or kernels this CPU cannot run).
     blas_warning: str
     #: The library file this package loaded.
     library_path: str

@@ -70,10 +70,12 @@ unetseg_dll <- function() {
 #'
 #' `unetseg_version()` is the version of libunetseg; `unetseg_library_path()` the file that was loaded
 #' (found through the environment variable `UNETSEG_LIB`, the install location, or the repository's
-#' `.build-lib/release/`); `unetseg_system_info()` a one-line report: version, the OpenBLAS core in use,
-#' threads, CPUs and SIMD level. R loads OpenBLAS at start-up, before unetseg can choose its kernels: when
-#' they are slower than the CPU allows, `library(unetseg)` warns once with the fix (set
-#' `OPENBLAS_CORETYPE` in `~/.Renviron`).
+#' `.build-lib/release/`); `unetseg_system_info()` a one-line report: version, the kernels of the
+#' library's own OpenBLAS, threads, CPUs, SIMD level and CPU model. unetseg computes with its own OpenBLAS
+#' instance, not R's: R's `%*%` keeps its kernels and threads, and unetseg runs the fastest kernels the CPU
+#' allows whatever `OPENBLAS_CORETYPE` R was started with. Setting `UNETSEG_BLAS_CORETYPE` before loading
+#' asks for other kernels; when the CPU cannot run them, `library(unetseg)` warns once
+#' (class `unetseg_blas_warning`) and the fastest are used.
 #'
 #' @return A string.
 #' @examples

@@ -42,3 +42,14 @@ expect_unetseg_error <- function(expr, class, pattern = NULL) {
 
 # The repository root (set by `make test-r`), or "" when the tests run elsewhere.
 repo_root <- function() Sys.getenv("UNETSEG_REPO")
+
+# Runs R on `code` in a new process with the test's library paths and extra environment `env`
+# (NAME=value strings); returns its output lines, with the exit status as attribute "status".
+run_r <- function(code, env = character()) {
+  script <- tempfile(fileext = ".R")
+  writeLines(code, script)
+  libs <- paste0("R_LIBS=", paste(.libPaths(), collapse = ":"))
+  output <- suppressWarnings(system2(file.path(R.home("bin"), "Rscript"), script, stdout = TRUE, stderr = TRUE,
+                                     env = c(libs, env)))
+  output
+}
