@@ -760,7 +760,7 @@ extern int32_t unetseg_loader_reset(unetseg_loader *loader,
  * Patient split into training and validation folders
  * --------------------------------------------------------------------------------------------------------- */
 
-/// The post's split: 30 validation patients chosen with seed 777.
+/// The post's split: 30 validation patients chosen with seed 777; an earlier split is not overwritten.
 extern unetseg_split_params unetseg_split_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Splits the patient folders of root (its sub-folders, hidden ones excluded) into params->n_valid chosen
@@ -768,12 +768,14 @@ extern unetseg_split_params unetseg_split_default_params(void) UNETSEG_NOEXCEPT 
 /// valid_dir with one link per patient to root/PATIENT (a copy where links are impossible; root is never
 /// changed). Also writes the split as split.json beside them, in train_dir's parent folder:
 /// {"seed": "777", "n_valid": 30, "train": [...], "valid": [...]}. The choice depends only on the sorted
-/// names, n_valid and the seed. Writes the patient counts into *out_n_train and *out_n_valid, each of
-/// which may be NULL.
+/// names, n_valid and the seed. An existing split.json or non-empty train_dir or valid_dir is refused
+/// unless params->overwrite, which empties the folders (links removed, never followed) and rewrites the
+/// record. Writes the patient counts into *out_n_train and *out_n_valid, each of which may be NULL.
 /// Returns UNETSEG_STATUS_OK; UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an empty path, n_valid above
 /// the number of patients, or folders that are the same, nested or inside root; UNETSEG_STATUS_IO for a
-/// root that does not exist, a destination that exists and is not an empty folder, or a link or copy that
-/// fails (what was made is removed again). The message names the folder.
+/// root that does not exist, a destination that exists and is not an empty folder or an existing
+/// split.json (without overwrite), or a link or copy that fails (what was made is removed again). The
+/// message names the folder or file.
 extern int32_t unetseg_split_patients(char const *root, char const *train_dir, char const *valid_dir,
                                       unetseg_split_params const *params, int32_t *out_n_train,
                                       int32_t *out_n_valid) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
@@ -805,7 +807,9 @@ extern int32_t unetseg_synthetic_write(char const *root, unetseg_synthetic_param
 /// Trains the post's U-Net on params->train_dir as the post and the unetseg CLI do: per batch zero_grad,
 /// forward, loss, backward, SGD step and one-cycle step; per epoch the mean losses on both folders. Writes
 /// into params->out_dir model_EPOCH.safetensors, best.safetensors (lowest validation loss), log.csv,
-/// log.json and training_state.safetensors (for resume). Everything random derives from params->seed:
+/// log.json and training_state.safetensors (for resume). A non-empty out_dir is refused
+/// (UNETSEG_STATUS_IO, naming it) unless params->resume continues the run in it or params->overwrite
+/// replaces it; nothing of an earlier run is deleted otherwise. Everything random derives from params->seed:
 /// the same params give the same losses, here and in the CLI (unetseg train with the same seed).
 /// on_batch (may be NULL) is called after every batch and on_epoch (may be NULL) after every epoch, both
 /// with user_data; either returning false stops the run (its state is saved; params->resume continues it).
@@ -815,8 +819,11 @@ extern int32_t unetseg_synthetic_write(char const *root, unetseg_synthetic_param
 /// Returns UNETSEG_STATUS_OK, with the last epoch's metrics in *out_last_epoch and a new handle to the
 /// trained model in *out_model (free it with unetseg_model_free; in training mode), each of which may be
 /// NULL when not wanted. UNETSEG_STATUS_INVALID_ARGUMENT for a NULL params, a missing folder name, a field
-/// out of range (named), a folder without slices, or resume without a saved state or with other params;
-/// UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for folders or files that cannot be read or written (named);
+/// out of range (named), a folder without slices, resume and overwrite both set, or resume without a
+/// saved state or with other params; UNETSEG_STATUS_FORMAT when the saved state and weights do not belong
+/// to the same step (a crash while saving: resuming would replay batches);
+/// UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for folders or files that cannot be read or written, or a
+/// non-empty out_dir without resume or overwrite (named);
 /// UNETSEG_STATUS_NUMERIC when the loss becomes NaN or infinite (the last epoch's checkpoint stays);
 /// UNETSEG_STATUS_CANCELLED when a callback returned false. *out_model is NULL on failure.
 extern int32_t unetseg_train(unetseg_train_params const *params, unetseg_batch_callback on_batch,
@@ -826,7 +833,7 @@ extern int32_t unetseg_train(unetseg_train_params const *params, unetseg_batch_c
 
 /// The post's run: 20 epochs of batches of 4, one-cycle up to lr 0.1 with SGD momentum 0.9, the post's
 /// model, loss 0.3 * dice + 0.7 * bce, augmentation (0.05, 15, 0.5), lesion-weighted sampling, seed 777,
-/// the current threads, 1 loader thread, no resume, a checkpoint per epoch. The three folders are NULL:
+/// the current threads, 1 loader thread, no resume, no overwrite, a checkpoint per epoch. The three folders are NULL:
 /// set train_dir and out_dir (and valid_dir for validation losses).
 extern unetseg_train_params unetseg_train_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
@@ -838,14 +845,17 @@ extern unetseg_train_params unetseg_train_default_params(void) UNETSEG_NOEXCEPT 
 /// (kaggle_3m layout, in order, no augmentation) and scores it: Dice of each patient's volume with
 /// prediction > 0.5, their mean and median, mean per-slice Dice, BCE and dice loss. With
 /// params->predictions_dir, writes each predicted mask as a 0/255 TIFF
-/// predictions_dir/PATIENT/PATIENT_N_mask.tif; with params->output_dir, writes metrics.json,
-/// predictions.png and contours.png there (and loss_curves.png when params->model_path has a log.json
+/// predictions_dir/PATIENT/PATIENT_N_pred.tif (never named like a label, so dataset scans ignore them);
+/// with params->output_dir, writes metrics.json, predictions.png and contours.png there (and loss_curves.png when params->model_path has a log.json
 /// beside it). After every batch, progress (may be NULL) is called with (slices done, slices) and
-/// user_data, and may stop the work by returning false.
+/// user_data, and may stop the work by returning false. A predictions_dir or output_dir that is, contains
+/// or lies inside data_dir, or a folder data_dir reaches through links (a split's patient links), is
+/// refused before anything is written: inputs are never replaced.
 /// Returns UNETSEG_STATUS_OK with the scores in *out_metrics and, when out_result is not NULL, a new
 /// handle in *out_result with each patient's Dice (free it with unetseg_evaluation_free).
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, a model that does not take 3 channels to 1
-/// class or slices whose size it cannot take, a batch_size out of range or a folder without slices;
+/// class or slices whose size it cannot take, a batch_size out of range, a folder without slices, or a
+/// predictions_dir or output_dir overlapping data_dir (the message names both);
 /// UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for a folder or file that cannot be read or written (named);
 /// UNETSEG_STATUS_OUT_OF_MEMORY for batches too large; UNETSEG_STATUS_CANCELLED when progress returned
 /// false. *out_result is NULL on failure.
@@ -888,13 +898,15 @@ extern int32_t unetseg_evaluation_volume_dice(unetseg_evaluation const *evaluati
 /// Segments input, a slice TIFF or a folder searched recursively for slice images (PATIENT_N.tif;
 /// existing masks are ignored), with model (evaluation mode, no graph; its mode is restored afterwards),
 /// and writes each predicted mask (prediction > 0.5) as a 0/255 TIFF:
-/// out_dir/PATIENT/PATIENT_N_mask.tif for Kaggle-named slices, out_dir/NAME_mask.tif for
-/// others. Images are min-max scaled as for training. After every image, progress (may be NULL) is called
+/// out_dir/PATIENT/PATIENT_N_pred.tif for Kaggle-named slices, out_dir/NAME_pred.tif for
+/// others: never named like a label (PATIENT_N_mask.tif), so dataset scans ignore them. An out_dir that
+/// is, contains or lies inside input, or reaches it or a folder it links to through links, is refused
+/// before anything is written: inputs are never replaced. Images are min-max scaled as for training. After every image, progress (may be NULL) is called
 /// with (images done, images) and user_data, and may stop the work by returning false. Writes the number
 /// of masks written into *out_written, which may be NULL.
 /// Returns UNETSEG_STATUS_OK; UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an empty path, a dead handle, a
-/// model that does not take 3 channels to 1 class, an image size it cannot take, or a folder without
-/// slice images; UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for a file or folder that cannot be read or
+/// model that does not take 3 channels to 1 class, an image size it cannot take, a folder without
+/// slice images, or an out_dir overlapping input (the message names both); UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for a file or folder that cannot be read or
 /// written (named); UNETSEG_STATUS_CANCELLED when progress returned false (masks written so far stay).
 extern int32_t unetseg_predict_folder(unetseg_model *model, char const *input, char const *out_dir,
                                       unetseg_progress_callback progress, void *user_data,
@@ -975,7 +987,7 @@ extern void unetseg_r_evaluation_patient_count(int32_t const *evaluation, int32_
 
 /// R (.C): trains as unetseg_train (the trainer of the CLI's unetseg train): folders = (train_dir,
 /// valid_dir or "", out_dir); integers = (epochs, batch_size, depth, n_filters, augment, random_sampling,
-/// threads (0: keep), loader_workers, resume); doubles = (lr, momentum, dropout, dice_weight, scale, angle,
+/// threads (0: keep), loader_workers, resume, overwrite); doubles = (lr, momentum, dropout, dice_weight, scale, angle,
 /// flip, seed). Writes one row of 9 values per epoch (epoch, training loss, bce, dice, validation loss,
 /// bce, dice, lr, seconds) into out_history, which holds integers[0] rows, the number of rows into
 /// *out_epochs and a new handle to the trained model into *out_model.
@@ -1144,10 +1156,11 @@ extern void unetseg_r_sgd_step(int32_t const *optimizer, char **message, int32_t
 extern void unetseg_r_sgd_zero_grad(int32_t const *optimizer, char **message,
                                     int32_t *status) UNETSEG_NOEXCEPT;
 
-/// R (.C): splits the patient folders of *root into *n_valid chosen with *seed for *valid_dir and the rest
-/// for *train_dir, as unetseg_split_patients (links to the source, split.json beside train_dir); writes the
-/// two counts into out_counts.
-extern void unetseg_r_split_patients(char **root, char **train_dir, char **valid_dir, int32_t const *n_valid,
+/// R (.C): splits the patient folders of *root into integers[0] (n_valid) chosen with *seed for *valid_dir
+/// and the rest for *train_dir, as unetseg_split_patients (links to the source, split.json beside
+/// train_dir), replacing an earlier split when integers[1] (overwrite) is not 0; writes the two counts into
+/// out_counts.
+extern void unetseg_r_split_patients(char **root, char **train_dir, char **valid_dir, int32_t const *integers,
                                      double const *seed, int32_t *out_counts, char **message,
                                      int32_t *status) UNETSEG_NOEXCEPT;
 

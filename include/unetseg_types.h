@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /** Version of the C API this header describes; unetseg_api_version() returns the library's. */
-#define UNETSEG_API_VERSION 1
+#define UNETSEG_API_VERSION 2
 
 /** Most dimensions a tensor may have: a shape array of UNETSEG_MAX_NDIM elements always suffices. */
 #define UNETSEG_MAX_NDIM 8
@@ -199,6 +199,8 @@ typedef struct unetseg_loader_params {
 typedef struct unetseg_split_params {
     int32_t n_valid; /* patients for validation: 30; 0...number of patients */
     uint64_t seed;   /* key of the choice: 777 */
+    bool overwrite;  /* replace an earlier split: empty non-empty train/valid folders and rewrite split.json:
+                        false (both are refused) */
 } unetseg_split_params;
 
 /** A synthetic LGG-like MRI dataset in the kaggle_3m layout, for trying the library without the real one. */
@@ -241,7 +243,9 @@ typedef struct unetseg_train_params {
     int32_t loader_workers; /* background data-loading threads: 1; 0...64 */
     bool resume;            /* continue the run saved in out_dir (after a cancel or a crash): false */
     bool checkpoint_every_epoch; /* keep model_<epoch>.safetensors of every epoch (the post's torch_save per
-                                    epoch), not just the last: true */
+                                    epoch), not just the last (only files of this call are ever deleted): true */
+    bool overwrite;         /* start a new run in a non-empty out_dir, deleting the earlier run's checkpoints,
+                               state and logs first: false (a non-empty out_dir is refused unless resume) */
 } unetseg_train_params;
 
 /** Progress of one training batch, as unetseg_train() reports it. */
@@ -283,8 +287,9 @@ typedef bool (*unetseg_epoch_callback)(const unetseg_epoch_metrics *metrics, voi
 typedef struct unetseg_evaluate_params {
     int32_t batch_size;          /* slices per forward pass: 8; 1...4096 */
     const char *predictions_dir; /* NULL, or a folder for the predicted masks (0/255 TIFFs,
-                                    <dir>/<patient>/<patient>_<n>_mask.tif) */
-    const char *output_dir;      /* NULL, or a folder for metrics.json, predictions.png and contours.png */
+                                    <dir>/<patient>/<patient>_<n>_pred.tif); must lie outside data_dir */
+    const char *output_dir;      /* NULL, or a folder for metrics.json, predictions.png and contours.png;
+                                    must lie outside data_dir */
     const char *model_path;      /* NULL, or the checkpoint the model was loaded from: when a log.json lies
                                     beside it, output_dir also gets loss_curves.png */
 } unetseg_evaluate_params;

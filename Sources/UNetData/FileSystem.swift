@@ -100,6 +100,12 @@ public enum FileSystem {
         return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
     }
 
+    /// Whether one of two canonical paths (see `canonicalPath`, `resolvedPath`) is the other or lies inside it.
+    public static func overlaps(_ a: String, _ b: String) -> Bool {
+        func inside(_ x: String, _ y: String) -> Bool { x == y || x.hasPrefix(y == "/" ? "/" : y + "/") }
+        return inside(a, b) || inside(b, a)
+    }
+
     /// The canonical absolute path of an existing `path` (links and `..` resolved, like `realpath`).
     public static func canonicalPath(_ path: String) throws(UnetsegError) -> String {
         guard let resolved = realpath(path, nil) else { throw ioError("cannot resolve", path) }

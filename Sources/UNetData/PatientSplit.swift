@@ -55,22 +55,28 @@ public struct PatientSplit: Sendable, Equatable {
     /// Fills `trainDir` and `validDir` with one entry per patient of the split: a symbolic link to
     /// `root/<patient>` (absolute), or a copy of that folder where the file system refuses links.
     /// Each destination must be missing (it is created) or an empty folder, the two must differ, and
-    /// neither may lie inside `root` or contain it. Every patient folder must exist under `root`.
-    /// On failure the entries made so far are removed again; `root` is never modified.
-    public func apply(root: String, trainDir: String, validDir: String) throws(UnetsegError) {
+    /// neither may lie inside `root` or contain it. Every patient folder must exist under `root`. With
+    /// `overwrite`, a non-empty destination is emptied first (links are removed, never followed), once
+    /// every other check has passed. On failure the entries made so far are removed again; `root` is never
+    /// modified.
+    public func apply(root: String, trainDir: String, validDir: String, overwrite: Bool = false) throws(UnetsegError) {
         guard FileSystem.isDirectory(root) else { throw .io("dataset folder \(root) does not exist or is not a folder") }
         let rootPath = try FileSystem.canonicalPath(root)
         let trainPath = try FileSystem.resolvedPath(trainDir), validPath = try FileSystem.resolvedPath(validDir)
+        var toEmpty: [String] = []
         try require(trainPath != validPath, "patient split: training and validation folders are the same (\(trainPath))")
         for (label, path) in [("training", trainPath), ("validation", validPath)] {
-            try require(!PatientSplit.overlaps(path, rootPath),
+            try require(!FileSystem.overlaps(path, rootPath),
                         "patient split: the \(label) folder \(path) overlaps the dataset folder \(rootPath)")
-            try require(!PatientSplit.overlaps(path, label == "training" ? validPath : trainPath),
+            try require(!FileSystem.overlaps(path, label == "training" ? validPath : trainPath),
                         "patient split: the training folder \(trainPath) and validation folder \(validPath) are nested")
             if FileSystem.exists(path) {
                 guard FileSystem.isDirectory(path) else { throw .io("\(label) folder \(path) exists and is not a folder") }
-                guard try FileSystem.listDirectory(path).isEmpty else {
-                    throw .io("\(label) folder \(path) is not empty; remove it or choose another")
+                if try !FileSystem.listDirectory(path).isEmpty {
+                    guard overwrite else {
+                        throw .io("\(label) folder \(path) is not empty; remove it, choose another or pass overwrite")
+                    }
+                    toEmpty.append(path)
                 }
             }
         }
@@ -81,6 +87,9 @@ public struct PatientSplit: Sendable, Equatable {
             guard FileSystem.isDirectory(FileSystem.joined(rootPath, name)) else {
                 throw .io("patient folder \(FileSystem.joined(rootPath, name)) does not exist")
             }
+        }
+        for folder in toEmpty {
+            for name in try FileSystem.listDirectory(folder) { try FileSystem.removeTree(FileSystem.joined(folder, name)) }
         }
         try FileSystem.makeDirectories(trainPath)
         try FileSystem.makeDirectories(validPath)
@@ -108,12 +117,6 @@ public struct PatientSplit: Sendable, Equatable {
         }
     }
 
-    /// Whether one of two canonical paths is the other or lies inside it.
-    static func overlaps(_ a: String, _ b: String) -> Bool {
-        func inside(_ x: String, _ y: String) -> Bool { x == y || x.hasPrefix(y == "/" ? "/" : y + "/") }
-        return inside(a, b) || inside(b, a)
-    }
-
     /// A single path component: non-empty, no `/`, not `.` or `..`.
     static func isValidName(_ name: String) -> Bool {
         !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.utf8.contains(0)
@@ -131,5 +134,23 @@ extension PatientSplit {
     /// Writes `json` to `path` (atomically).
     public func writeRecord(to path: String) throws(UnetsegError) {
         try FileSystem.writeTextAtomically(json.serialized(pretty: true) + "\n", to: path)
+    }
+
+    /// Where `applyAndRecord` writes the record: `split.json` in `trainDir`'s parent folder.
+    public static func recordPath(trainDir: String) -> String {
+        FileSystem.joined(FileSystem.parentDirectory(trainDir), "split.json")
+    }
+
+    /// `apply`, then `writeRecord` to `recordPath(trainDir:)`, which is returned. An existing record is
+    /// refused (before anything is made) unless `overwrite`, which also lets `apply` empty the folders.
+    @discardableResult
+    public func applyAndRecord(root: String, trainDir: String, validDir: String, overwrite: Bool) throws(UnetsegError) -> String {
+        let record = PatientSplit.recordPath(trainDir: trainDir)
+        if FileSystem.exists(record) && !overwrite {
+            throw .io("split record \(record) exists (an earlier split?); remove it, choose another folder or pass overwrite")
+        }
+        try apply(root: root, trainDir: trainDir, validDir: validDir, overwrite: overwrite)
+        try writeRecord(to: record)
+        return record
     }
 }

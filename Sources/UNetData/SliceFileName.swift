@@ -8,6 +8,12 @@ public struct SliceFileName: Sendable, Equatable {
     /// Whether this is a mask file.
     public var isMask: Bool
 
+    /// The name of a predicted mask of slice `slice` of `patient`: `<patient>_<n>_pred.tif`. It never
+    /// parses as a slice or a mask, so predictions are never read as images or labels of a dataset.
+    public static func predictionName(patient: String, slice: Int) -> String {
+        "\(patient)_\(slice)_pred.tif"
+    }
+
     /// Parses a file name (no folder); nil for anything that is not a slice or mask TIFF.
     public init?(_ fileName: String) {
         var stem: Substring

@@ -45,15 +45,18 @@ extension unetseg_evaluation_metrics {
 /// (kaggle_3m layout, in order, no augmentation) and scores it: Dice of each patient's volume with
 /// prediction > 0.5, their mean and median, mean per-slice Dice, BCE and dice loss. With
 /// params->predictions_dir, writes each predicted mask as a 0/255 TIFF
-/// predictions_dir/PATIENT/PATIENT_N_mask.tif; with params->output_dir, writes metrics.json,
-/// predictions.png and contours.png there (and loss_curves.png when params->model_path has a log.json
+/// predictions_dir/PATIENT/PATIENT_N_pred.tif (never named like a label, so dataset scans ignore them);
+/// with params->output_dir, writes metrics.json, predictions.png and contours.png there (and loss_curves.png when params->model_path has a log.json
 /// beside it). After every batch, progress (may be NULL) is called with (slices done, slices) and
-/// user_data, and may stop the work by returning false.
+/// user_data, and may stop the work by returning false. A predictions_dir or output_dir that is, contains
+/// or lies inside data_dir, or a folder data_dir reaches through links (a split's patient links), is
+/// refused before anything is written: inputs are never replaced.
 ///
 /// Returns UNETSEG_STATUS_OK with the scores in *out_metrics and, when out_result is not NULL, a new
 /// handle in *out_result with each patient's Dice (free it with unetseg_evaluation_free).
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, a model that does not take 3 channels to 1
-/// class or slices whose size it cannot take, a batch_size out of range or a folder without slices;
+/// class or slices whose size it cannot take, a batch_size out of range, a folder without slices, or a
+/// predictions_dir or output_dir overlapping data_dir (the message names both);
 /// UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for a folder or file that cannot be read or written (named);
 /// UNETSEG_STATUS_OUT_OF_MEMORY for batches too large; UNETSEG_STATUS_CANCELLED when progress returned
 /// false. *out_result is NULL on failure.
@@ -75,6 +78,7 @@ extension unetseg_evaluation_metrics {
         try handle.requireSegmentsSlices()
         let dataset = try BrainSegDataset(root: folder)
         try handle.requireActivationsFit(batch: Int(p.batch_size), height: dataset.height, width: dataset.width)
+        if let outputDir { try ProtectedInput(folder).requireApart(from: outputDir, role: "output_dir") }
         let result = try handle.inEvaluationMode { () throws(UnetsegError) in
             let result = try Evaluator.evaluate(handle.model, on: dataset, batchSize: Int(p.batch_size),
                                                 predictionsDir: predictionsDir, onProgress: progressClosure(progress, user_data))

@@ -8,14 +8,16 @@ import UNetTrain
 /// Segments input, a slice TIFF or a folder searched recursively for slice images (PATIENT_N.tif;
 /// existing masks are ignored), with model (evaluation mode, no graph; its mode is restored afterwards),
 /// and writes each predicted mask (prediction > 0.5) as a 0/255 TIFF:
-/// out_dir/PATIENT/PATIENT_N_mask.tif for Kaggle-named slices, out_dir/NAME_mask.tif for
-/// others. Images are min-max scaled as for training. After every image, progress (may be NULL) is called
+/// out_dir/PATIENT/PATIENT_N_pred.tif for Kaggle-named slices, out_dir/NAME_pred.tif for
+/// others: never named like a label (PATIENT_N_mask.tif), so dataset scans ignore them. An out_dir that
+/// is, contains or lies inside input, or reaches it or a folder it links to through links, is refused
+/// before anything is written: inputs are never replaced. Images are min-max scaled as for training. After every image, progress (may be NULL) is called
 /// with (images done, images) and user_data, and may stop the work by returning false. Writes the number
 /// of masks written into *out_written, which may be NULL.
 ///
 /// Returns UNETSEG_STATUS_OK; UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an empty path, a dead handle, a
-/// model that does not take 3 channels to 1 class, an image size it cannot take, or a folder without
-/// slice images; UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for a file or folder that cannot be read or
+/// model that does not take 3 channels to 1 class, an image size it cannot take, a folder without
+/// slice images, or an out_dir overlapping input (the message names both); UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for a file or folder that cannot be read or
 /// written (named); UNETSEG_STATUS_CANCELLED when progress returned false (masks written so far stay).
 @c public func unetseg_predict_folder(_ model: UnsafeMutablePointer<unetseg_model>?, _ input: UnsafePointer<CChar>?,
                                       _ out_dir: UnsafePointer<CChar>?, _ progress: unetseg_progress_callback?,

@@ -23,7 +23,7 @@ struct RHistory {
 
 /// R (.C): trains as unetseg_train (the trainer of the CLI's unetseg train): folders = (train_dir,
 /// valid_dir or "", out_dir); integers = (epochs, batch_size, depth, n_filters, augment, random_sampling,
-/// threads (0: keep), loader_workers, resume); doubles = (lr, momentum, dropout, dice_weight, scale, angle,
+/// threads (0: keep), loader_workers, resume, overwrite); doubles = (lr, momentum, dropout, dice_weight, scale, angle,
 /// flip, seed). Writes one row of 9 values per epoch (epoch, training loss, bce, dice, validation loss,
 /// bce, dice, lr, seconds) into out_history, which holds integers[0] rows, the number of rows into
 /// *out_epochs and a new handle to the trained model into *out_model.
@@ -39,6 +39,7 @@ struct RHistory {
         (params.epochs, params.batch_size, params.model.depth, params.model.n_filters) = (i[0], i[1], i[2], i[3])
         params.augmentation = unetseg_augmentation_params(enabled: i[4] != 0, scale: Float(d[4]), angle: Float(d[5]), flip: Float(d[6]))
         (params.random_sampling, params.threads, params.loader_workers, params.resume) = (i[5] != 0, i[6], i[7], i[8] != 0)
+        params.overwrite = i[9] != 0
         (params.lr, params.momentum, params.model.dropout, params.dice_weight) = (d[0], Float(d[1]), Float(d[2]), Float(d[3]))
         params.seed = try rSeed(d + 7)
         var history = RHistory(buffer: try required(out_history, "out_history"), capacity: max(0, Int(i[0])))
@@ -134,16 +135,17 @@ func rEvaluation(_ handle: UnsafePointer<Int32>?) throws(UnetsegError) -> Unsafe
     }
 }
 
-/// R (.C): splits the patient folders of *root into *n_valid chosen with *seed for *valid_dir and the rest
-/// for *train_dir, as unetseg_split_patients (links to the source, split.json beside train_dir); writes the
-/// two counts into out_counts.
+/// R (.C): splits the patient folders of *root into integers[0] (n_valid) chosen with *seed for *valid_dir
+/// and the rest for *train_dir, as unetseg_split_patients (links to the source, split.json beside
+/// train_dir), replacing an earlier split when integers[1] (overwrite) is not 0; writes the two counts into
+/// out_counts.
 @c public func unetseg_r_split_patients(_ root: RString?, _ train_dir: RString?, _ valid_dir: RString?,
-                                        _ n_valid: UnsafePointer<Int32>?, _ seed: UnsafePointer<Double>?,
+                                        _ integers: UnsafePointer<Int32>?, _ seed: UnsafePointer<Double>?,
                                         _ out_counts: UnsafeMutablePointer<Int32>?, _ message: RString?,
                                         _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        let counts = try required(out_counts, "out_counts")
-        var params = unetseg_split_params(n_valid: try required(n_valid, "n_valid").pointee, seed: try rSeed(seed))
+        let counts = try required(out_counts, "out_counts"), i = try required(integers, "integers")
+        var params = unetseg_split_params(n_valid: i[0], seed: try rSeed(seed), overwrite: i[1] != 0)
         try rethrowing(unetseg_split_patients(UnsafePointer(try required(root, "root").pointee),
                                               UnsafePointer(try required(train_dir, "train_dir").pointee),
                                               UnsafePointer(try required(valid_dir, "valid_dir").pointee),

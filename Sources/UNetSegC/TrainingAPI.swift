@@ -64,6 +64,7 @@ extension unetseg_train_params {
         options.loaderWorkers = Int(loader_workers)
         options.resume = resume
         options.checkpointEveryEpoch = checkpoint_every_epoch
+        options.overwrite = overwrite
         try options.validate()
         return options
     }
@@ -71,7 +72,7 @@ extension unetseg_train_params {
 
 /// The post's run: 20 epochs of batches of 4, one-cycle up to lr 0.1 with SGD momentum 0.9, the post's
 /// model, loss 0.3 * dice + 0.7 * bce, augmentation (0.05, 15, 0.5), lesion-weighted sampling, seed 777,
-/// the current threads, 1 loader thread, no resume, a checkpoint per epoch. The three folders are NULL:
+/// the current threads, 1 loader thread, no resume, no overwrite, a checkpoint per epoch. The three folders are NULL:
 /// set train_dir and out_dir (and valid_dir for validation losses).
 @c public func unetseg_train_default_params() -> unetseg_train_params {
     let post = TrainingOptions(trainDir: "", validDir: "", outDir: "")
@@ -80,13 +81,15 @@ extension unetseg_train_params {
         lr: post.learningRate, momentum: post.momentum, model: unetseg_model_params(post.model, seed: -1),
         dice_weight: post.diceWeight, augmentation: unetseg_augmentation_params(post.augmentation),
         random_sampling: post.randomSampling, seed: post.seed, threads: 0, loader_workers: Int32(post.loaderWorkers),
-        resume: post.resume, checkpoint_every_epoch: post.checkpointEveryEpoch)
+        resume: post.resume, checkpoint_every_epoch: post.checkpointEveryEpoch, overwrite: post.overwrite)
 }
 
 /// Trains the post's U-Net on params->train_dir as the post and the unetseg CLI do: per batch zero_grad,
 /// forward, loss, backward, SGD step and one-cycle step; per epoch the mean losses on both folders. Writes
 /// into params->out_dir model_EPOCH.safetensors, best.safetensors (lowest validation loss), log.csv,
-/// log.json and training_state.safetensors (for resume). Everything random derives from params->seed:
+/// log.json and training_state.safetensors (for resume). A non-empty out_dir is refused
+/// (UNETSEG_STATUS_IO, naming it) unless params->resume continues the run in it or params->overwrite
+/// replaces it; nothing of an earlier run is deleted otherwise. Everything random derives from params->seed:
 /// the same params give the same losses, here and in the CLI (unetseg train with the same seed).
 ///
 /// on_batch (may be NULL) is called after every batch and on_epoch (may be NULL) after every epoch, both
@@ -98,8 +101,11 @@ extension unetseg_train_params {
 /// Returns UNETSEG_STATUS_OK, with the last epoch's metrics in *out_last_epoch and a new handle to the
 /// trained model in *out_model (free it with unetseg_model_free; in training mode), each of which may be
 /// NULL when not wanted. UNETSEG_STATUS_INVALID_ARGUMENT for a NULL params, a missing folder name, a field
-/// out of range (named), a folder without slices, or resume without a saved state or with other params;
-/// UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for folders or files that cannot be read or written (named);
+/// out of range (named), a folder without slices, resume and overwrite both set, or resume without a
+/// saved state or with other params; UNETSEG_STATUS_FORMAT when the saved state and weights do not belong
+/// to the same step (a crash while saving: resuming would replay batches);
+/// UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for folders or files that cannot be read or written, or a
+/// non-empty out_dir without resume or overwrite (named);
 /// UNETSEG_STATUS_NUMERIC when the loss becomes NaN or infinite (the last epoch's checkpoint stays);
 /// UNETSEG_STATUS_CANCELLED when a callback returned false. *out_model is NULL on failure.
 @c public func unetseg_train(_ params: UnsafePointer<unetseg_train_params>?, _ on_batch: unetseg_batch_callback?,

@@ -46,8 +46,13 @@ public struct Canvas: Sendable {
         }
     }
 
-    /// Draws a line from (x0, y0) to (x1, y1), `thickness` pixels wide.
+    /// Draws a line from (x0, y0) to (x1, y1), `thickness` pixels wide. Only the part near the canvas is
+    /// drawn, so any finite coordinates take at most a few thousand steps; a line with a non-finite end is
+    /// not drawn.
     public mutating func line(_ x0: Double, _ y0: Double, _ x1: Double, _ y1: Double, _ c: Color, thickness: Int = 1) {
+        let margin = Double(max(1, thickness))
+        guard let (x0, y0, x1, y1) = Canvas.clip(x0, y0, x1, y1, to: (-margin, -margin, Double(width) + margin, Double(height) + margin))
+        else { return }
         let steps = max(1, Int(max(abs(x1 - x0), abs(y1 - y0)).rounded(.up)))
         let half = thickness / 2
         for s in 0...steps {
@@ -55,6 +60,26 @@ public struct Canvas: Sendable {
             let x = Int((x0 + (x1 - x0) * t).rounded()), y = Int((y0 + (y1 - y0) * t).rounded())
             fill(x: x - half, y: y - half, width: thickness, height: thickness, c)
         }
+    }
+
+    /// The part of the segment (x0, y0)–(x1, y1) inside the rectangle `box` (Liang–Barsky), or nil when
+    /// none is or an end is not finite.
+    static func clip(_ x0: Double, _ y0: Double, _ x1: Double, _ y1: Double,
+                     to box: (minX: Double, minY: Double, maxX: Double, maxY: Double)) -> (Double, Double, Double, Double)? {
+        guard x0.isFinite, y0.isFinite, x1.isFinite, y1.isFinite else { return nil }
+        let dx = x1 - x0, dy = y1 - y0
+        guard dx.isFinite, dy.isFinite else { return nil }
+        var enter = 0.0, leave = 1.0
+        for (p, q) in [(-dx, x0 - box.minX), (dx, box.maxX - x0), (-dy, y0 - box.minY), (dy, box.maxY - y0)] {
+            if p == 0 {
+                if q < 0 { return nil }
+            } else {
+                let t = q / p
+                if p < 0 { enter = max(enter, t) } else { leave = min(leave, t) }
+            }
+        }
+        guard enter <= leave else { return nil }
+        return (x0 + enter * dx, y0 + enter * dy, x0 + leave * dx, y0 + leave * dy)
     }
 
     /// Draws `plane` (row-major `planeHeight × planeWidth` values) as gray levels at (x, y), mapping

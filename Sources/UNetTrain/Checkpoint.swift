@@ -48,7 +48,12 @@ public enum Checkpoint {
     /// Loads a model from `path`. The configuration comes from the file's metadata; a file without it (a
     /// `state_dict` saved by PyTorch) needs `config`. When both exist they must agree (dropout aside).
     public static func load(_ path: String, config given: UNetConfig? = nil) throws(UnetsegError) -> UNet {
-        let file = try SafeTensors.read(path: path)
+        try model(from: try SafeTensors.read(path: path), source: path, config: given)
+    }
+
+    /// The model in `file`, already read from `path`, as `load(_:config:)`.
+    public static func model(from file: SafeTensorsFile, source path: String,
+                             config given: UNetConfig? = nil) throws(UnetsegError) -> UNet {
         let stored = try storedConfig(file, source: path)
         guard let config = stored ?? given else {
             throw .invalidArgument("\(path) has no unetseg model config in its metadata; pass the model's config (depth, n_filters, ...)")

@@ -38,12 +38,17 @@ public struct EvaluationResult: Sendable {
 public enum Evaluator {
     /// Evaluates `model` on `dataset` (its slices in order; sampling and augmentation are not used), in
     /// batches of `batchSize`. With `predictionsDir`, writes each predicted mask as a 0/255 TIFF at
-    /// `<predictionsDir>/<patient>/<patient>_<n>_mask.tif`. `onProgress(done, total)` may return false to stop
-    /// (`.cancelled`).
+    /// `<predictionsDir>/<patient>/<patient>_<n>_pred.tif`; a `predictionsDir` that is, contains or lies inside
+    /// the dataset's folder, or reaches it through links, is refused before anything is written.
+    /// `onProgress(done, total)` may return false to stop (`.cancelled`).
     public static func evaluate(_ model: UNet, on dataset: BrainSegDataset, batchSize: Int = 8,
                                 predictionsDir: String? = nil,
                                 onProgress: (Int, Int) -> Bool = { _, _ in true }) throws(UnetsegError) -> EvaluationResult {
         try require(batchSize >= 1, "batch size must be at least 1, got \(batchSize)")
+        if let predictionsDir {
+            try ProtectedInput(dataset.root).requireApart(from: predictionsDir, subfolders: dataset.slices.map(\.patient),
+                                                          role: "predictions folder")
+        }
         model.eval()
         var perPatient: [String: SegmentationMetrics.Overlap] = [:]
         var patientOrder: [String] = []
@@ -68,8 +73,8 @@ public enum Evaluator {
                 bces.append(losses.bce)
                 diceLosses.append(losses.dice)
                 if let predictionsDir {
-                    try writePrediction(p, width: dataset.width, height: dataset.height,
-                                        to: predictionsDir, patient: slice.patient, number: slice.number)
+                    try writePrediction(p, width: dataset.width, height: dataset.height, to: predictionsDir,
+                                        patient: slice.patient, number: slice.number)
                 }
             }
             start += indices.count
@@ -94,12 +99,17 @@ public enum Evaluator {
         return (bce / Double(n), 1 - (2 * intersection + 1) / (sumP + sumT + 1))
     }
 
-    /// Writes `prediction > 0.5` as a 0/255 mask TIFF in the Kaggle layout under `folder`.
+    /// Writes `prediction > 0.5` as a 0/255 mask TIFF `<folder>/<patient>/<patient>_<n>_pred.tif`
+    /// (`SliceFileName.predictionName`) and returns its path. Callers check `folder` against their input
+    /// first (`ProtectedInput.requireApart(from:subfolders:role:)`).
+    @discardableResult
     public static func writePrediction(_ prediction: UnsafePointer<Float>, width: Int, height: Int, to folder: String,
-                                       patient: String, number: Int) throws(UnetsegError) {
+                                       patient: String, number: Int) throws(UnetsegError) -> String {
         let dir = FileSystem.joined(folder, patient)
         try FileSystem.makeDirectories(dir)
-        try writeMask(prediction, width: width, height: height, to: FileSystem.joined(dir, "\(patient)_\(number)_mask.tif"))
+        let path = FileSystem.joined(dir, SliceFileName.predictionName(patient: patient, slice: number))
+        try writeMask(prediction, width: width, height: height, to: path)
+        return path
     }
 
     /// Writes `prediction > 0.5` as a 0/255 single-channel LZW TIFF at `path`.

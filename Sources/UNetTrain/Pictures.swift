@@ -71,8 +71,13 @@ public enum Pictures {
         return canvas
     }
 
+    /// The losses `lossCurves` draws: finite and in `0...1e6` (BCE is at most 100, dice loss at most 1).
+    public static let plottableLosses: ClosedRange<Double> = 0...1e6
+
     /// Training and validation loss per epoch (total loss, solid; dice loss, thin), with axes and a legend.
-    public static func lossCurves(_ history: [EpochReport]) -> Canvas {
+    /// Throws `.format` naming the epoch, the curve and the value when a loss is not in `plottableLosses`
+    /// (NaN, infinite, negative or absurdly large: a damaged log), rather than drawing it.
+    public static func lossCurves(_ history: [EpochReport]) throws(UnetsegError) -> Canvas {
         let width = 900, height = 560, left = 90, right = 30, top = 60, bottom = 70
         var canvas = Canvas(width: width, height: height)
         let series: [(String, Canvas.Color, Int, [Double])] = [
@@ -81,8 +86,13 @@ public enum Pictures {
             ("TRAIN DICE", .blue, 1, history.map(\.train.dice)),
             ("VALID DICE", .orange, 1, history.compactMap { $0.valid?.dice }),
         ]
-        let all = series.flatMap(\.3).filter(\.isFinite)
-        let high = max(all.max() ?? 1, 1e-6) * 1.05
+        for (name, _, _, values) in series {
+            let epochs = name.hasPrefix("VALID") ? history.filter { $0.valid != nil }.map(\.epoch) : history.map(\.epoch)
+            for (epoch, value) in zip(epochs, values) where !plottableLosses.contains(value) {
+                throw .format("loss curves: epoch \(epoch) has \(name.lowercased()) \(value), outside \(plottableLosses)")
+            }
+        }
+        let high = max(series.flatMap(\.3).max() ?? 1, 1e-6) * 1.05
         let epochs = max(history.count, 2)
         let plotW = Double(width - left - right), plotH = Double(height - top - bottom)
         func px(_ i: Int) -> Double { Double(left) + plotW * Double(i) / Double(epochs - 1) }
@@ -101,10 +111,10 @@ public enum Pictures {
         canvas.text("EPOCH", x: left + Int(plotW) / 2 - 20, y: height - 28)
         canvas.text("LOSS PER EPOCH", x: left, y: 20, scale: 3)
         for (k, (name, color, thickness, values)) in series.enumerated() where !values.isEmpty {
-            for i in 1..<max(1, values.count) where values[i - 1].isFinite && values[i].isFinite {
+            for i in 1..<max(1, values.count) {
                 canvas.line(px(i - 1), py(values[i - 1]), px(i), py(values[i]), color, thickness: thickness)
             }
-            if values.count == 1, values[0].isFinite {
+            if values.count == 1 {
                 canvas.fill(x: Int(px(0)) - 3, y: Int(py(values[0])) - 3, width: 7, height: 7, color)
             }
             let lx = width - right - 190, ly = top + 10 + k * 22
@@ -152,7 +162,13 @@ extension Pictures {
         let log = FileSystem.joined(FileSystem.parentDirectory(modelPath), "log.json")
         if FileSystem.exists(log) {
             let history = try TrainingLog.parse(try FileSystem.readText(log), source: log)
-            try PNGFile.write(lossCurves(history), to: FileSystem.joined(folder, "loss_curves.png"))
+            let curves: Canvas
+            do throws(UnetsegError) {
+                curves = try lossCurves(history)
+            } catch {
+                throw .format("\(log): \(error.message)")
+            }
+            try PNGFile.write(curves, to: FileSystem.joined(folder, "loss_curves.png"))
         }
     }
 }

@@ -21,12 +21,16 @@ public enum Predictor {
     }
 
     /// Segments every image of `images(in: input)` with `model` (evaluation mode, no graph) and writes
-    /// `<outDir>/<patient>/<patient>_<n>_mask.tif` (0/255) for Kaggle-named slices, `<outDir>/<stem>_mask.tif`
-    /// otherwise. Returns the written paths. `onProgress(done, total)` may return false to stop.
+    /// `<outDir>/<patient>/<patient>_<n>_pred.tif` (0/255; `SliceFileName.predictionName`) for Kaggle-named
+    /// slices, `<outDir>/<stem>_pred.tif` otherwise. Returns the written paths. `onProgress(done, total)` may
+    /// return false to stop. An `outDir` that is, contains or lies inside `input`, or reaches it through
+    /// links (its patient folders included), is refused before anything is written (`ProtectedInput`).
     @discardableResult
     public static func predict(_ model: UNet, input: String, outDir: String,
                                onProgress: (Int, Int) -> Bool = { _, _ in true }) throws(UnetsegError) -> [String] {
         let inputs = try images(in: input)
+        try ProtectedInput(input).requireApart(from: outDir, subfolders: inputs.compactMap { $0.name?.patient },
+                                               role: "output folder")
         try FileSystem.makeDirectories(outDir)
         model.eval()
         var written: [String] = []
@@ -36,13 +40,12 @@ public enum Predictor {
             let output = try Autograd.withNoGrad { () throws(UnetsegError) in try model(batch) }
             let (h, w) = (image.shape[1], image.shape[2])
             if let name = item.name {
-                try Evaluator.writePrediction(output.storage.pointer, width: w, height: h, to: outDir,
-                                              patient: name.patient, number: name.slice)
-                written.append(FileSystem.joined(FileSystem.joined(outDir, name.patient), "\(name.patient)_\(name.slice)_mask.tif"))
+                written.append(try Evaluator.writePrediction(output.storage.pointer, width: w, height: h, to: outDir,
+                                                             patient: name.patient, number: name.slice))
             } else {
                 var stem = FileSystem.baseName(item.path)
                 if let dot = stem.lastIndex(of: ".") { stem = String(stem[..<dot]) }
-                let path = FileSystem.joined(outDir, stem + "_mask.tif")
+                let path = FileSystem.joined(outDir, stem + "_pred.tif")
                 try Evaluator.writeMask(output.storage.pointer, width: w, height: h, to: path)
                 written.append(path)
             }

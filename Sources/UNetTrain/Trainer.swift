@@ -47,9 +47,14 @@ public final class Trainer {
     private var nextEpoch = 1
     private var nextBatch = 0
     private var partialLosses: [LossSummary] = []
+    /// The per-epoch model file this trainer wrote last: the only one `checkpointEveryEpoch == false` may
+    /// delete, so nothing written before (an earlier run, the part before a resume) is ever deleted.
+    private var lastEpochFileWritten: String?
 
     /// Prepares a run: opens both datasets, builds (or, with `options.resume`, restores) model, optimiser
-    /// and schedule, and creates `options.outDir`.
+    /// and schedule, and creates `options.outDir`. A non-empty `outDir` is refused (`.io`, naming it)
+    /// unless `options.resume` continues the run in it or `options.overwrite` replaces it (the earlier
+    /// run's files, `isRunFile`, are deleted first).
     public init(options: TrainingOptions) throws(UnetsegError) {
         try options.validate()
         self.options = options
@@ -71,8 +76,32 @@ public final class Trainer {
         optimizer = try SGD(model.parameters, learningRate: Float(options.learningRate), momentum: options.momentum)
         scheduler = try OneCycleLR(optimizer: optimizer, maxLR: options.learningRate, epochs: options.epochs,
                                    stepsPerEpoch: trainLoader.batchCount)
+        if !options.resume { try Trainer.prepareNewRunFolder(options.outDir, overwrite: options.overwrite) }
         try FileSystem.makeDirectories(options.outDir)
         if options.resume { try restore() }
+    }
+
+    /// Whether `name` is one of the files a run writes into its folder: `model_<epoch>.safetensors`,
+    /// `best.safetensors`, `interrupted.safetensors`, the training state, `log.csv` and `log.json`.
+    public static func isRunFile(_ name: String) -> Bool {
+        if ["best.safetensors", "interrupted.safetensors", TrainingState.fileName, "log.csv", "log.json"].contains(name) {
+            return true
+        }
+        guard name.hasPrefix("model_") && name.hasSuffix(".safetensors") else { return false }
+        let epoch = name.dropFirst("model_".count).dropLast(".safetensors".count)
+        return !epoch.isEmpty && epoch.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
+    /// Refuses a non-empty run folder unless `overwrite`, which deletes the earlier run's files in it.
+    private static func prepareNewRunFolder(_ folder: String, overwrite: Bool) throws(UnetsegError) {
+        guard FileSystem.exists(folder) else { return }
+        guard FileSystem.isDirectory(folder) else { throw .io("run folder \(folder) exists and is not a folder") }
+        let entries = try FileSystem.listDirectory(folder)
+        guard !entries.isEmpty else { return }
+        guard overwrite else {
+            throw .io("run folder \(folder) is not empty (an earlier run?); resume to continue it, overwrite to replace it, or choose another folder")
+        }
+        for name in entries where isRunFile(name) { try FileSystem.removeTree(FileSystem.joined(folder, name)) }
     }
 
     /// The options that must be the same to resume a run, as JSON text.
@@ -103,7 +132,14 @@ public final class Trainer {
         guard state.fingerprint == fingerprint else {
             throw .invalidArgument("cannot resume: \(statePath) was written with other options (\(state.fingerprint))")
         }
-        let saved = try Checkpoint.load(path(state.modelFile), config: options.model)
+        let weightsPath = path(state.modelFile)
+        let weights = try SafeTensors.read(path: weightsPath)
+        let held = weights.metadata[TrainingState.positionKey]
+        guard held == state.position else {
+            throw .format("cannot resume exactly: \(weightsPath) holds \(held.map { "epoch:batch \($0)" } ?? "no resume position") but \(statePath) continues at epoch:batch "
+                          + "\(state.position) (the run stopped while saving?); start again with overwrite")
+        }
+        let saved = try Checkpoint.model(from: weights, source: weightsPath, config: options.model)
         try model.loadStateDict(saved.stateDict())
         let names = model.namedParameters().map(\.name)
         let buffers = Dictionary(state.momentumBuffers.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
@@ -120,6 +156,9 @@ public final class Trainer {
         partialLosses = state.partialLosses
         history = state.history
     }
+
+    /// Where the run stands (next epoch and batch), as `TrainingState.position`.
+    private var position: String { TrainingState.position(epoch: nextEpoch, batch: nextBatch) }
 
     private func saveState(modelFile: String) throws(UnetsegError) {
         let names = model.namedParameters().map(\.name)
@@ -158,7 +197,7 @@ public final class Trainer {
                                              slicesPerSecond: Double(slices) / max(1e-9, monotonicSeconds() - started))
                 let proceed = onBatch(progress)
                 if !proceed || shouldStop() {
-                    try Checkpoint.save(model, to: path("interrupted.safetensors"))
+                    try Checkpoint.save(model, to: path("interrupted.safetensors"), metadata: [TrainingState.positionKey: position])
                     try saveState(modelFile: "interrupted.safetensors")
                     throw .cancelled("training stopped in epoch \(epoch) after batch \(nextBatch); state saved in \(options.outDir) (resume to continue)")
                 }
@@ -181,7 +220,7 @@ public final class Trainer {
 
     private func writeEpochFiles(_ report: EpochReport) throws(UnetsegError) {
         let modelFile = "model_\(report.epoch).safetensors"
-        try Checkpoint.save(model, to: path(modelFile), metadata: ["epoch": String(report.epoch)])
+        try Checkpoint.save(model, to: path(modelFile), metadata: ["epoch": String(report.epoch), TrainingState.positionKey: position])
         let bestLoss = { (r: EpochReport) in r.valid?.loss ?? r.train.loss }
         if history.dropLast().allSatisfy({ bestLoss($0) > bestLoss(report) }) {
             try Checkpoint.save(model, to: path("best.safetensors"), metadata: ["epoch": String(report.epoch)])
@@ -189,10 +228,10 @@ public final class Trainer {
         try saveState(modelFile: modelFile)
         try FileSystem.writeTextAtomically(TrainingLog.csv(history), to: path("log.csv"))
         try FileSystem.writeTextAtomically(TrainingLog.json(history), to: path("log.json"))
-        if !options.checkpointEveryEpoch, report.epoch > 1 {
-            let previous = path("model_\(report.epoch - 1).safetensors")
-            if FileSystem.exists(previous) { unlink(previous) }
+        if !options.checkpointEveryEpoch, let previous = lastEpochFileWritten, previous != modelFile {
+            unlink(path(previous))
         }
+        lastEpochFileWritten = modelFile
     }
 
     /// One optimisation step on `batch`, returning its losses.

@@ -37,6 +37,9 @@ public struct TrainingOptions: Sendable, Equatable {
     public var loaderWorkers = 1
     /// Continue from the training state in `outDir`.
     public var resume = false
+    /// Start a new run in a non-empty `outDir`, deleting the earlier run's checkpoints, state and logs
+    /// first (other files stay). Without it (and without `resume`) a non-empty `outDir` is refused.
+    public var overwrite = false
     /// Write `model_<epoch>.safetensors` after every epoch (the post's `torch_save` per epoch).
     public var checkpointEveryEpoch = true
 
@@ -51,6 +54,7 @@ public struct TrainingOptions: Sendable, Equatable {
     public func validate() throws(UnetsegError) {
         try require(!trainDir.isEmpty, "no training folder given")
         try require(!outDir.isEmpty, "no output folder given")
+        try require(!(resume && overwrite), "resume and overwrite exclude each other: resume continues the run in \(outDir), overwrite replaces it")
         try require(epochs >= 1 && epochs <= 100_000, "epochs must be in 1...100000, got \(epochs)")
         try require(batchSize >= 1 && batchSize <= 4096, "batch size must be in 1...4096, got \(batchSize)")
         try require(learningRate > 0 && learningRate.isFinite, "learning rate must be positive, got \(learningRate)")

@@ -9,6 +9,16 @@ import UNetTensor
 struct TrainingState {
     static let fileName = "training_state.safetensors"
     static let format = "unetseg-training-state"
+    /// The metadata key of a model file written for resuming: the position (`"<epoch>:<batch>"`, as
+    /// `position`) its weights belong to. Resume compares it with the state's, so weights saved just before
+    /// a crash cannot be paired with an older state (which would replay batches).
+    static let positionKey = "resume_position"
+
+    /// A position as stored under `positionKey`: the next epoch and batch, `"<epoch>:<batch>"`.
+    static func position(epoch: Int, batch: Int) -> String { "\(epoch):\(batch)" }
+
+    /// Where this state stands, as `position(epoch:batch:)`.
+    var position: String { Self.position(epoch: epoch, batch: batch) }
 
     /// 1-based epoch to run next.
     var epoch: Int

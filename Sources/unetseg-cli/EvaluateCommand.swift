@@ -11,14 +11,15 @@ struct EvaluateCommand: ParsableCommand {
         abstract: "Score a model on a folder: metrics.json, predicted masks and pictures.",
         discussion: """
             Writes metrics.json (mean_volume_dice, median_volume_dice, volume_dice, mean_slice_dice, bce, \
-            dice_loss), predictions/<patient>/<patient>_<n>_mask.tif (0/255), predictions.png (image / true / \
+            dice_loss), predictions/<patient>/<patient>_<n>_pred.tif (0/255), predictions.png (image / true / \
             predicted for 8 lesion slices), contours.png (true outline green, predicted red) and, when the \
-            model's run folder has a log.json, loss_curves.png.
+            model's run folder has a log.json, loss_curves.png. --out must lie outside --data (and outside \
+            every folder --data links to): it is refused otherwise, so inputs are never replaced.
             """)
 
     @Option(help: "Model checkpoint (.safetensors).") var model: String
     @Option(help: "Folder of patients with masks.") var data: String
-    @Option(help: "Output folder.") var out: String
+    @Option(help: "Output folder, outside --data.") var out: String
     @Option(help: "Slices per forward pass.") var batchSize = 8
     @Option(help: "Compute threads (default: one per CPU).") var threads: Int?
     @Flag(help: "Do not write the predicted mask TIFFs.") var noMasks = false
@@ -28,6 +29,7 @@ struct EvaluateCommand: ParsableCommand {
         if let threads { Parallel.setThreadCount(threads) }
         let network = try Checkpoint.load(model)
         let dataset = try BrainSegDataset(root: data, size: resize)
+        try ProtectedInput(data).requireApart(from: out, role: "output folder")
         var bar = ProgressBar(title: "evaluate", total: dataset.count)
         let result = try Evaluator.evaluate(network, on: dataset, batchSize: batchSize,
                                             predictionsDir: noMasks ? nil : FileSystem.joined(out, "predictions"),
@@ -44,11 +46,17 @@ struct EvaluateCommand: ParsableCommand {
 /// `unetseg predict`: masks for images without masks.
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "predict", abstract: "Segment a slice TIFF or a folder of them; writes 0/255 mask TIFFs.")
+        commandName: "predict", abstract: "Segment a slice TIFF or a folder of them; writes 0/255 mask TIFFs.",
+        discussion: """
+            Writes <out>/<patient>/<patient>_<n>_pred.tif for each Kaggle-named slice <patient>_<n>.tif \
+            (<out>/<name>_pred.tif for other names): never named like a label (<patient>_<n>_mask.tif), so a \
+            dataset scan ignores them. --out must lie outside --input (and outside every folder --input links \
+            to): it is refused otherwise, so inputs are never replaced.
+            """)
 
     @Option(help: "Model checkpoint (.safetensors).") var model: String
     @Option(help: "A slice TIFF or a folder (searched recursively; existing masks are ignored).") var input: String
-    @Option(help: "Output folder.") var out: String
+    @Option(help: "Output folder, outside --input.") var out: String
     @Option(help: "Compute threads (default: one per CPU).") var threads: Int?
 
     func run() throws {

@@ -12,7 +12,8 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Writes model_<epoch>.safetensors every epoch, best.safetensors (lowest validation loss), log.csv, \
             log.json and training_state.safetensors into --out. Ctrl-C stops at the end of the batch and saves; \
-            --resume continues exactly where the run stopped.
+            --resume continues exactly where the run stopped. A non-empty --out is refused unless --resume \
+            continues the run in it or --overwrite replaces it (deleting that run's checkpoints, state and logs).
             """)
 
     @Option(help: "Folder of training patients.") var train: String
@@ -32,6 +33,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Compute threads (default: one per CPU).") var threads: Int?
     @Option(help: "Data-loading threads.") var workers = 1
     @Flag(help: "Continue the run saved in --out.") var resume = false
+    @Flag(help: "Start a new run in a non-empty --out, deleting the earlier run's checkpoints, state and logs.") var overwrite = false
 
     func run() throws {
         var options = TrainingOptions(trainDir: train, validDir: valid, outDir: out)
@@ -47,6 +49,7 @@ struct TrainCommand: ParsableCommand {
         options.threads = threads
         options.loaderWorkers = workers
         options.resume = resume
+        options.overwrite = overwrite
         let trainer = try Trainer(options: options)
         print("training \(trainer.model.parameterCount) parameters on \(trainer.trainLoader.itemCount) slices"
               + " (\(trainer.trainLoader.batchCount) batches/epoch), BLAS \(BLAS.coreName), \(Parallel.threadCount) threads")

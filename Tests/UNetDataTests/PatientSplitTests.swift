@@ -50,18 +50,11 @@ import UNetTensor
         return (base, root, names)
     }
 
-    /// Every file below `folder` with its contents.
-    func snapshot(_ folder: String) throws -> [String: String] {
-        var result: [String: String] = [:]
-        for file in try FileSystem.walk(folder) { result[file] = try FileSystem.readText(file) }
-        return result
-    }
-
     @Test func applyLinksWithoutTouchingTheSource() throws {
         let (base, root, names) = try makeDataset(count: 5)
         defer { try? FileSystem.removeTree(base) }
         #expect(try PatientSplit.patients(in: root) == names)
-        let before = try snapshot(root)
+        let before = try FileTreeDigest.of(root)
         let split = try PatientSplit.make(patients: names, nValid: 2, seed: 777)
         let train = FileSystem.joined(base, "out/train"), valid = FileSystem.joined(base, "out/valid")
         try split.apply(root: root, trainDir: train, validDir: valid)
@@ -73,13 +66,13 @@ import UNetTensor
             #expect(try FileSystem.readText(slice) == "mask \(name) 2")
         }
         #expect(try FileSystem.walk(train).count == 4 * split.train.count)
-        #expect(try snapshot(root) == before)
+        #expect(try FileTreeDigest.of(root) == before)
         // A second run into the now non-empty folders is refused, and changes nothing.
         #expect(throws: UnetsegError.self) { try split.apply(root: root, trainDir: train, validDir: valid) }
-        #expect(try snapshot(root) == before)
+        #expect(try FileTreeDigest.of(root) == before)
         // Removing the split removes links only.
         try FileSystem.removeTree(FileSystem.joined(base, "out"))
-        #expect(try snapshot(root) == before)
+        #expect(try FileTreeDigest.of(root) == before)
     }
 
     @Test func applyRefusesBadDestinations() throws {
@@ -100,5 +93,32 @@ import UNetTensor
         try FileSystem.makeDirectories(train)
         try split.apply(root: root, trainDir: train, validDir: valid)
         #expect(try FileSystem.listDirectory(train).count == 2)
+    }
+
+    @Test func anEarlierSplitIsReplacedOnlyWithOverwrite() throws {
+        let (base, root, names) = try makeDataset(count: 4)
+        defer { try? FileSystem.removeTree(base) }
+        let train = FileSystem.joined(base, "out/train"), valid = FileSystem.joined(base, "out/valid")
+        let record = try PatientSplit.make(patients: names, nValid: 1, seed: 1)
+            .applyAndRecord(root: root, trainDir: train, validDir: valid, overwrite: false)
+        #expect(record == FileSystem.joined(base, "out/split.json"))
+        let sourceBefore = try FileTreeDigest.of(root), splitBefore = try FileTreeDigest.of(FileSystem.joined(base, "out"))
+        let other = try PatientSplit.make(patients: names, nValid: 2, seed: 9)
+        // The record alone (folders emptied by hand) is enough to refuse.
+        try FileSystem.makeDirectories(FileSystem.joined(base, "lone"))
+        try FileSystem.writeTextAtomically("{}", to: FileSystem.joined(base, "lone/split.json"))
+        for (t, v) in [(train, valid), (FileSystem.joined(base, "lone/train"), FileSystem.joined(base, "lone/valid"))] {
+            #expect(performing: { try other.applyAndRecord(root: root, trainDir: t, validDir: v, overwrite: false) },
+                    throws: { error in
+                        guard case .io(let message)? = error as? UnetsegError else { return false }
+                        return message.contains("overwrite") && message.contains(FileSystem.parentDirectory(t))
+                    })
+        }
+        #expect(try FileTreeDigest.of(FileSystem.joined(base, "out")) == splitBefore)
+        #expect(!FileSystem.exists(FileSystem.joined(base, "lone/train")))
+        try other.applyAndRecord(root: root, trainDir: train, validDir: valid, overwrite: true)
+        #expect(try FileSystem.listDirectory(valid) == other.valid && FileSystem.listDirectory(train) == other.train)
+        #expect(try JSONValue.parse(FileSystem.readText(record))["n_valid"]?.intValue == 2)
+        #expect(try FileTreeDigest.of(root) == sourceBefore)
     }
 }

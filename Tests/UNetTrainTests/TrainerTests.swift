@@ -111,7 +111,7 @@ import _TestSupport
             #expect(metrics[key] != nil, "\(key)")
         }
         let patient = dataset.slices[0].patient
-        let mask = try TIFFFile.read(FileSystem.joined(evalDir, "predictions/\(patient)/\(patient)_1_mask.tif"))
+        let mask = try TIFFFile.read(FileSystem.joined(evalDir, "predictions/\(patient)/\(patient)_1_pred.tif"))
         #expect(Set(mask.samples).isSubset(of: [0, 255]))
         for png in ["predictions.png", "contours.png", "loss_curves.png"] {
             let bytes = try FileSystem.readBytes(FileSystem.joined(evalDir, png))

@@ -8,6 +8,7 @@
 #define UNETSEG_TEST_FILES_H
 
 #include <dirent.h>
+#include <stdint.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +41,8 @@ static inline const char *join(char *path, const char *folder, const char *name)
     return path;
 }
 
-/* folder/PATIENT/PATIENT_N<suffix> (a kaggle_3m slice file: suffix ".tif" or "_mask.tif") into `path`
+/* folder/PATIENT/PATIENT_N<suffix> (a kaggle_3m slice file: suffix ".tif" or "_mask.tif", or a prediction:
+   "_pred.tif") into `path`
    (512 bytes). */
 static inline const char *slice_file(char *path, const char *folder, const char *patient, int number,
                                      const char *suffix) {
@@ -106,6 +108,32 @@ static inline int copy_file(const char *from, const char *to) {
     if (file != NULL) ok = fclose(file) == 0 && ok;
     free(bytes);
     return ok;
+}
+
+static uint64_t tree_digest_sum_;
+
+static inline uint64_t fnv1a(const void *bytes, size_t count, uint64_t hash) {
+    for (size_t i = 0; i < count; i++) hash = (hash ^ ((const unsigned char *)bytes)[i]) * 0x100000001b3ULL;
+    return hash;
+}
+
+static inline int add_to_tree_digest(const char *path, const struct stat *info, int type, struct FTW *ftw) {
+    (void)info; (void)ftw;
+    if (type != FTW_F) return 0;
+    long size = 0;
+    char *bytes = read_file(path, &size);
+    uint64_t hash = fnv1a(path, strlen(path), 0xcbf29ce484222325ULL);
+    if (bytes != NULL) hash = fnv1a(bytes, (size_t)size, hash);
+    free(bytes);
+    tree_digest_sum_ += hash; /* a sum: independent of the walk's order */
+    return 0;
+}
+
+/* A 64-bit digest of every file's path and bytes below `folder` (links followed), to show that a call left
+   the folder untouched; 0 if it cannot be walked. */
+static inline uint64_t tree_digest(const char *folder) {
+    tree_digest_sum_ = 0;
+    return nftw(folder, add_to_tree_digest, 16, 0) == 0 ? tree_digest_sum_ : 0;
 }
 
 /* The first entry of a folder whose name starts with `prefix` into `name` (64 bytes); 1 if found. The

@@ -690,7 +690,7 @@ static void test_loader_rejects_bad_arguments(void) {
 
 static void test_split(void) {
     unetseg_split_params params = unetseg_split_default_params();
-    CHECK(params.n_valid == 30 && params.seed == 777);
+    CHECK(params.n_valid == 30 && params.seed == 777 && !params.overwrite);
     params.n_valid = 1;
     char base[512], train[512], valid[512], record[512];
     join(base, folder, "split");
@@ -738,7 +738,7 @@ static void test_split(void) {
     params.n_valid = 1;
     CHECK_ERROR(unetseg_split_patients("/nonexistent/unetseg", other_train, other_valid, &params, NULL, NULL),
                 UNETSEG_STATUS_IO, "/nonexistent/unetseg does not exist");
-    CHECK_ERROR(unetseg_split_patients(root, train, other_valid, &params, NULL, NULL), UNETSEG_STATUS_IO, "is not empty");
+    CHECK_ERROR(unetseg_split_patients(root, train, other_valid, &params, NULL, NULL), UNETSEG_STATUS_IO, "overwrite");
     CHECK_ERROR(unetseg_split_patients(root, other_train, other_train, &params, NULL, NULL), UNETSEG_STATUS_INVALID_ARGUMENT,
                 "are the same");
     char inside[512];
@@ -753,6 +753,22 @@ static void test_split(void) {
     CHECK_ERROR(unetseg_split_patients(root, other_train, other_valid, NULL, NULL, NULL), UNETSEG_STATUS_INVALID_ARGUMENT,
                 "params is NULL");
     CHECK(!file_exists(other_train) && !file_exists(other_valid));
+
+    /* An earlier split is replaced only with overwrite; the source keeps its bytes. */
+    uint64_t source = tree_digest(root), earlier = tree_digest(base);
+    CHECK(source != 0 && earlier != 0);
+    params.n_valid = 2;
+    params.seed = 5;
+    CHECK_ERROR(unetseg_split_patients(root, train, valid, &params, NULL, NULL), UNETSEG_STATUS_IO, "split.json exists");
+    CHECK(strstr(unetseg_last_error(), record) != NULL);
+    CHECK(tree_digest(base) == earlier);
+    params.overwrite = true;
+    CHECK_OK(unetseg_split_patients(root, train, valid, &params, &n_train, &n_valid));
+    CHECK(n_valid == 2 && count_entries(valid) == 2 && count_entries(train) == PATIENTS - 2);
+    char *replaced = read_file(record, NULL);
+    CHECK(replaced != NULL && strstr(replaced, "\"n_valid\": 2") != NULL);
+    free(replaced);
+    CHECK(tree_digest(root) == source);
     CHECK(remove_tree(base) == 0);
 }
 

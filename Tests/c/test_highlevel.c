@@ -122,7 +122,7 @@ static void test_train_params(void) {
     CHECK(params.dice_weight == 0.3f && params.augmentation.enabled && params.augmentation.scale == 0.05f);
     CHECK(params.augmentation.angle == 15.0f && params.augmentation.flip == 0.5f && params.random_sampling);
     CHECK(params.seed == 777 && params.threads == 0 && params.loader_workers == 1 && !params.resume);
-    CHECK(params.checkpoint_every_epoch);
+    CHECK(params.checkpoint_every_epoch && !params.overwrite);
 }
 
 /* The C API's synthetic writer makes the files the CLI made from the same values. */
@@ -291,6 +291,34 @@ static void test_train_rejects_bad_arguments(void) {
     remove_tree(out);
 }
 
+/* A second run into a run folder is refused and changes nothing; overwrite replaces it. */
+static void test_train_refuses_an_earlier_run(void) {
+    CHECK(reference != NULL);
+    if (reference == NULL) return;
+    char out[512], notes[512];
+    join(out, folder, "run-twice");
+    unetseg_train_params params = tiny_run(out);
+    params.epochs = 1;
+    CHECK_OK(unetseg_train(&params, NULL, NULL, NULL, NULL, NULL));
+    FILE *file = fopen(join(notes, out, "notes.txt"), "w");
+    CHECK(file != NULL && fputs("mine", file) >= 0 && fclose(file) == 0);
+    uint64_t before = tree_digest(out);
+    CHECK(before != 0);
+    for (int every_epoch = 0; every_epoch < 2; every_epoch++) {
+        params.checkpoint_every_epoch = every_epoch;
+        CHECK_ERROR(unetseg_train(&params, NULL, NULL, NULL, NULL, NULL), UNETSEG_STATUS_IO, "overwrite");
+        CHECK(strstr(unetseg_last_error(), out) != NULL);
+        CHECK(tree_digest(out) == before);
+    }
+    params.overwrite = true;
+    params.resume = true;
+    CHECK_ERROR(unetseg_train(&params, NULL, NULL, NULL, NULL, NULL), UNETSEG_STATUS_INVALID_ARGUMENT, "exclude each other");
+    params.resume = false;
+    CHECK_OK(unetseg_train(&params, NULL, NULL, NULL, NULL, NULL));
+    CHECK(file_exists(notes) && file_exists(join(notes, out, "model_1.safetensors")));
+    CHECK(remove_tree(out) == 0);
+}
+
 /* ---- Evaluation and prediction --------------------------------------------------------------------- */
 
 static unetseg_model *load_trained_model(void) {
@@ -359,7 +387,7 @@ static void test_evaluate(void) {
     CHECK(first_entry(valid_dir, "TCGA_", expected_patient) && strcmp(patient, expected_patient) == 0);
     char patient_predictions[512];
     CHECK(count_entries(join(patient_predictions, predictions, patient)) == SLICES);
-    CHECK(file_exists(slice_file(path, predictions, patient, SLICES, "_mask.tif")));
+    CHECK(file_exists(slice_file(path, predictions, patient, SLICES, "_pred.tif")));
 
     /* Pictures of lesion slices, when the folder has any. */
     unetseg_dataset_params dataset_params = unetseg_dataset_default_params();
@@ -459,7 +487,7 @@ static void test_predict_folder(void) {
     CHECK_OK(unetseg_predict_folder(model, valid_dir, out, stop_progress, &progress, &written));
     CHECK(written == VALID_PATIENTS * SLICES && progress.calls == written);
     CHECK(first_entry(valid_dir, "TCGA_", patient));
-    CHECK(file_exists(slice_file(path, out, patient, 1, "_mask.tif")));
+    CHECK(file_exists(slice_file(path, out, patient, 1, "_pred.tif")));
     CHECK(file_size(path) > 0);
     bool training = true;
     CHECK_OK(unetseg_model_is_training(model, &training));
@@ -469,7 +497,7 @@ static void test_predict_folder(void) {
     char single[512];
     join(single, folder, "predicted-one");
     CHECK_OK(unetseg_predict_folder(model, slice_file(image, valid_dir, patient, 2, ".tif"), single, NULL, NULL, NULL));
-    CHECK(file_exists(slice_file(path, single, patient, 2, "_mask.tif")));
+    CHECK(file_exists(slice_file(path, single, patient, 2, "_pred.tif")));
     CHECK(remove_tree(single) == 0);
 
     /* Stopped, and bad input. */
@@ -506,6 +534,44 @@ static void test_predict_folder(void) {
     CHECK(remove_tree(out) == 0);
 }
 
+/* Predictions and evaluation outputs are never written into the data, directly or through the split's
+   links into it; the data's files keep their bytes. */
+static void test_outputs_never_overlap_the_input(void) {
+    CHECK(reference != NULL);
+    if (reference == NULL) return;
+    unetseg_model *model = make_tiny_model(7);
+    char data[512], split[512], patient[64], inside[512];
+    join(data, reference, "data");
+    join(split, reference, "split");
+    CHECK(first_entry(valid_dir, "TCGA_", patient));
+    join(inside, data, patient);
+    uint64_t before = tree_digest(data);
+    CHECK(before != 0);
+    /* predict: into the data, inside it, through the split's links, and from the links into the data. */
+    const char *cases[][2] = {{data, data}, {data, inside}, {valid_dir, data}, {valid_dir, inside}, {data, valid_dir}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CHECK_ERROR(unetseg_predict_folder(model, cases[i][0], cases[i][1], NULL, NULL, NULL),
+                    UNETSEG_STATUS_INVALID_ARGUMENT, "outputs are never written");
+        CHECK(strstr(unetseg_last_error(), cases[i][0]) != NULL && strstr(unetseg_last_error(), cases[i][1]) != NULL);
+        CHECK(tree_digest(data) == before);
+    }
+    /* evaluate: predictions or outputs in the data, or in a folder holding the split's links. */
+    unetseg_evaluate_params params = unetseg_evaluate_default_params();
+    unetseg_evaluation_metrics metrics;
+    params.predictions_dir = data;
+    const char *outputs[][2] = {{data, NULL}, {inside, NULL}, {NULL, split}};
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+        params.predictions_dir = outputs[i][0];
+        params.output_dir = outputs[i][1];
+        CHECK_ERROR(unetseg_evaluate(model, valid_dir, &params, NULL, NULL, &metrics, NULL), UNETSEG_STATUS_INVALID_ARGUMENT,
+                    "outputs are never written");
+        CHECK(strstr(unetseg_last_error(), outputs[i][0] != NULL ? outputs[i][0] : outputs[i][1]) != NULL);
+        CHECK(strstr(unetseg_last_error(), valid_dir) != NULL);
+    }
+    CHECK(tree_digest(data) == before);
+    unetseg_model_free(model);
+}
+
 int main(int argc, char **argv) {
     reference = argc > 1 ? argv[1] : NULL;
     if (reference == NULL)
@@ -522,6 +588,8 @@ int main(int argc, char **argv) {
     RUN(test_evaluate);
     RUN(test_evaluate_rejects_bad_arguments);
     RUN(test_predict_folder);
+    RUN(test_train_refuses_an_earlier_run);
+    RUN(test_outputs_never_overlap_the_input);
     CHECK(remove_tree(folder) == 0);
     return finish();
 }

@@ -5,8 +5,8 @@
  *
  * INPUT is a slice TIFF or a folder searched recursively for slices (PATIENT_N.tif, as in kaggle_3m; a
  * patient's folder, or a folder of patients). Each mask (prediction > 0.5) is written as a 0/255 TIFF,
- * OUT_DIR/PATIENT/PATIENT_N_mask.tif. When INPUT also has the true masks, prints the Dice of each
- * patient's volume. MODEL is a file written by unetseg_model_save (examples/c/train.c, the unetseg CLI).
+ * OUT_DIR/PATIENT/PATIENT_N_pred.tif (never named like a label; OUT_DIR must lie outside INPUT). When
+ * INPUT also has the true masks, prints the Dice of each patient's volume. MODEL is a file written by unetseg_model_save (examples/c/train.c, the unetseg CLI).
  *
  * Build (see `make examples-c`):
  *     cc -std=c11 -Iinclude examples/c/predict.c -L.build-lib/release -Wl,-rpath,$PWD/.build-lib/release \

@@ -89,8 +89,8 @@ def test_split_by_patient(dataset_root, tmp_path):
     assert record["n_valid"] == 1 and len(record["train"]) == 3 and record["seed"] == "777"
     assert sorted(record["train"] + record["valid"]) == sorted(p.name for p in root.iterdir() if p.is_dir())
     # The same seed chooses the same patient; the source is not changed.
-    unetseg.split(root, tmp_path / "train2", tmp_path / "valid2", n_valid=1, seed=777)
-    assert [p.name for p in (tmp_path / "valid2").iterdir()] == [p.name for p in (tmp_path / "valid").iterdir()]
+    unetseg.split(root, tmp_path / "again" / "train", tmp_path / "again" / "valid", n_valid=1, seed=777)
+    assert [p.name for p in (tmp_path / "again" / "valid").iterdir()] == [p.name for p in (tmp_path / "valid").iterdir()]
     assert len([p for p in root.iterdir() if p.is_dir()]) == 4
 
 

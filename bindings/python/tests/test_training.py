@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
 
 import numpy as np
@@ -171,7 +173,7 @@ def test_evaluate(trained, folders, tmp_path):
     assert list(scores.volume_dice.values())[0] == pytest.approx(scores.mean_volume_dice)
     assert scores.bce > 0 and 0 <= scores.dice_loss <= 1
     assert reports[-1] == (8, 8)
-    assert len(list((tmp_path / "masks").glob("*/*_mask.tif"))) == 8
+    assert len(list((tmp_path / "masks").glob("*/*_pred.tif"))) == 8
     for name in ("metrics.json", "predictions.png", "contours.png", "loss_curves.png"):
         assert (tmp_path / "out" / name).exists(), name
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
@@ -197,13 +199,69 @@ def test_predict_a_folder(trained, folders, tmp_path):
     written = unetseg.predict(run.model, folders / "valid", tmp_path / "masks",
                               progress=lambda done, total: reports.append(done))
     assert written == 8 and reports[-1] == 8
-    assert len(list((tmp_path / "masks").glob("*/*_mask.tif"))) == 8
+    assert len(list((tmp_path / "masks").glob("*/*_pred.tif"))) == 8
+    assert not list((tmp_path / "masks").glob("*/*_mask.tif"))
     single = next(p for p in (folders / "valid").glob("*/*.tif") if not p.name.endswith("_mask.tif"))
     assert unetseg.predict(run.model, single, tmp_path / "one", progress=False) == 1
     with pytest.raises(unetseg.Cancelled):
         unetseg.predict(run.model, folders / "valid", tmp_path / "stop", progress=lambda done, total: False)
     with pytest.raises(unetseg.FileError, match="missing"):
         unetseg.predict(run.model, tmp_path / "missing", tmp_path / "x", progress=False)
+
+
+# ---- user files are never replaced -----------------------------------------------------------------------
+
+
+def digest(folder) -> str:
+    """SHA-256 over the paths and bytes of every file below ``folder`` (links followed)."""
+    total = hashlib.sha256()
+    for parent, dirs, files in sorted(os.walk(folder, followlinks=True)):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(parent, name)
+            total.update(os.path.relpath(path, folder).encode())
+            with open(path, "rb") as file:
+                total.update(hashlib.sha256(file.read()).digest())
+    return total.hexdigest()
+
+
+def test_predictions_never_replace_inputs(trained, folders):
+    run, _, _ = trained
+    data, valid = folders / "all", folders / "valid"
+    patient = next(valid.iterdir()).name
+    before = digest(data)
+    for source, out in [(data, data), (data, data / patient), (valid, data), (data, valid)]:
+        with pytest.raises(unetseg.InvalidArgument, match="outputs are never written") as refusal:
+            unetseg.predict(run.model, source, out, progress=False)
+        assert str(out) in str(refusal.value) and str(source) in str(refusal.value)
+    for folder in (data, data / patient):
+        with pytest.raises(unetseg.InvalidArgument, match=str(folder)):
+            unetseg.evaluate(run.model, valid, predictions_dir=folder, progress=False)
+    assert digest(data) == before
+
+
+def test_fit_refuses_an_earlier_run_unless_overwrite(folders, tmp_path):
+    out = tmp_path / "run"
+    unetseg.fit(folders / "train", out, **dict(RUN, epochs=1))
+    before = digest(out)
+    for every_epoch in (True, False):
+        with pytest.raises(unetseg.FileError, match=f"{out}.*overwrite"):
+            unetseg.fit(folders / "train", out, checkpoint_every_epoch=every_epoch, **dict(RUN, epochs=1))
+        assert digest(out) == before
+    unetseg.fit(folders / "train", out, overwrite=True, **dict(RUN, epochs=1, seed=12))
+    assert digest(out) != before
+
+
+def test_split_refuses_an_earlier_split_unless_overwrite(folders, tmp_path):
+    train, valid = tmp_path / "split" / "train", tmp_path / "split" / "valid"
+    unetseg.split(folders / "all", train, valid, n_valid=1, seed=1)
+    before, data_before = digest(tmp_path / "split"), digest(folders / "all")
+    with pytest.raises(unetseg.FileError, match="split.json"):
+        unetseg.split(folders / "all", train, valid, n_valid=2, seed=1)
+    assert digest(tmp_path / "split") == before
+    assert unetseg.split(folders / "all", train, valid, n_valid=2, seed=1, overwrite=True) == (2, 2)
+    assert json.loads((tmp_path / "split" / "split.json").read_text())["n_valid"] == 2
+    assert digest(folders / "all") == data_before
 
 
 # ---- against the CLI -------------------------------------------------------------------------------------

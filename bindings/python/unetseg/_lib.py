@@ -40,7 +40,7 @@ import numpy as np
 from .errors import LibraryNotFoundError, UnetsegError, error_for_status
 
 #: The C API version this binding is written against (``UNETSEG_API_VERSION`` of the header).
-API_VERSION = 1
+API_VERSION = 2
 
 #: Most dimensions a tensor may have (``UNETSEG_MAX_NDIM``).
 MAX_NDIM = 8
@@ -163,7 +163,7 @@ class LoaderParams(Structure):
 class SplitParams(Structure):
     """``unetseg_split_params``: the post's patient split."""
 
-    _fields_ = [("n_valid", c_int32), ("seed", c_uint64)]
+    _fields_ = [("n_valid", c_int32), ("seed", c_uint64), ("overwrite", c_bool)]
 
 
 class SyntheticParams(Structure):
@@ -199,6 +199,7 @@ class TrainParams(Structure):
         ("loader_workers", c_int32),
         ("resume", c_bool),
         ("checkpoint_every_epoch", c_bool),
+        ("overwrite", c_bool),
     ]
 
 

@@ -287,11 +287,15 @@ def split(
     valid_dir: PathLike,
     n_valid: Optional[int] = None,
     seed: Optional[int] = None,
+    overwrite: bool = False,
 ) -> Tuple[int, int]:
     """The post's split: ``n_valid`` patient folders of ``root`` (30), chosen with ``seed`` (777), linked
     into ``valid_dir``, the rest into ``train_dir``; ``split.json`` records it beside them. ``root`` is
-    not changed. Returns ``(n_train, n_valid)``."""
+    not changed. Non-empty folders or an existing ``split.json`` raise :class:`FileError` unless
+    ``overwrite``, which empties the folders (links removed, never followed) and rewrites the record.
+    Returns ``(n_train, n_valid)``."""
     params = lib.unetseg_split_default_params()
+    params.overwrite = bool(overwrite)
     if n_valid is not None:
         params.n_valid = n_valid
     if seed is not None:

@@ -125,6 +125,7 @@ def fit(
     threads: Optional[int] = None,
     loader_workers: Optional[int] = None,
     resume: bool = False,
+    overwrite: bool = False,
     checkpoint_every_epoch: Optional[bool] = None,
     on_batch: Optional[Callable[[BatchReport], Optional[bool]]] = None,
     on_epoch: Optional[Callable[[EpochReport], Optional[bool]]] = None,
@@ -139,7 +140,9 @@ def fit(
     ``augmentation`` is ``(scale, angle, flip)``, the post's ``(0.05, 15, 0.5)`` by default, or None.
     Everything random derives from ``seed``: the same arguments give the same losses (here, in C, R and
     the CLI). ``on_batch`` and ``on_epoch`` may return False to stop; the state is saved and ``resume=True``
-    continues. With ``progress`` a tqdm bar runs per epoch and the post's epoch lines are printed.
+    continues. A non-empty ``out_dir`` raises :class:`FileError` (nothing in it changes) unless ``resume``
+    continues the run in it or ``overwrite`` replaces it (deleting that run's checkpoints, state and logs).
+    With ``progress`` a tqdm bar runs per epoch and the post's epoch lines are printed.
     """
     params = lib.unetseg_train_default_params()
     train_bytes, out_bytes = path_bytes(train_dir), path_bytes(out_dir)
@@ -151,6 +154,7 @@ def fit(
         if value is not None:
             setattr(params, name, value)
     params.resume = bool(resume)
+    params.overwrite = bool(overwrite)
     if model is not None:
         params.model = model._to_params()
     params.augmentation = _augmentation_params(augmentation)
@@ -226,10 +230,12 @@ def evaluate(
     progress: Union[bool, Callable[[int, int], Optional[bool]]] = True,
 ) -> Evaluation:
     """Scores ``model`` on every slice under ``data_dir`` (evaluation mode, no augmentation; the model's
-    mode is restored). ``predictions_dir`` receives the predicted masks as 0/255 TIFFs; ``output_dir``
+    mode is restored). ``predictions_dir`` receives the predicted masks as 0/255 TIFFs
+    (``PATIENT/PATIENT_N_pred.tif``); ``output_dir``
     ``metrics.json``, ``predictions.png`` and ``contours.png`` (and ``loss_curves.png`` when ``model_path``
     has a ``log.json`` beside it). ``batch_size`` None is the library's 8. ``progress`` True shows a tqdm
-    bar; a function ``(slices_done, slices)`` is called instead and may return False to stop."""
+    bar; a function ``(slices_done, slices)`` is called instead and may return False to stop. Both folders
+    must lie outside ``data_dir`` (links resolved): inputs are never replaced."""
     params = lib.unetseg_evaluate_default_params()
     if batch_size is not None:
         params.batch_size = batch_size
@@ -263,7 +269,9 @@ def predict(
 ) -> int:
     """Segments ``input`` (a slice TIFF, or a folder searched recursively; existing masks are ignored) and
     writes each predicted mask (prediction > 0.5) as a 0/255 TIFF under ``out_dir``
-    (``PATIENT/PATIENT_N_mask.tif`` for Kaggle-named slices). Returns the number of masks written."""
+    (``PATIENT/PATIENT_N_pred.tif`` for Kaggle-named slices, never named like a label). An ``out_dir`` that
+    is, contains or lies inside ``input`` (links resolved) is refused with ``InvalidArgument``: inputs
+    are never replaced. Returns the number of masks written."""
     relay = CallbackRelay()
     bar = ProgressBar("predict", enabled=progress is True, unit="image")
     report = progress if callable(progress) else bar.update

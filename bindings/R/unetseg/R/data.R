@@ -294,13 +294,15 @@ dataloader_next <- function(iter, completed = NULL) {
 #' The post's split: `n_valid` of the patient folders under `data_dir` (30 of 110 in the post), chosen at
 #' random with `seed`, go to `valid_dir` and the others to `train_dir`, each as a link to the patient's
 #' folder (a copy where links are impossible; `data_dir` is never changed). Both folders must be missing
-#' or empty. The choice depends only on the sorted names, `n_valid` and `seed`. The split is also written
-#' as `split.json` beside `train_dir`.
+#' or empty and `split.json` must not exist, unless `overwrite`. The choice depends only on the sorted
+#' names, `n_valid` and `seed`. The split is also written as `split.json` beside `train_dir`.
 #'
 #' @param data_dir Folder of patient folders (such as Kaggle's `kaggle_3m`).
 #' @param train_dir,valid_dir Folders to create.
 #' @param n_valid Number of validation patients.
 #' @param seed Seed of the choice.
+#' @param overwrite Replace an earlier split: empty `train_dir` and `valid_dir` (links are removed, never
+#'   followed) and rewrite `split.json`.
 #' @return `list(train = , valid = )`: the number of patients in each, invisibly.
 #' @examples
 #' root <- file.path(tempdir(), "mri-split")
@@ -308,10 +310,11 @@ dataloader_next <- function(iter, completed = NULL) {
 #' out <- file.path(tempdir(), "mri-split-out")
 #' split_patients(root, file.path(out, "train"), file.path(out, "valid"), n_valid = 1)
 #' @export
-split_patients <- function(data_dir, train_dir, valid_dir, n_valid = 30, seed = 777) {
+split_patients <- function(data_dir, train_dir, valid_dir, n_valid = 30, seed = 777, overwrite = FALSE) {
   result <- lib_call("unetseg_r_split_patients", path.expand(check_string(data_dir, "data_dir")),
                      path.expand(check_string(train_dir, "train_dir")), path.expand(check_string(valid_dir, "valid_dir")),
-                     as.integer(check_number(n_valid, "n_valid", whole = TRUE)), check_number(seed, "seed", whole = TRUE),
+                     as.integer(c(check_number(n_valid, "n_valid", whole = TRUE), check_flag(overwrite, "overwrite"))),
+                     check_number(seed, "seed", whole = TRUE),
                      counts = integer(2))
   invisible(list(train = result$counts[[1]], valid = result$counts[[2]]))
 }

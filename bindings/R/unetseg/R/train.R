@@ -23,6 +23,8 @@ history_columns <- c("epoch", "train_loss", "train_bce", "train_dice", "valid_lo
 #' @param threads Compute threads (`NULL`: keep the current setting).
 #' @param num_workers Background data-loading threads.
 #' @param resume Continue the run saved in `out_dir`.
+#' @param overwrite Start a new run in a non-empty `out_dir`, deleting the earlier run's checkpoints, state
+#'   and logs. Without it (or `resume`) a non-empty `out_dir` is an error and nothing in it changes.
 #' @param verbose Print the post's epoch lines.
 #' @return `list(model = , history = )`: the trained [unet()] and a data frame with one row per epoch
 #'   (`epoch`, `train_loss`, `train_bce`, `train_dice`, `valid_loss`, `valid_bce`, `valid_dice`, `lr`,
@@ -38,7 +40,7 @@ history_columns <- c("epoch", "train_loss", "train_bce", "train_dice", "valid_lo
 unetseg_fit <- function(train_dir, valid_dir = NULL, out_dir, epochs = 20, batch_size = 4, lr = 0.1, momentum = 0.9,
                         depth = 5, n_filters = 6, dropout = 0.6, dice_weight = 0.3,
                         augmentation_params = c(0.05, 15, 0.5), random_sampling = TRUE, seed = 777,
-                        threads = NULL, num_workers = 1, resume = FALSE, verbose = TRUE) {
+                        threads = NULL, num_workers = 1, resume = FALSE, overwrite = FALSE, verbose = TRUE) {
   augment <- !is.null(augmentation_params)
   if (augment && (!is.numeric(augmentation_params) || length(augmentation_params) != 3L || anyNA(augmentation_params))) {
     abort_value("augmentation_params must be NULL or c(scale, angle, flip), such as c(0.05, 15, 0.5)")
@@ -52,7 +54,8 @@ unetseg_fit <- function(train_dir, valid_dir = NULL, out_dir, epochs = 20, batch
                 check_number(n_filters, "n_filters", whole = TRUE), augment,
                 check_flag(random_sampling, "random_sampling"),
                 if (is.null(threads)) 0 else check_number(threads, "threads", whole = TRUE),
-                check_number(num_workers, "num_workers", whole = TRUE), check_flag(resume, "resume"))
+                check_number(num_workers, "num_workers", whole = TRUE), check_flag(resume, "resume"),
+                check_flag(overwrite, "overwrite"))
   if (any(abs(integers) > .Machine$integer.max)) abort_value("a count is too large")
   doubles <- c(check_number(lr, "lr"), check_number(momentum, "momentum"), check_number(dropout, "dropout"),
                check_number(dice_weight, "dice_weight"), if (augment) as.double(augmentation_params) else c(0, 0, 0),
@@ -84,7 +87,9 @@ print_epoch_lines <- function(history) {
 #' order and scores it as Buda et al. (2019): the Dice of each patient's volume with prediction > 0.5,
 #' their mean and median, the mean per-slice Dice (slices where both masks are empty are left out), and
 #' the post's BCE and dice loss per slice. With `predictions_dir`, writes each predicted mask as a 0/255
-#' TIFF there; with `output_dir`, writes `metrics.json`, `predictions.png` and `contours.png`.
+#' TIFF there (`<patient>/<patient>_<n>_pred.tif`); with `output_dir`, writes `metrics.json`,
+#' `predictions.png` and `contours.png`. Both must lie outside `data_dir` (links resolved): inputs are
+#' never replaced.
 #'
 #' @param model A [unet()].
 #' @param data_dir Folder of patient folders with masks.
@@ -125,7 +130,9 @@ unetseg_evaluate <- function(model, data_dir, batch_size = 8, predictions_dir = 
 #'
 #' Segments `input`, a slice TIFF or a folder searched for slice images (`<patient>_<n>.tif`; existing
 #' masks are ignored), and writes each predicted mask (prediction > 0.5) as a 0/255 TIFF under
-#' `out_dir` (`<patient>/<patient>_<n>_mask.tif` for Kaggle-named slices).
+#' `out_dir` (`<patient>/<patient>_<n>_pred.tif` for Kaggle-named slices, never named like a label).
+#' An `out_dir` that is, contains or lies inside `input` (links resolved) is refused: inputs are never
+#' replaced.
 #'
 #' @param model A [unet()].
 #' @param input A TIFF file or a folder.

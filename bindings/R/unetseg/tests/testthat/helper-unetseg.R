@@ -25,6 +25,13 @@ fixture_data <- local({
   }
 })
 
+# The MD5 of every file below `folder` (links followed), named by relative path: equal before and after a
+# call that must leave the folder untouched.
+tree_digest <- function(folder) {
+  files <- sort(list.files(folder, recursive = TRUE, all.files = TRUE))
+  stats::setNames(unname(tools::md5sum(file.path(folder, files))), files)
+}
+
 # A random image batch [n, 3, size, size] in [0, 1] and a 0/1 mask batch [n, 1, size, size].
 random_batch <- function(n = 2, size = 16) {
   list(torch_tensor(array(runif(n * 3 * size * size), c(n, 3, size, size))),

@@ -26,9 +26,25 @@ test_that("split_patients links n_valid patients into valid and the rest into tr
   expect_unetseg_error(split_patients(data$data, file.path(out, "t2"), file.path(out, "v2"), n_valid = 9),
                        "value_error", "cannot choose 9 validation patients out of 6")
   expect_unetseg_error(split_patients(data$data, file.path(out, "train"), file.path(out, "v3"), n_valid = 1),
-                       "runtime_error", "not empty")
+                       "runtime_error", "overwrite")
   expect_unetseg_error(split_patients(file.path(out, "missing"), file.path(out, "t4"), file.path(out, "v4")),
                        "runtime_error", "does not exist")
+})
+
+test_that("split_patients replaces an earlier split only with overwrite", {
+  data <- fixture_data()
+  out <- fresh_dir("split-overwrite")
+  split_patients(data$data, file.path(out, "train"), file.path(out, "valid"), n_valid = 2, seed = 777)
+  before <- tree_digest(out)
+  source_before <- tree_digest(data$data)
+  expect_unetseg_error(split_patients(data$data, file.path(out, "train"), file.path(out, "valid"), n_valid = 1, seed = 3),
+                       "runtime_error", "split.json")
+  expect_identical(tree_digest(out), before)
+  counts <- split_patients(data$data, file.path(out, "train"), file.path(out, "valid"), n_valid = 1, seed = 3,
+                           overwrite = TRUE)
+  expect_identical(counts, list(train = 5L, valid = 1L))
+  expect_length(list.files(file.path(out, "valid")), 1)
+  expect_identical(tree_digest(data$data), source_before)
 })
 
 test_that("brainseg_dataset gives scaled images and 0/1 masks", {

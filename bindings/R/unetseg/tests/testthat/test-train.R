@@ -60,9 +60,35 @@ test_that("unetseg_predict writes one mask per slice image", {
   data <- fixture_data()
   out <- fresh_dir("predict")
   n <- unetseg_predict(unet(depth = 2, n_filters = 2, seed = 1), data$valid, out)
-  masks <- list.files(out, pattern = "_mask\\.tif$", recursive = TRUE)
+  masks <- list.files(out, pattern = "_pred\\.tif$", recursive = TRUE)
   expect_identical(length(masks), as.integer(n))
+  expect_length(list.files(out, pattern = "_mask\\.tif$", recursive = TRUE), 0)
   expect_identical(n, length(brainseg_dataset(data$valid, seed = 1)))
   expect_unetseg_error(unetseg_predict(unet(depth = 2, n_filters = 2, seed = 1), file.path(out, "none"), out),
                        "runtime_error", "no such file or folder")
+})
+
+test_that("unetseg_fit refuses an earlier run unless overwrite, and changes nothing", {
+  data <- fixture_data()
+  out <- fresh_dir("fit-twice")
+  unetseg_fit(data$train, NULL, out, epochs = 1, depth = 2, n_filters = 2, seed = 3, verbose = FALSE)
+  before <- tree_digest(out)
+  expect_unetseg_error(unetseg_fit(data$train, NULL, out, epochs = 1, depth = 2, n_filters = 2, seed = 4, verbose = FALSE),
+                       "runtime_error", "overwrite")
+  expect_identical(tree_digest(out), before)
+  unetseg_fit(data$train, NULL, out, epochs = 1, depth = 2, n_filters = 2, seed = 4, verbose = FALSE, overwrite = TRUE)
+  expect_false(identical(tree_digest(out), before))
+})
+
+test_that("predictions and evaluation outputs are never written into the data", {
+  data <- fixture_data()
+  model <- unet(depth = 2, n_filters = 2, seed = 1)
+  before <- tree_digest(data$data)
+  patient <- list.files(data$valid)[[1]]
+  expect_unetseg_error(unetseg_predict(model, data$data, data$data), "value_error", "outputs are never written")
+  expect_unetseg_error(unetseg_predict(model, data$valid, data$data), "value_error", data$valid)
+  expect_unetseg_error(unetseg_predict(model, data$data, data$valid), "value_error", data$valid)
+  expect_unetseg_error(unetseg_evaluate(model, data$valid, predictions_dir = file.path(data$data, patient)),
+                       "value_error", patient)
+  expect_identical(tree_digest(data$data), before)
 })
