@@ -18,7 +18,7 @@ LIB_BUILD := UNETSEG_EMIT_HEADER=$(RAW_HEADER) $(SWIFT) build -c release -j $(JO
 VERSION := $(shell sed -n 's/^let libraryVersion: StaticString = "\(.*\)"/\1/p' Sources/UNetSegC/Library.swift)
 
 .PHONY: all setup build lib lib-cli header check-header install python-package system-info test test-swift test-cli \
-    test-c test-python test-r r-package examples-c bench demo clean
+    test-c test-python test-r test-sanitize r-package examples-c bench demo clean
 
 all: build
 
@@ -65,11 +65,18 @@ python-package: lib
 system-info: lib-cli
 	@$(LIB_CLI) info
 
-## test: every test suite (Swift, then CLI, C, Python and R)
-test: setup system-info test-swift test-cli test-c test-python test-r
+## test: every test suite (Swift, Swift under AddressSanitizer, then CLI, C, Python and R)
+test: setup system-info test-swift test-sanitize test-cli test-c test-python test-r
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
+
+## test-sanitize: the Swift test suites under AddressSanitizer with leak detection, in their own build
+## folder. (ThreadSanitizer cannot see the synchronisation of the standard library's Mutex, which is built
+## without it, and reports every access it guards; it needs pthread-based locks first.)
+test-sanitize: setup
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/sanitizers/lsan.supp \
+	    $(SWIFT) test -j $(JOBS) --scratch-path .build-asan --sanitize=address
 
 ## test-cli: the `unetseg` command end to end on tiny synthetic data, and its error messages
 test-cli: lib-cli

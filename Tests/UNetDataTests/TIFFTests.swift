@@ -355,7 +355,7 @@ struct TIFFEncoding: Sendable, CustomTestStringConvertible {
         let path = folder.file("shared.tif")
         let raster = randomRaster(width: 37, height: 23, channels: 3, bitsPerSample: 16, seed: 8)
         try TIFFFile.write(raster, to: path, options: TIFFWriteOptions(compression: .deflate, bitsPerSample: 16))
-        let results = Mutex<[Raster?]>(Array(repeating: nil, count: 8))
+        let results = Locked<[Raster?]>(Array(repeating: nil, count: 8))
         DispatchQueue.concurrentPerform(iterations: 8) { i in
             let decoded = try? TIFFFile.read(path)
             results.withLock { $0[i] = decoded }
@@ -370,7 +370,7 @@ struct TIFFEncoding: Sendable, CustomTestStringConvertible {
         let validBytes = try Bytes.read(folder.file("valid.tif"))
         let paths = (0..<8).map { folder.file("broken-\($0).tif") }
         for path in paths { try Bytes.write(Array(validBytes.dropLast(30)), to: path) }
-        let messages = Mutex<[String]>(Array(repeating: "", count: paths.count))
+        let messages = Locked<[String]>(Array(repeating: "", count: paths.count))
         let (_, stderrOutput) = try capturingStandardError(in: folder) {
             DispatchQueue.concurrentPerform(iterations: paths.count * 4) { i in
                 let k = i % paths.count
