@@ -64,7 +64,8 @@
  * parameter) share state beyond their handles: run backward and optimiser steps on one graph from one
  * thread at a time. The library spreads its own work over unetseg_get_num_threads() threads. In a child
  * process forked after the library started threads (Python multiprocessing with fork, R's mclapply), it
- * computes on the calling thread only and unetseg_get_num_threads() returns 1.
+ * computes on the calling thread only and unetseg_get_num_threads() returns 1 (fork while no other thread
+ * is inside a call on the handles the child will use).
  *
  * INTENDED USAGE: the post's training loop by hand (examples/c/train.c)
  *  1. Optionally check unetseg_api_version() == UNETSEG_API_VERSION, set a log callback and
