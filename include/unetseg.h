@@ -60,8 +60,14 @@
  * stderr and the log callback. unetseg_system_info() reports the kernels in use.
  *
  * THREADS
- * Functions may be called from any thread, but one handle must not be used by two threads at once. The
- * library spreads its own work over unetseg_get_num_threads() threads.
+ * Functions may be called from any thread. Calls on one handle are serialised: a call waits while another
+ * thread's call on the same handle runs (a model, an SGD made from it and a one-cycle schedule driving that
+ * SGD count as one handle). Tensors linked by autograd (an op's result and its inputs, a gradient and its
+ * parameter) share state beyond their handles: run backward and optimiser steps on one graph from one
+ * thread at a time. The library spreads its own work over unetseg_get_num_threads() threads. In a child
+ * process forked after the library started threads (Python multiprocessing with fork, R's mclapply), it
+ * computes on the calling thread only and unetseg_get_num_threads() returns 1 (fork while no other thread
+ * is inside a call on the handles the child will use).
  *
  * INTENDED USAGE: the post's training loop by hand (examples/c/train.c)
  *  1. Optionally check unetseg_api_version() == UNETSEG_API_VERSION, set a log callback and
@@ -990,7 +996,9 @@ extern void unetseg_r_evaluation_patient_count(int32_t const *evaluation, int32_
 /// threads (0: keep), loader_workers, resume, overwrite); doubles = (lr, momentum, dropout, dice_weight, scale, angle,
 /// flip, seed). Writes one row of 9 values per epoch (epoch, training loss, bce, dice, validation loss,
 /// bce, dice, lr, seconds) into out_history, which holds integers[0] rows, the number of rows into
-/// *out_epochs and a new handle to the trained model into *out_model.
+/// *out_epochs and a new handle to the trained model into *out_model. After every batch it checks for R's
+/// user interrupt (Ctrl-C): one stops the run at the end of that batch with its state saved (as a callback
+/// returning false does), UNETSEG_STATUS_CANCELLED and a message starting "interrupted".
 extern void unetseg_r_fit(char **folders, int32_t const *integers, double const *doubles, double *out_history,
                           int32_t *out_epochs, int32_t *out_model, char **message,
                           int32_t *status) UNETSEG_NOEXCEPT;

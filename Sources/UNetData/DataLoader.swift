@@ -193,7 +193,8 @@ public final class DataLoader: Sendable {
 ///
 /// Workers take batch numbers in increasing order, at most `capacity` ahead of the consumer, and leave each
 /// result (batch or error) in `ready` for `take`. A failure stops further batches from being started.
-/// `shutdown` cancels, wakes and joins every thread; a worker notices between items.
+/// `shutdown` cancels, wakes and joins every thread; a worker notices between items. In a child process
+/// forked after the threads started (where they do not exist) the consumer builds every batch itself.
 final class Prefetcher: @unchecked Sendable {
     private let loader: DataLoader
     private let order: [Int]
@@ -208,6 +209,8 @@ final class Prefetcher: @unchecked Sendable {
     private var threads: [pthread_t] = []
     // Read by workers between items without the lock.
     private let cancelled = Atomic<Bool>(false)
+    /// The `ForkGeneration` the threads were started in (nil: none were started).
+    private let startedIn: Int?
 
     init(loader: DataLoader, order: [Int], epoch: Int, startingBatch: Int) {
         self.loader = loader
@@ -216,15 +219,22 @@ final class Prefetcher: @unchecked Sendable {
         self.nextToBuild = startingBatch
         self.consumed = startingBatch
         self.capacity = 2 * loader.workers
+        self.startedIn = ForkGeneration.current
         var started: [pthread_t] = []
-        for _ in 0..<loader.workers {
+        for _ in 0..<(startedIn == nil ? 0 : loader.workers) {
             if let thread = startThread({ [self] in self.work() }) { started.append(thread) }
         }
         lock.withLock { threads = started }
     }
 
-    /// The result of batch `b`, waiting for it. If no worker thread could be started, builds it here.
+    /// Whether this runs in a child forked after the threads started: they do not exist here, and a lock
+    /// one of them held at the fork stays locked.
+    private var forkedSinceStart: Bool { ForkGeneration.current != startedIn }
+
+    /// The result of batch `b`, waiting for it. If no worker thread could be started, or in a forked
+    /// child, builds it here.
     func take(_ b: Int) -> Result<DataLoader.Batch, UnetsegError> {
+        if forkedSinceStart { return build(b) }
         let noThreads = lock.withLock { threads.isEmpty }
         if noThreads {
             // Degraded mode: thread creation failed, so the caller builds every batch itself.
@@ -240,9 +250,10 @@ final class Prefetcher: @unchecked Sendable {
         }
     }
 
-    /// Stops the workers and waits for them to exit. Idempotent.
+    /// Stops the workers and waits for them to exit (in a forked child there are none). Idempotent.
     func shutdown() {
         cancelled.store(true, ordering: .releasing)
+        if forkedSinceStart { return }
         let joining: [pthread_t] = lock.withLock {
             let list = threads
             threads = []

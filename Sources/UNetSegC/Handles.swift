@@ -7,8 +7,9 @@ import UNetTrain
 
 /// A Swift object that C code holds through an opaque handle of type `CType` (`unetseg_tensor`, ...).
 ///
-/// Conformers are `Sendable` because handles may be passed between threads; the C contract is that one
-/// handle is used by one thread at a time, which is what makes the `@unchecked` boxes below safe.
+/// Conformers are `Sendable` because handles may be passed between threads; calls on one handle are
+/// serialised by its `HandleLock` (taken by `Handles.object`), which is what makes the `@unchecked` boxes
+/// below safe.
 protocol HandleTarget: AnyObject, Sendable {
     /// The C struct the handle points to (never dereferenced).
     associatedtype CType
@@ -21,22 +22,31 @@ protocol HandleTarget: AnyObject, Sendable {
 /// A handle is not the object's address but a number that is never reused (a multiple of 16, so that it
 /// looks like an aligned pointer to tools that print it). So a handle that was freed, or one of another
 /// kind, is always recognised, and C never holds a pointer into Swift memory. The table keeps each object
-/// alive until its handle is freed.
+/// alive until its handle is freed, with the lock that serialises the calls on it.
 enum Handles {
+    private struct Entry {
+        let object: any HandleTarget
+        let lock: HandleLock
+    }
+
     private struct Table {
         var next: UInt = 1
-        var live: [UInt: any HandleTarget] = [:]
+        var live: [UInt: Entry] = [:]
     }
 
     private static let table = Mutex(Table())
     private static let spacing: UInt = 16
 
-    /// Registers `object` and returns its new handle.
-    static func register<T: HandleTarget>(_ object: T) throws(UnetsegError) -> UnsafeMutablePointer<T.CType> {
+    /// Registers `object` and returns its new handle. Its calls are serialised with those of the live
+    /// handle `sharingLockWith` (an object whose state `object` changes: the model of an optimiser), or on
+    /// their own.
+    static func register<T: HandleTarget>(_ object: T, sharingLockWith other: UnsafeRawPointer? = nil) throws(UnetsegError)
+        -> UnsafeMutablePointer<T.CType> {
         let id = table.withLock { table in
             let id = table.next
             table.next += 1
-            table.live[id] = object
+            let shared = other.flatMap { key(of: $0) }.flatMap { table.live[$0]?.lock }
+            table.live[id] = Entry(object: object, lock: shared ?? HandleLock())
             return id
         }
         let (address, overflow) = id.multipliedReportingOverflow(by: spacing)
@@ -47,8 +57,9 @@ enum Handles {
         return handle
     }
 
-    /// The object behind `handle`, which the caller passed as `argument`; throws for NULL, for a handle
-    /// that is not live and for a handle of another type.
+    /// The object behind `handle`, which the caller passed as `argument`, with the handle's lock held until
+    /// the current C call returns (`HeldHandleLocks`); throws for NULL, for a handle that is not live and
+    /// for a handle of another type.
     static func object<T: HandleTarget>(_ handle: UnsafeRawPointer?, _ type: T.Type,
                                         _ argument: String) throws(UnetsegError) -> T {
         guard let handle else { throw .invalidArgument("\(argument) is NULL") }
@@ -56,9 +67,10 @@ enum Handles {
         guard let entry else {
             throw .invalidArgument("\(argument) is not a live \(T.cTypeName) (freed already, or not made by this library)")
         }
-        guard let object = entry as? T else {
-            throw .invalidArgument("\(argument) is a \(Swift.type(of: entry).cTypeName), not a \(T.cTypeName)")
+        guard let object = entry.object as? T else {
+            throw .invalidArgument("\(argument) is a \(Swift.type(of: entry.object).cTypeName), not a \(T.cTypeName)")
         }
+        try HeldHandleLocks.acquire(entry.lock, for: argument)
         return object
     }
 
@@ -66,14 +78,13 @@ enum Handles {
     /// warning, for `function`.
     static func release<T: HandleTarget>(_ handle: UnsafeRawPointer?, _ type: T.Type, _ function: String) {
         guard let handle else { return }
-        let key = UInt(bitPattern: handle)
-        let removed: (any HandleTarget)? = table.withLock { table in
-            guard key % spacing == 0, let entry = table.live[key / spacing], entry is T else { return nil }
-            return table.live.removeValue(forKey: key / spacing)
+        let removed: Entry? = table.withLock { table in
+            guard let id = key(of: handle), let entry = table.live[id], entry.object is T else { return nil }
+            return table.live.removeValue(forKey: id)
         }
         // The object (and everything only it kept alive) is released here, outside the lock.
         if removed == nil {
-            let what = lookUp(handle).map { "a \(Swift.type(of: $0).cTypeName)" } ?? "not live (freed twice?)"
+            let what = lookUp(handle).map { "a \(Swift.type(of: $0.object).cTypeName)" } ?? "not live (freed twice?)"
             Log.emit(UNETSEG_LOG_WARNING, "\(cFunctionName(function)): ignoring handle \(handle), which is \(what)")
         }
     }
@@ -81,10 +92,15 @@ enum Handles {
     /// Number of handles not yet freed.
     static var liveCount: Int { table.withLock { $0.live.count } }
 
-    private static func lookUp(_ handle: UnsafeRawPointer) -> (any HandleTarget)? {
-        let key = UInt(bitPattern: handle)
-        guard key % spacing == 0 else { return nil }
-        return table.withLock { $0.live[key / spacing] }
+    private static func lookUp(_ handle: UnsafeRawPointer) -> Entry? {
+        guard let id = key(of: handle) else { return nil }
+        return table.withLock { $0.live[id] }
+    }
+
+    /// The table key of `handle`, nil for a value no handle can have.
+    private static func key(of handle: UnsafeRawPointer) -> UInt? {
+        let address = UInt(bitPattern: handle)
+        return address % spacing == 0 ? address / spacing : nil
     }
 }
 
@@ -226,15 +242,16 @@ extension Handles {
     }
 }
 
-/// Runs `body` and stores a new handle to the object it returns in `*out` (the caller's `argument`);
-/// `*out` is NULL whenever the status is not OK.
+/// Runs `body` and stores a new handle to the object it returns in `*out` (the caller's `argument`),
+/// serialised with the handle `other` if given (see `Handles.register`); `*out` is NULL whenever the
+/// status is not OK.
 func returningHandle<T: HandleTarget>(_ out: UnsafeMutablePointer<UnsafeMutablePointer<T.CType>?>?,
-                                      _ argument: String, function: String,
-                                      _ body: () throws(UnetsegError) -> T) -> Int32 {
+                                      _ argument: String, sharingLockWith other: UnsafeRawPointer? = nil,
+                                      function: String, _ body: () throws(UnetsegError) -> T) -> Int32 {
     withStatus(function) { () throws(UnetsegError) in
         let out = try required(out, argument)
         out.pointee = nil
-        out.pointee = try Handles.register(try body())
+        out.pointee = try Handles.register(try body(), sharingLockWith: other)
     }
 }
 

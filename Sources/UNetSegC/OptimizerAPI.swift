@@ -18,7 +18,7 @@ import UNetTrain
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a field out of range.
 @c public func unetseg_sgd_create(_ model: UnsafeMutablePointer<unetseg_model>?, _ params: UnsafePointer<unetseg_sgd_params>?,
                                   _ out_optimizer: UnsafeMutablePointer<UnsafeMutablePointer<unetseg_sgd>?>?) -> Int32 {
-    returningHandle(out_optimizer, "out_optimizer", function: #function) { () throws(UnetsegError) in
+    returningHandle(out_optimizer, "out_optimizer", sharingLockWith: UnsafeRawPointer(model), function: #function) { () throws(UnetsegError) in
         let handle = try Handles.model(model)
         let p = try required(params, "params").pointee
         return SGDHandle(try SGD(handle.parameters.map(\.tensor), learningRate: p.lr, momentum: p.momentum,
@@ -64,7 +64,7 @@ import UNetTrain
 @c public func unetseg_one_cycle_create(_ optimizer: UnsafeMutablePointer<unetseg_sgd>?,
                                         _ params: UnsafePointer<unetseg_one_cycle_params>?,
                                         _ out_scheduler: UnsafeMutablePointer<UnsafeMutablePointer<unetseg_one_cycle>?>?) -> Int32 {
-    returningHandle(out_scheduler, "out_scheduler", function: #function) { () throws(UnetsegError) in
+    returningHandle(out_scheduler, "out_scheduler", sharingLockWith: UnsafeRawPointer(optimizer), function: #function) { () throws(UnetsegError) in
         let sgd = try Handles.sgd(optimizer)
         let p = try required(params, "params").pointee
         try require(p.base_momentum.isFinite && p.max_momentum.isFinite && p.base_momentum >= 0 && p.max_momentum >= 0,

@@ -13,12 +13,15 @@ import UNetTrain
 /// validation loss, bce and dice (NaN without validation), the learning rate and the seconds taken.
 let rHistoryColumns = 9
 
-/// Where unetseg_r_fit's epoch callback writes: R's history buffer of `capacity` rows, and the rows
-/// written.
+/// What unetseg_r_fit's callbacks share: R's history buffer of `capacity` rows that the epoch callback
+/// fills (`rows` written), R's main thread (the caller), and whether the batch callback stopped the run
+/// because the user interrupted R.
 struct RHistory {
     let buffer: UnsafeMutablePointer<Double>
     let capacity: Int
     var rows = 0
+    let rThread = pthread_self()
+    var interrupted = false
 }
 
 /// R (.C): trains as unetseg_train (the trainer of the CLI's unetseg train): folders = (train_dir,
@@ -26,7 +29,9 @@ struct RHistory {
 /// threads (0: keep), loader_workers, resume, overwrite); doubles = (lr, momentum, dropout, dice_weight, scale, angle,
 /// flip, seed). Writes one row of 9 values per epoch (epoch, training loss, bce, dice, validation loss,
 /// bce, dice, lr, seconds) into out_history, which holds integers[0] rows, the number of rows into
-/// *out_epochs and a new handle to the trained model into *out_model.
+/// *out_epochs and a new handle to the trained model into *out_model. After every batch it checks for R's
+/// user interrupt (Ctrl-C): one stops the run at the end of that batch with its state saved (as a callback
+/// returning false does), UNETSEG_STATUS_CANCELLED and a message starting "interrupted".
 @c public func unetseg_r_fit(_ folders: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ integers: UnsafePointer<Int32>?,
                              _ doubles: UnsafePointer<Double>?, _ out_history: UnsafeMutablePointer<Double>?,
                              _ out_epochs: UnsafeMutablePointer<Int32>?, _ out_model: UnsafeMutablePointer<Int32>?,
@@ -53,8 +58,19 @@ struct RHistory {
             history.pointee.rows += 1
             return true
         }
-        try withUnsafeMutablePointer(to: &history) { (pointer) throws(UnetsegError) in
-            try rethrowing(unetseg_train(&params, nil, onEpoch, UnsafeMutableRawPointer(pointer), nil, &model))
+        // Called on this thread (unetseg_train runs its callbacks on its caller's), which is R's main thread.
+        let onBatch: unetseg_batch_callback = { _, user_data in
+            guard let history = user_data?.assumingMemoryBound(to: RHistory.self),
+                  pthread_equal(pthread_self(), history.pointee.rThread) != 0 else { return true }
+            history.pointee.interrupted = RInterrupt.isPending()
+            return !history.pointee.interrupted
+        }
+        do throws(UnetsegError) {
+            try withUnsafeMutablePointer(to: &history) { (pointer) throws(UnetsegError) in
+                try rethrowing(unetseg_train(&params, onBatch, onEpoch, UnsafeMutableRawPointer(pointer), nil, &model))
+            }
+        } catch .cancelled(let message) where history.interrupted {
+            throw .cancelled("interrupted: \(message)")
         }
         epochs.pointee = Int32(history.rows)
         try rAdopt(model, ModelHandle.self, to: out_model, "out_model")

@@ -65,18 +65,24 @@ func cFunctionName(_ function: String) -> Substring {
 
 /// Runs `body`, the work of the C function `function`, and returns its outcome as a status:
 /// `UNETSEG_STATUS_OK` with this thread's message cleared, or the error's status with its message set (and
-/// logged at debug level). Every fallible `@c` function is one call of this. The first call of the process
+/// logged at debug level). Every fallible `@c` function is one call of this, and holds the locks of the
+/// handles it looks up until it returns (`HeldHandleLocks`). The first call of the process
 /// also forwards the OpenBLAS diagnostic, if any (`Log.forwardBLASWarningOnce`).
+///
+/// The message is set after the log callback has returned: a callback that calls into the library (whose
+/// fallible calls clear or replace this thread's message) cannot take the failing call's message away.
 func withStatus(_ function: String = #function, _ body: () throws(UnetsegError) -> Void) -> Int32 {
     Log.forwardBLASWarningOnce()
     LastError.clear()
-    do {
-        try body()
-        return UNETSEG_STATUS_OK.code
-    } catch {
-        LastError.set(error.message)
-        Log.emit(UNETSEG_LOG_DEBUG, "\(cFunctionName(function)) failed: \(error.message)")
-        return error.status.code
+    return HeldHandleLocks.call {
+        do throws(UnetsegError) {
+            try body()
+            return UNETSEG_STATUS_OK.code
+        } catch {
+            Log.emit(UNETSEG_LOG_DEBUG, "\(cFunctionName(function)) failed: \(error.message)")
+            LastError.set(error.message)
+            return error.status.code
+        }
     }
 }
 

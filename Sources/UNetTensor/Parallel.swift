@@ -5,11 +5,17 @@ import Glibc
 import Synchronization
 
 /// The library's worker threads: work is split into contiguous chunks run on up to `threadCount` threads.
+///
+/// The workers are libdispatch's, which must not be relied on in a child process forked after they
+/// started (Python's multiprocessing with fork, R's mclapply): there every loop runs on the calling
+/// thread (`threadCount` is 1).
 public enum Parallel {
     private static let configuredThreads = Atomic<Int>(0)
 
-    /// Threads used by parallel loops and convolutions (default: the number of online CPUs).
+    /// Threads used by parallel loops and convolutions (default: the number of online CPUs; 1 in a child
+    /// forked after the library started threads).
     public static var threadCount: Int {
+        guard ForkGeneration.current == 0 else { return 1 }
         let n = configuredThreads.load(ordering: .relaxed)
         return n > 0 ? n : onlineProcessors
     }

@@ -107,4 +107,17 @@ static inline unetseg_model *make_tiny_model(int64_t seed) {
     return model;
 }
 
+/* A loader over `dataset` with these settings (seed 777). */
+static inline unetseg_loader *make_loader(unetseg_dataset *dataset, int32_t batch_size, bool shuffle, bool drop_last,
+                                          int32_t workers) {
+    unetseg_loader_params params = unetseg_loader_default_params();
+    params.batch_size = batch_size;
+    params.shuffle = shuffle;
+    params.drop_last = drop_last;
+    params.workers = workers;
+    unetseg_loader *loader = NULL;
+    CHECK_OK(unetseg_loader_create(dataset, &params, &loader));
+    return loader;
+}
+
 #endif

@@ -514,18 +514,6 @@ static int read_epoch(unetseg_loader *loader, int64_t *sizes, int capacity, doub
     return batches;
 }
 
-static unetseg_loader *make_loader(unetseg_dataset *dataset, int32_t batch_size, bool shuffle, bool drop_last,
-                                   int32_t workers) {
-    unetseg_loader_params params = unetseg_loader_default_params();
-    params.batch_size = batch_size;
-    params.shuffle = shuffle;
-    params.drop_last = drop_last;
-    params.workers = workers;
-    unetseg_loader *loader = NULL;
-    CHECK_OK(unetseg_loader_create(dataset, &params, &loader));
-    return loader;
-}
-
 /* The first batch of `epoch` (reset first). */
 static void first_batch(unetseg_loader *loader, int64_t epoch, unetseg_tensor **images, unetseg_tensor **masks) {
     CHECK_OK(unetseg_loader_reset(loader, epoch));

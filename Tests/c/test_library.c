@@ -146,6 +146,39 @@ static void test_log_callback(void) {
     CHECK(record.calls == before);
 }
 
+/* A log callback that calls into the library: calls that cannot fail, a succeeding fallible call (which
+ * clears this thread's message) and a failing one (which sets its own; its own log message comes back
+ * here nested, and is not answered with yet another call). */
+struct reentrant_log {
+    int calls;
+    int depth;
+    int answers_right; /* the calls made from the callback returned what they should */
+};
+
+static void log_calling_into_library(int32_t level, const char *message, void *user_data) {
+    (void)level;
+    (void)message;
+    struct reentrant_log *log = user_data;
+    log->calls++;
+    if (log->depth > 0) return;
+    log->depth++;
+    log->answers_right = strlen(unetseg_version()) >= 5
+        && strcmp(unetseg_status_string(UNETSEG_STATUS_IO), "I/O error") == 0
+        && unetseg_set_num_threads(0) == UNETSEG_STATUS_OK
+        && unetseg_set_num_threads(-9) == UNETSEG_STATUS_INVALID_ARGUMENT;
+    log->depth--;
+}
+
+static void test_log_callback_keeps_the_failing_calls_message(void) {
+    struct reentrant_log log = {0, 0, 0};
+    unetseg_set_log_callback(log_calling_into_library, &log);
+    CHECK_ERROR(unetseg_set_num_threads(-5), UNETSEG_STATUS_INVALID_ARGUMENT, "got -5");
+    CHECK(log.calls == 2 && log.answers_right);
+    CHECK(strstr(unetseg_last_error(), "got -9") == NULL);
+    unetseg_set_log_callback(NULL, NULL);
+    CHECK_OK(unetseg_set_num_threads(0));
+}
+
 static void test_frees_accept_null(void) {
     unetseg_tensor_free(NULL);
     unetseg_model_free(NULL);
@@ -179,6 +212,7 @@ int main(void) {
     RUN(test_last_error_lifecycle);
     RUN(test_last_error_is_per_thread);
     RUN(test_log_callback);
+    RUN(test_log_callback_keeps_the_failing_calls_message);
     RUN(test_frees_accept_null);
     RUN(test_live_handle_count);
     return finish();

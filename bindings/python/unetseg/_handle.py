@@ -1,10 +1,23 @@
-"""The one lifetime rule of every wrapper: an object owns one library handle and frees it exactly once."""
+"""The one lifetime rule of every wrapper: an object owns one library handle and frees it exactly once.
+
+Threads: ctypes releases the GIL during library calls, and the library serialises the calls on one
+handle (a call waits while another thread's call on the same handle, or on a handle sharing its state,
+such as a model and the optimiser over it, is running). So every wrapper may be shared by threads without
+a lock of its own; :meth:`OwnedHandle.close` is atomic, and a call racing with ``close`` in another thread
+raises :class:`~unetseg.errors.InvalidArgument` (the handle is not live any more) instead of touching
+freed memory.
+"""
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, ClassVar, Optional
 
 from .errors import InvalidArgument
+
+# Makes taking the handle out of a wrapper atomic, so that two threads closing one object free it once.
+# Reentrant: garbage collection may run a __del__ (which closes) while this thread holds it.
+_closing = threading.RLock()
 
 
 class OwnedHandle:
@@ -35,8 +48,9 @@ class OwnedHandle:
         return self._handle is None
 
     def close(self) -> None:
-        """Releases the library object now; safe to call more than once."""
-        handle, self._handle = self._handle, None
+        """Releases the library object now; safe to call more than once, from any thread."""
+        with _closing:
+            handle, self._handle = self._handle, None
         if handle is not None:
             type(self)._free(handle)
 

@@ -1,15 +1,14 @@
 """The post's U-Net (:class:`UNet`), its parameters, and the losses ``binary_cross_entropy`` and
 ``dice_loss``.
 
-:class:`UNet` owns a ``unetseg_model`` handle. Calls on one model are serialised by a lock, so a model
-may be shared by threads (the C API requires one handle to be used by one thread at a time); different
-models run in parallel, since the GIL is released during library calls.
+:class:`UNet` owns a ``unetseg_model`` handle. The library serialises the calls on one handle (see
+:mod:`unetseg._handle`), so a model may be shared by threads; different models run in parallel, since
+the GIL is released during library calls.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections import OrderedDict
 from ctypes import byref, c_bool, c_int32, c_int64, create_string_buffer
 from dataclasses import asdict, dataclass
@@ -104,8 +103,7 @@ class Parameter:
     def numpy(self) -> np.ndarray:
         """A new float32 array with the parameter's current values."""
         out = np.empty(self.shape, dtype=np.float32)
-        with self.model._lock:
-            lib.unetseg_model_parameter_get(self.model.handle, self.index, out, out.size)
+        lib.unetseg_model_parameter_get(self.model.handle, self.index, out, out.size)
         return out
 
     def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:
@@ -119,8 +117,7 @@ class Parameter:
         array = float32_array(values)
         if array.shape != self.shape:
             raise InvalidArgument(f"{self.name}: expected shape {list(self.shape)}, got {list(array.shape)}")
-        with self.model._lock:
-            lib.unetseg_model_parameter_set(self.model.handle, self.index, array, array.size)
+        lib.unetseg_model_parameter_set(self.model.handle, self.index, array, array.size)
         return self
 
     def __repr__(self) -> str:
@@ -137,7 +134,7 @@ class UNet(OwnedHandle):
     the probabilities ``[N, n_classes, H, W]`` with an autograd graph.
     """
 
-    __slots__ = ("_lock", "_parameter_info")
+    __slots__ = ("_parameter_info",)
     _free = lib.unetseg_model_free
 
     def __init__(
@@ -161,7 +158,6 @@ class UNet(OwnedHandle):
 
     def _adopt_handle(self, handle: ModelHandle) -> None:
         OwnedHandle.__init__(self, handle)
-        self._lock = threading.RLock()
         self._parameter_info: Optional[List[Tuple[str, Tuple[int, ...]]]] = None
 
     @classmethod
@@ -179,8 +175,7 @@ class UNet(OwnedHandle):
     def save(self, path: PathLike) -> None:
         """Saves the model as safetensors: the post's PyTorch ``state_dict`` plus its shape as metadata
         (written to a temporary file and renamed)."""
-        with self._lock:
-            lib.unetseg_model_save(self.handle, path_bytes(path))
+        lib.unetseg_model_save(self.handle, path_bytes(path))
 
     # ---- shape and mode ------------------------------------------------------------------------------
 
@@ -209,8 +204,7 @@ class UNet(OwnedHandle):
 
     def train(self, mode: bool = True) -> "UNet":
         """Training mode (``mode`` True) or evaluation mode; returns the model, as torch."""
-        with self._lock:
-            (lib.unetseg_model_train if mode else lib.unetseg_model_eval)(self.handle)
+        (lib.unetseg_model_train if mode else lib.unetseg_model_eval)(self.handle)
         return self
 
     def eval(self) -> "UNet":
@@ -225,8 +219,7 @@ class UNet(OwnedHandle):
         tensor, temporary = as_tensor(x)
         try:
             out = TensorHandle()
-            with self._lock:
-                lib.unetseg_model_forward(self.handle, tensor.handle, byref(out))
+            lib.unetseg_model_forward(self.handle, tensor.handle, byref(out))
             return Tensor._adopt(out)
         finally:
             if temporary:
@@ -246,14 +239,12 @@ class UNet(OwnedHandle):
                 f"images must be [N, {config.channels_in}, H, W], got {list(array.shape)}")
         n, _, height, width = array.shape
         out = np.empty((n, config.n_classes, height, width), dtype=np.float32)
-        with self._lock:
-            lib.unetseg_model_predict(self.handle, array, n, height, width, out, out.size)
+        lib.unetseg_model_predict(self.handle, array, n, height, width, out, out.size)
         return out
 
     def zero_grad(self) -> None:
         """Drops the gradients of all parameters."""
-        with self._lock:
-            lib.unetseg_model_zero_grad(self.handle)
+        lib.unetseg_model_zero_grad(self.handle)
 
     # ---- parameters ----------------------------------------------------------------------------------
 

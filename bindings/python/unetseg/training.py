@@ -250,9 +250,8 @@ def evaluate(
     callback = ProgressCallback(lambda done, total, _user: relay.call(report, done, total))
     metrics, result = EvaluationMetrics(), EvaluationHandle()
     try:
-        with model._lock:
-            relay.run(lambda: lib.unetseg_evaluate(model.handle, path_bytes(data_dir), byref(params), callback, None,
-                                                   byref(metrics), byref(result)))
+        relay.run(lambda: lib.unetseg_evaluate(model.handle, path_bytes(data_dir), byref(params), callback, None,
+                                               byref(metrics), byref(result)))
         volume_dice = _volume_dice(result)
     finally:
         bar.close()
@@ -278,9 +277,8 @@ def predict(
     callback = ProgressCallback(lambda done, total, _user: relay.call(report, done, total))
     written = c_int64()
     try:
-        with model._lock:
-            relay.run(lambda: lib.unetseg_predict_folder(model.handle, path_bytes(input), path_bytes(out_dir),
-                                                         callback, None, byref(written)))
+        relay.run(lambda: lib.unetseg_predict_folder(model.handle, path_bytes(input), path_bytes(out_dir),
+                                                     callback, None, byref(written)))
     finally:
         bar.close()
     return written.value

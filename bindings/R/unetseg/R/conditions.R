@@ -65,3 +65,11 @@ abort_status <- function(status, message, call) {
   base <- if (status == 1L) "value_error" else "runtime_error"
   stop(unetseg_condition(base, message, call, status))
 }
+
+# Signals that the user interrupted R (Ctrl-C) during a library call that stopped cleanly for it (the
+# training run saved its state): a condition of class "unetseg_interrupt" and "interrupt", as R's own
+# interrupt, so that tryCatch(interrupt = ...) catches it and tryCatch(error = ...) does not; uncaught, R
+# stops with the library's message.
+abort_interrupt <- function(message, call) {
+  stop(structure(class = c("unetseg_interrupt", "interrupt", "condition"), list(message = message, call = call)))
+}

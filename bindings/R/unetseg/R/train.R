@@ -11,6 +11,11 @@ history_columns <- c("epoch", "train_loss", "train_bce", "train_dice", "valid_lo
 #' `model_<epoch>.safetensors`, `best.safetensors` (lowest validation loss), `log.csv`, `log.json` and the
 #' state for `resume`. With `verbose`, prints the post's two lines per epoch when the run ends.
 #'
+#' Interrupting R (Ctrl-C, SIGINT) stops the run at the end of the current batch with its state saved
+#' (`interrupted.safetensors`; `resume = TRUE` continues it) and signals a condition of class
+#' `unetseg_interrupt` and `interrupt` (catch it with `tryCatch(interrupt = ...)`); the checkpoints of
+#' finished epochs stay as they were.
+#'
 #' @param train_dir,valid_dir Folders of patient folders (`valid_dir = NULL`: no validation).
 #' @param out_dir Run folder (created if missing).
 #' @param epochs,batch_size Epochs and slices per batch.
@@ -60,8 +65,12 @@ unetseg_fit <- function(train_dir, valid_dir = NULL, out_dir, epochs = 20, batch
   doubles <- c(check_number(lr, "lr"), check_number(momentum, "momentum"), check_number(dropout, "dropout"),
                check_number(dice_weight, "dice_weight"), if (augment) as.double(augmentation_params) else c(0, 0, 0),
                check_number(seed, "seed", whole = TRUE))
-  result <- lib_call("unetseg_r_fit", folders, as.integer(integers), doubles,
-                     history = double(epochs * length(history_columns)), epochs = integer(1), model = integer(1))
+  call <- sys.call()
+  result <- tryCatch(
+    lib_call("unetseg_r_fit", folders, as.integer(integers), doubles,
+             history = double(epochs * length(history_columns)), epochs = integer(1), model = integer(1), .call = call),
+    unetseg_cancelled = function(e) abort_interrupt(conditionMessage(e), call)
+  )
   rows <- seq_len(result$epochs * length(history_columns))
   history <- as.data.frame(matrix(result$history[rows], ncol = length(history_columns), byrow = TRUE,
                                   dimnames = list(NULL, history_columns)))
