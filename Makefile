@@ -119,8 +119,9 @@ examples-c: lib
 test-python: lib lib-cli
 	UNETSEG_LIB=$(CURDIR)/$(LIB) UNETSEG_CLI=$(CURDIR)/$(LIB_CLI) $(PYTHON) -m pytest -q bindings/python/tests
 
-## bench: the benchmark tables (release build), with PyTorch's time for the same step when torch is installed,
-## and a training step inside an R session started with OPENBLAS_CORETYPE=Prescott against the CLI's
+## bench: the benchmark tables (release build): ops, loader, a training step and an inference pass beside
+## PyTorch and ONNX Runtime when they are installed (interleaved rounds, one run), and a training step inside
+## an R session started with OPENBLAS_CORETYPE=Prescott against the CLI's
 bench: build r-package
 	$(RELEASE)/unetseg bench ops
 	$(RELEASE)/unetseg bench loader
