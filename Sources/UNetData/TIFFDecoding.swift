@@ -107,10 +107,11 @@ enum TIFFDecoder {
         let decodedBytes = layout.planesToRead.count * layout.bytesPerSample * layout.samplesPerBlockPixel
             * (layout.tiled ? layout.blocksPerPlane * layout.blockWidth * layout.blockHeight
                             : layout.width * layout.height)
-        let (bound, overflow) = storedBytes.multipliedReportingOverflow(by: layout.maximumExpansion)
-        guard overflow || bound >= decodedBytes else {
+        let bound = layout.maximumDecodedBytes(storedBytes: storedBytes)
+        guard bound >= decodedBytes else {
             throw fail("its \(layout.blockName)s hold \(storedBytes) bytes, too few to decode to its "
-                + "\(layout.width)×\(layout.height) image (\(decodedBytes) bytes): the file is truncated or corrupt")
+                + "\(layout.width)×\(layout.height) image (\(decodedBytes) bytes; at most \(bound) with its "
+                + "compression): the file is truncated, corrupt or a decompression bomb; refused before decoding")
         }
     }
 

@@ -42,6 +42,8 @@ enum TIFFEncoder {
                     "\(what): the raster has \(raster.channels) channels; 1 (grayscale) or 3 (RGB) can be written")
         try require((1...maximum).contains(raster.width) && (1...maximum).contains(raster.height),
                     "\(what): the raster is \(raster.width)×\(raster.height); sides must be 1…\(maximum)")
+        try require(raster.width * raster.height <= TIFFFile.maximumPixels,
+                    "\(what): the raster is \(raster.width)×\(raster.height), over \(TIFFFile.maximumPixels) pixels")
         try require(raster.samples.count == raster.channels * raster.height * raster.width,
                     "\(what): the raster holds \(raster.samples.count) samples, not "
                         + "\(raster.channels)×\(raster.height)×\(raster.width)")
@@ -91,6 +93,11 @@ enum TIFFEncoder {
         case .lzw: (COMPRESSION_LZW, true)
         case .deflate: (COMPRESSION_ADOBE_DEFLATE, true)
         case .packBits: (COMPRESSION_PACKBITS, false)
+        case .zstd: (COMPRESSION_ZSTD, true)
+        case .lzma: (COMPRESSION_LZMA, true)
+        }
+        guard TIFFIsCODECConfigured(UInt16(scheme)) == 1 else {
+            throw fail("this libtiff cannot write \(options.compression) compression")
         }
         var tagsSet = tiff.set(TIFFTAG_IMAGEWIDTH, uint32: UInt32(width))
             && tiff.set(TIFFTAG_IMAGELENGTH, uint32: UInt32(height))
