@@ -6,13 +6,17 @@ import Synchronization
 /// Whole-file reads and crash-safe whole-file writes with POSIX calls (no Foundation). Every error is
 /// `.io` and names the file and the system's reason.
 public enum BinaryFile {
-    /// Largest file `read` accepts by default (64 GiB).
-    public static let defaultMaximumSize = 1 << 36
+    /// Largest file `read` accepts by default (4 GiB: far above a model or training state); reads are
+    /// also held to `MemoryBudget`.
+    public static let defaultMaximumSize = 1 << 32
 
     /// The bytes of the regular file at `path`. Throws `.io` when it cannot be opened or read, is not a
-    /// regular file, or is larger than `maximumSize` bytes.
+    /// regular file (a FIFO is refused at once, never waited on), or is larger than `maximumSize` bytes, and
+    /// `.outOfMemory` when its size does not fit `MemoryBudget`. Files that report size 0 but have content
+    /// (`/proc`) are read to their end, up to `maximumSize`.
     public static func read(path: String, maximumSize: Int = defaultMaximumSize) throws(UnetsegError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (it is then refused as not a regular file).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw systemError("cannot open \(path)") }
         defer { close(fd) }
         var info = stat()
@@ -22,21 +26,25 @@ public enum BinaryFile {
         guard size >= 0, size <= maximumSize else {
             throw .io("cannot read \(path): \(size) bytes is larger than the limit of \(maximumSize)")
         }
-        var bytes = [UInt8](repeating: 0, count: size)
-        let failure: Int32? = bytes.withUnsafeMutableBytes { buffer in
-            guard let base = buffer.baseAddress else { return nil }
-            var done = 0
-            while done < size {
-                let n = Glibc.read(fd, base + done, size - done)
-                if n > 0 { done += n; continue }
-                if n < 0 && errno == EINTR { continue }
-                return n == 0 ? 0 : errno   // 0: the file shrank while reading
+        try MemoryBudget.reserve(size, for: "reading \(path)")
+        var bytes = [UInt8](repeating: 0, count: size == 0 ? min(maximumSize, 4096) : size)
+        var done = 0
+        while true {
+            if done == bytes.count {
+                guard size == 0, done < maximumSize else { break }
+                bytes += [UInt8](repeating: 0, count: min(maximumSize - done, done))
             }
-            return nil
+            let n = bytes.withUnsafeMutableBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return 0 }
+                return Glibc.read(fd, base + done, buffer.count - done)
+            }
+            if n > 0 { done += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw systemError("cannot read \(path)") }
+            guard size == 0 || done == size else { throw .io("cannot read \(path): the file changed while reading") }
+            break
         }
-        if let failure {
-            throw .io("cannot read \(path): " + (failure == 0 ? "the file changed while reading" : describe(failure)))
-        }
+        if size == 0 { bytes.removeSubrange(done...) }
         return bytes
     }
 
