@@ -34,6 +34,25 @@ public struct UNetConfig: Sendable, Equatable {
 
     /// Channels of level `i` (1-based), `2^(nFilters + i − 1)`.
     public func channels(level i: Int) -> Int { 1 << (nFilters + i - 1) }
+
+    /// Number of parameters of the U-Net this configuration builds, computed without building it: two
+    /// 3×3 convolutions per down block, a 2×2 transposed convolution and two 3×3 convolutions per up
+    /// block, and the 1×1 `last` convolution, each with a bias.
+    public var parameterCount: Int {
+        func convolution(_ input: Int, _ output: Int, kernelArea: Int) -> Int { input * output * kernelArea + output }
+        func convBlock(_ input: Int, _ output: Int) -> Int {
+            convolution(input, output, kernelArea: 9) + convolution(output, output, kernelArea: 9)
+        }
+        var count = 0
+        for level in 1...depth {
+            count += convBlock(level == 1 ? channelsIn : channels(level: level - 1), channels(level: level))
+        }
+        for level in stride(from: depth - 1, through: 1, by: -1) {
+            let input = channels(level: level + 1), output = channels(level: level)
+            count += convolution(input, output, kernelArea: 4) + convBlock(input, output)
+        }
+        return count + convolution(channels(level: 1), nClasses, kernelArea: 1)
+    }
 }
 
 /// `conv3×3 → relu → dropout → conv3×3 → relu` (the post's `conv_block`), parameters under `conv_block.{0,3}`.

@@ -42,7 +42,11 @@ public enum Checkpoint {
     /// The configuration stored in a file's metadata, or nil for a file without ours (e.g. written by PyTorch).
     public static func storedConfig(_ file: SafeTensorsFile, source: String) throws(UnetsegError) -> UNetConfig? {
         guard let text = file.metadata["config"] else { return nil }
-        return try config(from: try JSONValue.parse(text), source: source)
+        let json: JSONValue
+        do { json = try JSONValue.parse(text) } catch {
+            throw .format("\(source): its model config is not valid JSON: \(error.message)")
+        }
+        return try config(from: json, source: source)
     }
 
     /// Loads a model from `path`. The configuration comes from the file's metadata; a file without it (a
@@ -57,6 +61,15 @@ public enum Checkpoint {
             var a = stored, b = given
             a.dropout = 0; b.dropout = 0
             try require(a == b, "\(path) holds a model with config \(stored), not \(given)")
+        }
+        // A few bytes of config can declare a model of gigabytes: refuse one the file cannot hold before
+        // building it (loadStateDict then checks every name and shape).
+        let held = file.tensors.reduce(0) { $0 + $1.tensor.count }
+        guard config.parameterCount <= held else {
+            throw .format("\(path): its model config (depth \(config.depth), n_filters \(config.nFilters), "
+                + "channels_in \(config.channelsIn), n_classes \(config.nClasses)) declares "
+                + "\(config.parameterCount) parameters, but the file holds \(held) values; refused before "
+                + "building the model")
         }
         var generator = RandomGenerator(seed: 0)
         let model = try UNet(config, generator: &generator)
