@@ -50,19 +50,9 @@ public enum BinaryFile {
 
     /// Replaces the file at `path` by `bytes` so that a crash leaves either the old file or the new one,
     /// never a partial one: writes a temporary file in the same folder, flushes it to disk, renames it
-    /// over `path`, then flushes the folder.
+    /// over `path`, then flushes the folder (see `createTemporary` and `commit`).
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(UnetsegError) {
-        let folder = folderOf(path)
-        let serial = temporaryCounter.add(1, ordering: .relaxed).newValue
-        let temporary = folder + "/." + baseName(path) + ".tmp-\(getpid())-\(serial)"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-        guard fd >= 0 else { throw systemError("cannot write \(path): cannot create \(temporary)") }
-        var closed = false
-        var renamed = false
-        defer {
-            if !closed { close(fd) }
-            if !renamed { unlink(temporary) }
-        }
+        let (temporary, fd) = try createTemporary(besides: path)
         let failure: Int32? = bytes.withUnsafeBytes { buffer in
             guard let base = buffer.baseAddress else { return nil }
             var done = 0
@@ -74,13 +64,42 @@ public enum BinaryFile {
             }
             return nil
         }
-        if let failure { throw .io("cannot write \(path): \(describe(failure))") }
-        guard fsync(fd) == 0 else { throw systemError("cannot write \(path): fsync failed") }
-        closed = true
-        guard close(fd) == 0 else { throw systemError("cannot write \(path): close failed") }
-        guard rename(temporary, path) == 0 else { throw systemError("cannot write \(path): rename failed") }
-        renamed = true
-        let folderFD = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if let failure {
+            close(fd)
+            unlink(temporary)
+            throw .io("cannot write \(path): \(describe(failure))")
+        }
+        try commit(fd, temporary: temporary, to: path)
+    }
+
+    /// Creates an empty file with a name no other writer uses (process id and a counter) in the folder of
+    /// `path`, open for reading and writing, for `commit` to move over `path` once written.
+    public static func createTemporary(besides path: String) throws(UnetsegError) -> (path: String, fd: Int32) {
+        guard !path.isEmpty, !path.hasSuffix("/") else { throw .io("cannot write '\(path)': the path names no file") }
+        let folder = folderOf(path)
+        let serial = temporaryCounter.add(1, ordering: .relaxed).newValue
+        let temporary = folder + "/." + baseName(path) + ".tmp-\(getpid())-\(serial)"
+        let fd = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { throw systemError("cannot write \(path): cannot create \(temporary)") }
+        return (temporary, fd)
+    }
+
+    /// Finishes a write begun with `createTemporary`: flushes `fd` to disk, closes it (a failed close is an
+    /// error: on network file systems it can be the first report of a failed write), renames `temporary`
+    /// over `path` and flushes the folder. Always closes `fd`; removes `temporary` on failure. Errors name
+    /// `path`.
+    public static func commit(_ fd: Int32, temporary: String, to path: String) throws(UnetsegError) {
+        var failure: UnetsegError?
+        if fsync(fd) != 0 { failure = systemError("cannot write \(path): fsync failed") }
+        if close(fd) != 0 && failure == nil { failure = systemError("cannot write \(path): close failed") }
+        if failure == nil && rename(temporary, path) != 0 {
+            failure = systemError("cannot write \(path): rename failed")
+        }
+        if let failure {
+            unlink(temporary)
+            throw failure
+        }
+        let folderFD = open(folderOf(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if folderFD >= 0 {   // best effort: makes the rename itself durable
             _ = fsync(folderFD)
             close(folderFD)

@@ -393,6 +393,31 @@ struct TIFFEncoding: Sendable, CustomTestStringConvertible {
 
     // MARK: - Threads
 
+    /// Eight writers of one path at once all succeed, the file left decodes to one of their rasters and no
+    /// temporary file remains; a write that fails names the file.
+    @Test func concurrentWritersOfOnePathEachLeaveAWholeFile() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.file("P_1_mask.tif")
+        let rasters = (0..<8).map { randomRaster(width: 40 + $0, height: 30, channels: 1, bitsPerSample: 8, seed: UInt64($0)) }
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: rasters.count * 4) { i in
+            do throws(UnetsegError) {
+                try TIFFFile.write(rasters[i % rasters.count], to: path, options: TIFFWriteOptions(compression: .deflate))
+            } catch {
+                failures.withLock { $0.append(error.message) }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+        #expect(rasters.contains(try TIFFFile.read(path)))
+        #expect(try FileSystem.listDirectory(folder.path) == ["P_1_mask.tif"])
+
+        let unwritable = folder.file("missing/P_1_mask.tif")
+        #expect(throws: UnetsegError.self) { try TIFFFile.write(rasters[0], to: unwritable) }
+        do throws(UnetsegError) { try TIFFFile.write(rasters[0], to: unwritable) } catch {
+            #expect(error.message.contains(unwritable), "\(error)")
+        }
+    }
+
     @Test func concurrentReadsOfOneFile() throws {
         let folder = try TemporaryFolder()
         let path = folder.file("shared.tif")
