@@ -31,7 +31,11 @@ enum TIFFDecoder {
             palette = try TIFFPalette(tiff, bitsPerSample: layout.bitsPerSample, fail: failWithLibTIFF)
         }
 
-        var samples = [Float](repeating: 0, count: layout.outputChannels * layout.height * layout.width)
+        let sampleCount = layout.outputChannels * layout.height * layout.width
+        // The raster and one block buffer; both bounded by `TIFFFile.maximumPixels`, so no overflow.
+        try MemoryBudget.reserve(sampleCount * MemoryLayout<Float>.stride + layout.blockBytes,
+                                 for: "decoding TIFF file '\(path)' (\(layout.width)×\(layout.height) pixels)")
+        var samples = [Float](repeating: 0, count: sampleCount)
         try samples.withUnsafeMutableBufferPointer { (out) throws(UnetsegError) in
             guard let base = out.baseAddress else { return }
             try readBlocks(tiff, layout, into: base, fail: failWithLibTIFF)

@@ -174,6 +174,14 @@ public final class UNet: Module {
         defaultGenerator.withLock { $0 = generator }
     }
 
+    /// Throws `.outOfMemory` (with the estimate and the limit) when a pass on `batch` images of
+    /// `height`×`width` (`training`: graph recorded) would exceed `MemoryBudget`.
+    public func requireMemory(batch: Int, height: Int, width: Int, training: Bool) throws(UnetsegError) {
+        let bytes = config.estimatedMemory(batch: batch, height: height, width: width, training: training)
+        try MemoryBudget.require(bytes, for: "the U-Net \(training ? "training step" : "forward pass") on "
+            + "\(batch) image\(batch == 1 ? "" : "s") of \(height)x\(width)")
+    }
+
     /// Throws unless `input` has the shape this model accepts.
     public func validateInput(_ input: Tensor) throws(UnetsegError) {
         let multiple = 1 << (config.depth - 1)
@@ -185,8 +193,11 @@ public final class UNet: Module {
     }
 
     /// Segments `input` `[N, channelsIn, H, W]` → probabilities `[N, nClasses, H, W]`.
+    /// Throws `.outOfMemory` before anything is allocated when the pass would not fit `MemoryBudget`.
     public func callAsFunction(_ input: Tensor) throws(UnetsegError) -> Tensor {
         try validateInput(input)
+        try requireMemory(batch: input.shape[0], height: input.shape[2], width: input.shape[3],
+                          training: Autograd.isEnabled)
         var x = input
         var bridges: [Tensor] = []
         for (i, block) in downPath.enumerated() {

@@ -31,8 +31,10 @@ public enum MemoryBudget {
     }
 
     /// Throws `.outOfMemory` when `bytes`, the estimated memory of `what`, exceed `limit()`; the message
-    /// gives the estimate, the limit and what set it.
+    /// gives the estimate, the limit and what set it. Requests under 1 MiB are not checked (reading the
+    /// limit reads small files itself).
     public static func require(_ bytes: Int, for what: String) throws(UnetsegError) {
+        guard bytes >= 1 << 20 else { return }
         let (limit, source) = limit()
         guard bytes > limit else { return }
         throw .outOfMemory("\(what) needs an estimated \(megabytes(bytes)) MiB, over the memory limit of "
@@ -43,8 +45,8 @@ public enum MemoryBudget {
     /// made and dropped, touching no page), so that a Swift array of that size can be created without
     /// trapping on a failed allocation.
     public static func reserve(_ bytes: Int, for what: String) throws(UnetsegError) {
-        try require(bytes, for: what)
         guard bytes >= 1 << 20 else { return }
+        try require(bytes, for: what)
         let address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let address, address != MAP_FAILED else {
             throw .outOfMemory("\(what) needs \(megabytes(bytes)) MiB, which the system cannot provide now")
