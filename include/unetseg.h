@@ -417,8 +417,8 @@ extern int32_t unetseg_model_is_training(unetseg_model const *model,
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL out_model or path, params out of range, or a file without
 /// our metadata and NULL params; UNETSEG_STATUS_IO for a file that cannot be read (or is not a regular
 /// file: a FIFO is refused, never waited on); UNETSEG_STATUS_FORMAT for a file that is not valid
-/// safetensors, whose config is not JSON or declares more parameters than the file holds (refused before
-/// the model is built), or that does not fit the model (missing, unexpected or mis-shaped tensors, all
+/// safetensors, whose config is not JSON or declares a model of over 16 Mi parameters that the file does
+/// not hold (refused before the model is built), or that does not fit the model (missing, unexpected or mis-shaped tensors, all
 /// listed). The message names the file.
 extern int32_t unetseg_model_load(char const *path, unetseg_model_params const *params,
                                   unetseg_model **out_model) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;

@@ -49,6 +49,10 @@ public enum Checkpoint {
         return try config(from: json, source: source)
     }
 
+    /// Parameters a model may declare beyond those its file holds and still be built (to list what does not
+    /// fit): 16 Mi, 64 MiB of weights. Larger models must be backed by the file's tensors.
+    public static let unbackedParameterAllowance = 1 << 24
+
     /// Loads a model from `path`. The configuration comes from the file's metadata; a file without it (a
     /// `state_dict` saved by PyTorch) needs `config`. When both exist they must agree (dropout aside).
     public static func load(_ path: String, config given: UNetConfig? = nil) throws(UnetsegError) -> UNet {
@@ -62,10 +66,11 @@ public enum Checkpoint {
             a.dropout = 0; b.dropout = 0
             try require(a == b, "\(path) holds a model with config \(stored), not \(given)")
         }
-        // A few bytes of config can declare a model of gigabytes: refuse one the file cannot hold before
-        // building it (loadStateDict then checks every name and shape).
+        // A few bytes of config can declare a model of gigabytes: refuse a large one the file cannot hold
+        // before building it. Smaller ones are built, so that loadStateDict lists every missing, unexpected
+        // or mis-shaped tensor.
         let held = file.tensors.reduce(0) { $0 + $1.tensor.count }
-        guard config.parameterCount <= held else {
+        guard config.parameterCount <= max(held, unbackedParameterAllowance) else {
             throw .format("\(path): its model config (depth \(config.depth), n_filters \(config.nFilters), "
                 + "channels_in \(config.channelsIn), n_classes \(config.nClasses)) declares "
                 + "\(config.parameterCount) parameters, but the file holds \(held) values; refused before "
