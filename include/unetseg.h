@@ -421,9 +421,11 @@ extern int32_t unetseg_model_is_training(unetseg_model const *model,
 /// in training mode, like a new one.
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_model (free it with unetseg_model_free);
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL out_model or path, params out of range, or a file without
-/// our metadata and NULL params; UNETSEG_STATUS_IO for a file that cannot be read; UNETSEG_STATUS_FORMAT
-/// for a file that is not valid safetensors or does not fit the model (missing, unexpected or mis-shaped
-/// tensors, all listed). The message names the file.
+/// our metadata and NULL params; UNETSEG_STATUS_IO for a file that cannot be read (or is not a regular
+/// file: a FIFO is refused, never waited on); UNETSEG_STATUS_FORMAT for a file that is not valid
+/// safetensors, whose config is not JSON or declares a model of over 16 Mi parameters that the file does
+/// not hold (refused before the model is built), or that does not fit the model (missing, unexpected or mis-shaped tensors, all
+/// listed). The message names the file.
 extern int32_t unetseg_model_load(char const *path, unetseg_model_params const *params,
                                   unetseg_model **out_model) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
@@ -719,8 +721,11 @@ extern int32_t unetseg_augmentation_rotate(unetseg_tensor const *image, unetseg_
 
 /// Makes a loader over dataset, positioned at the start of epoch 1. It keeps the dataset alive: the
 /// dataset handle may be freed first.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_loader (free it with unetseg_loader_free), or
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a field out of range.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_loader (free it with unetseg_loader_free);
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a field out of range;
+/// UNETSEG_STATUS_OUT_OF_MEMORY when the batches it would hold at once (batch_size items, 4 x workers + 1
+/// batches with workers) exceed the memory limit (the message gives the estimate and the limit; see
+/// UNETSEG_MEMORY_LIMIT in the README).
 extern int32_t unetseg_loader_create(unetseg_dataset *dataset, unetseg_loader_params const *params,
                                      unetseg_loader **out_loader) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
@@ -831,7 +836,9 @@ extern int32_t unetseg_synthetic_write(char const *root, unetseg_synthetic_param
 /// UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for folders or files that cannot be read or written, or a
 /// non-empty out_dir without resume or overwrite (named);
 /// UNETSEG_STATUS_NUMERIC when the loss becomes NaN or infinite (the last epoch's checkpoint stays);
-/// UNETSEG_STATUS_CANCELLED when a callback returned false. *out_model is NULL on failure.
+/// UNETSEG_STATUS_CANCELLED when a callback returned false; UNETSEG_STATUS_OUT_OF_MEMORY, before training
+/// starts, when a training step on batch_size images and the loader's batches would exceed the memory
+/// limit (see UNETSEG_MEMORY_LIMIT in the README). *out_model is NULL on failure.
 extern int32_t unetseg_train(unetseg_train_params const *params, unetseg_batch_callback on_batch,
                              unetseg_epoch_callback on_epoch, void *user_data,
                              unetseg_epoch_metrics *out_last_epoch,
@@ -911,9 +918,12 @@ extern int32_t unetseg_evaluation_volume_dice(unetseg_evaluation const *evaluati
 /// with (images done, images) and user_data, and may stop the work by returning false. Writes the number
 /// of masks written into *out_written, which may be NULL.
 /// Returns UNETSEG_STATUS_OK; UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an empty path, a dead handle, a
-/// model that does not take 3 channels to 1 class, an image size it cannot take, a folder without
-/// slice images, or an out_dir overlapping input (the message names both); UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for a file or folder that cannot be read or
-/// written (named); UNETSEG_STATUS_CANCELLED when progress returned false (masks written so far stay).
+/// model that does not take 3 channels to 1 class, an image size it cannot take, a folder without slice
+/// images, or an out_dir overlapping input (the message names both); UNETSEG_STATUS_IO or
+/// UNETSEG_STATUS_FORMAT for a file or folder that cannot be read or written (named);
+/// UNETSEG_STATUS_OUT_OF_MEMORY, before the pass, when the model's pass on an image (or decoding it) would
+/// exceed the memory limit (the message gives the estimate and the limit; see UNETSEG_MEMORY_LIMIT in the
+/// README); UNETSEG_STATUS_CANCELLED when progress returned false (masks written so far stay).
 extern int32_t unetseg_predict_folder(unetseg_model *model, char const *input, char const *out_dir,
                                       unetseg_progress_callback progress, void *user_data,
                                       int64_t *out_written) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;

@@ -108,6 +108,9 @@ public final class BrainSegDataset: BatchSource, @unchecked Sendable {
         return try results.map { r throws(UnetsegError) in try r.get() }
     }
 
+    /// Floats in one item: the 3-channel image and the 1-channel mask.
+    public var itemElements: Int? { 4 * height * width }
+
     /// Number of slices (the post's `length(ds)`).
     public var count: Int { slices.count }
 

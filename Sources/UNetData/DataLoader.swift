@@ -15,6 +15,14 @@ public protocol BatchSource: Sendable {
     var count: Int { get }
     /// Item `index` for `epoch`: an image `[C, H, W]` and its mask `[M, H, W]` (row-major CHW).
     func item(_ index: Int, epoch: Int) throws(UnetsegError) -> (image: Tensor, mask: Tensor)
+    /// Floats in one item (image and mask together) when every item has the same size, for the loader's
+    /// memory check; nil when unknown (the default).
+    var itemElements: Int? { get }
+}
+
+extension BatchSource {
+    /// Unknown by default: the loader then skips its memory check.
+    public var itemElements: Int? { nil }
 }
 
 /// Groups the items of a `BatchSource` into batches, like torch's `dataloader`.
@@ -61,6 +69,11 @@ public final class DataLoader: Sendable {
                     "data loader: worker count \(workers) is not in 0...\(DataLoader.maximumWorkers)")
         let count = source.count
         try require(count >= 0, "data loader: the source reports \(count) items")
+        if let itemElements = source.itemElements {
+            try MemoryBudget.require(
+                Self.estimatedMemory(itemElements: itemElements, batchSize: batchSize, workers: workers),
+                for: "a data loader with batches of \(batchSize) items of \(itemElements) floats and \(workers) workers")
+        }
         self.source = source
         self.batchSize = batchSize
         self.shuffle = shuffle
@@ -68,6 +81,17 @@ public final class DataLoader: Sendable {
         self.workers = workers
         self.seed = seed
         self.itemCount = count
+    }
+
+    /// Estimated bytes of the batches a loader holds at once: with workers, `2 · workers` waiting, one
+    /// being built by each worker (its items and the stacked batch) and one with the caller; without, the
+    /// items and the stacked batch of the one being built. Saturates at `Int.max`.
+    public static func estimatedMemory(itemElements: Int, batchSize: Int, workers: Int) -> Int {
+        let batches = workers == 0 ? 2 : 4 * workers + 1
+        let (items, overflow) = itemElements.multipliedReportingOverflow(by: batchSize)
+        let (floats, overflow2) = items.multipliedReportingOverflow(by: batches)
+        let (bytes, overflow3) = floats.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        return overflow || overflow2 || overflow3 ? Int.max : bytes
     }
 
     /// Batches per epoch: ⌈count / batchSize⌉, or ⌊count / batchSize⌋ with `dropLast`.

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 import UNetTensor
 
 /// File and folder helpers on Glibc (the library avoids Foundation). Paths are plain `String`s, absolute or
@@ -28,18 +27,39 @@ public enum FileSystem {
         return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
     }
 
-    /// The names in folder `path` (not `.` and `..`), sorted by byte value.
+    /// The names in folder `path` (not `.` and `..`), sorted by byte value. Throws `.io` naming the folder,
+    /// how many names and which (invalid bytes as `\xNN`) when some names are not valid UTF-8: a Swift
+    /// `String` cannot hold them, and skipping them would make files vanish silently.
     public static func listDirectory(_ path: String) throws(UnetsegError) -> [String] {
         guard let dir = opendir(path) else { throw ioError("cannot open folder", path) }
         defer { closedir(dir) }
         var names: [String] = []
+        var undecodable: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) { tuple in
-                String(cString: UnsafeRawPointer(tuple).assumingMemoryBound(to: CChar.self))
+            let bytes = withUnsafeBytes(of: &entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                undecodable.append(escaped(bytes))
+                continue
             }
             if name != "." && name != ".." { names.append(name) }
         }
+        if !undecodable.isEmpty {
+            throw .io("folder \(path) holds \(undecodable.count) file name\(undecodable.count == 1 ? "" : "s") "
+                + "that \(undecodable.count == 1 ? "is" : "are") not valid UTF-8 ("
+                + undecodable.sorted().prefix(5).joined(separator: ", ")
+                + "); rename \(undecodable.count == 1 ? "it" : "them") to UTF-8 to use this folder")
+        }
         return names.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+    }
+
+    /// `bytes` as text, printable ASCII kept and every other byte as `\xNN`.
+    private static func escaped(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789ABCDEF")
+        return String(bytes.flatMap { byte -> [Character] in
+            (0x20..<0x7F).contains(byte) && byte != 0x5C
+                ? [Character(Unicode.Scalar(byte))]
+                : ["\\", "x", digits[Int(byte >> 4)], digits[Int(byte & 15)]]
+        })
     }
 
     /// Every file (not folder) below `path`, as `path/…/name`, sorted by path. Symbolic links to folders
@@ -162,11 +182,12 @@ public enum FileSystem {
 
     /// Copies the regular file `source` to `destination` (replaced if present), keeping its permission bits.
     public static func copyFile(from source: String, to destination: String) throws(UnetsegError) {
-        let input = open(source, O_RDONLY | O_CLOEXEC)
+        let input = open(source, O_RDONLY | O_CLOEXEC | O_NONBLOCK)   // a FIFO must not block the open
         guard input >= 0 else { throw ioError("cannot open", source) }
         defer { close(input) }
         var info = stat()
         guard fstat(input, &info) == 0 else { throw ioError("cannot read", source) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw .io("cannot copy \(source): not a regular file") }
         let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, info.st_mode & 0o777)
         guard output >= 0 else { throw ioError("cannot create", destination) }
         defer { close(output) }
@@ -224,75 +245,31 @@ public enum FileSystem {
 
     // MARK: - Whole files
 
-    /// The bytes of file `path`.
-    public static func readBytes(_ path: String) throws(UnetsegError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ioError("cannot open", path) }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n == 0 { break }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ioError("cannot read", path)
-            }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return bytes
+    /// The bytes of the regular file `path`, at most `maximumSize` (see `BinaryFile.read`: a FIFO or
+    /// folder is refused naming the file, never waited on).
+    public static func readBytes(_ path: String,
+                                 maximumSize: Int = BinaryFile.defaultMaximumSize) throws(UnetsegError) -> [UInt8] {
+        try BinaryFile.read(path: path, maximumSize: maximumSize)
     }
+
+    /// Largest text file `readText` reads (256 MiB: logs, JSON, CSV).
+    public static let maximumTextSize = 1 << 28
 
     /// The contents of text file `path` (UTF-8; invalid bytes become U+FFFD).
     public static func readText(_ path: String) throws(UnetsegError) -> String {
-        String(decoding: try readBytes(path), as: UTF8.self)
+        String(decoding: try readBytes(path, maximumSize: maximumTextSize), as: UTF8.self)
     }
 
     /// Writes `bytes` to `path` atomically: to a temporary file in the same folder, flushed to disk, then
-    /// renamed over `path`, so a crash leaves either the old file or the new one, never half of one.
+    /// renamed over `path`, so a crash leaves either the old file or the new one, never half of one (see
+    /// `BinaryFile.writeAtomically`).
     public static func writeAtomically(_ bytes: some Collection<UInt8>, to path: String) throws(UnetsegError) {
-        let temporary = path + ".tmp-\(getpid())-\(temporaryCounter.add(1, ordering: .relaxed).oldValue)"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ioError("cannot create", temporary) }
-        var failure: UnetsegError?
-        do throws(UnetsegError) {
-            try writeContiguous(fd, bytes, path: temporary)
-            if fsync(fd) != 0 { throw ioError("cannot flush", temporary) }
-        } catch {
-            failure = error
-        }
-        if close(fd) != 0 && failure == nil { failure = ioError("cannot close", temporary) }
-        if failure == nil && rename(temporary, path) != 0 { failure = ioError("cannot rename \(temporary) to", path) }
-        if let failure {
-            unlink(temporary)
-            throw failure
-        }
+        try BinaryFile.writeAtomically(Array(bytes), to: path)
     }
 
     /// Writes `text` as UTF-8 to `path` atomically (see `writeAtomically(_:to:)`).
     public static func writeTextAtomically(_ text: String, to path: String) throws(UnetsegError) {
         try writeAtomically(text.utf8, to: path)
-    }
-
-    /// Distinguishes temporary names written concurrently by one process.
-    private static let temporaryCounter = Atomic<Int>(0)
-
-    private static func writeContiguous(_ fd: Int32, _ bytes: some Collection<UInt8>, path: String) throws(UnetsegError) {
-        let direct: Result<Void, UnetsegError>? = bytes.withContiguousStorageIfAvailable { buffer in
-            do throws(UnetsegError) {
-                try writeAll(fd, UnsafeRawBufferPointer(buffer), path: path)
-                return .success(())
-            } catch { return .failure(error) }
-        }
-        if let direct { try direct.get(); return }
-        let copy = Array(bytes)
-        let result: Result<Void, UnetsegError> = copy.withUnsafeBytes { buffer in
-            do throws(UnetsegError) {
-                try writeAll(fd, buffer, path: path)
-                return .success(())
-            } catch { return .failure(error) }
-        }
-        try result.get()
     }
 
     private static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, path: String) throws(UnetsegError) {

@@ -31,7 +31,11 @@ enum TIFFDecoder {
             palette = try TIFFPalette(tiff, bitsPerSample: layout.bitsPerSample, fail: failWithLibTIFF)
         }
 
-        var samples = [Float](repeating: 0, count: layout.outputChannels * layout.height * layout.width)
+        let sampleCount = layout.outputChannels * layout.height * layout.width
+        // The raster and one block buffer; both bounded by `TIFFFile.maximumPixels`, so no overflow.
+        try MemoryBudget.reserve(sampleCount * MemoryLayout<Float>.stride + layout.blockBytes,
+                                 for: "decoding TIFF file '\(path)' (\(layout.width)×\(layout.height) pixels)")
+        var samples = [Float](repeating: 0, count: sampleCount)
         try samples.withUnsafeMutableBufferPointer { (out) throws(UnetsegError) in
             guard let base = out.baseAddress else { return }
             try readBlocks(tiff, layout, into: base, fail: failWithLibTIFF)
@@ -107,10 +111,11 @@ enum TIFFDecoder {
         let decodedBytes = layout.planesToRead.count * layout.bytesPerSample * layout.samplesPerBlockPixel
             * (layout.tiled ? layout.blocksPerPlane * layout.blockWidth * layout.blockHeight
                             : layout.width * layout.height)
-        let (bound, overflow) = storedBytes.multipliedReportingOverflow(by: layout.maximumExpansion)
-        guard overflow || bound >= decodedBytes else {
+        let bound = layout.maximumDecodedBytes(storedBytes: storedBytes)
+        guard bound >= decodedBytes else {
             throw fail("its \(layout.blockName)s hold \(storedBytes) bytes, too few to decode to its "
-                + "\(layout.width)×\(layout.height) image (\(decodedBytes) bytes): the file is truncated or corrupt")
+                + "\(layout.width)×\(layout.height) image (\(decodedBytes) bytes; at most \(bound) with its "
+                + "compression): the file is truncated, corrupt or a decompression bomb; refused before decoding")
         }
     }
 

@@ -2,21 +2,31 @@ import CTIFF
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 import UNetTensor
 
-/// Numbers the temporary files of concurrent writes in this process.
-private let temporaryFileCounter = Atomic<Int>(0)
-
 /// Encodes a `Raster` as a TIFF with libtiff: checks the raster and options, writes a temporary file next
-/// to the destination, strip by strip or tile by tile, then renames it into place.
+/// to the destination, strip by strip or tile by tile, then flushes it and renames it into place
+/// (`BinaryFile.createTemporary` and `commit`).
 enum TIFFEncoder {
     static func encode(_ raster: Raster, to path: String, options: TIFFWriteOptions) throws(UnetsegError) {
         try validate(raster, options: options, path: path)
         let fail = { (reason: String) -> UnetsegError in .io("cannot write TIFF file '\(path)': \(reason)") }
-        let (temporaryPath, fd) = try createTemporaryFile(besides: path, fail: fail)
-        var renamed = false
-        defer { if !renamed { unlink(temporaryPath) } }
+        let (temporaryPath, fd) = try BinaryFile.createTemporary(besides: path)
+        // libtiff closes `fd` with the file and ignores close errors: a duplicate is kept for `commit`, which
+        // flushes it, closes it reporting errors, and renames the file into place.
+        let kept = dup(fd)
+        guard kept >= 0 else {
+            close(fd)
+            unlink(temporaryPath)
+            throw fail("cannot duplicate its descriptor: \(systemErrorDescription(errno))")
+        }
+        var committed = false
+        defer {
+            if !committed {
+                close(kept)
+                unlink(temporaryPath)
+            }
+        }
         let tiff: CapturingTIFF
         do {
             tiff = try CapturingTIFF(fd: fd, path: path, mode: options.bigEndian ? "wb" : "wl", failure: fail)
@@ -27,10 +37,9 @@ enum TIFFEncoder {
         defer { tiff.close() }
         try writeImage(raster, options: options, to: tiff, fail: { reason in fail(tiff.describe(reason)) })
         tiff.close()
-        guard rename(temporaryPath, path) == 0 else {
-            throw fail("cannot rename '\(temporaryPath)' to it: \(systemErrorDescription(errno))")
-        }
-        renamed = true
+        guard tiff.errorCount == 0 else { throw fail(tiff.describe("libtiff reported an error while closing it")) }
+        committed = true
+        try BinaryFile.commit(kept, temporary: temporaryPath, to: path)
     }
 
     /// Refuses rasters and options that cannot be written (or read back).
@@ -42,6 +51,8 @@ enum TIFFEncoder {
                     "\(what): the raster has \(raster.channels) channels; 1 (grayscale) or 3 (RGB) can be written")
         try require((1...maximum).contains(raster.width) && (1...maximum).contains(raster.height),
                     "\(what): the raster is \(raster.width)×\(raster.height); sides must be 1…\(maximum)")
+        try require(raster.width * raster.height <= TIFFFile.maximumPixels,
+                    "\(what): the raster is \(raster.width)×\(raster.height), over \(TIFFFile.maximumPixels) pixels")
         try require(raster.samples.count == raster.channels * raster.height * raster.width,
                     "\(what): the raster holds \(raster.samples.count) samples, not "
                         + "\(raster.channels)×\(raster.height)×\(raster.width)")
@@ -53,25 +64,6 @@ enum TIFFEncoder {
         if let nan = raster.samples.firstIndex(where: \.isNaN) {
             throw .numeric("\(what): sample \(nan) of the raster is NaN")
         }
-    }
-
-    /// Creates an empty file with a unique name in the folder of `path` (honouring the umask).
-    private static func createTemporaryFile(
-        besides path: String, fail: (String) -> UnetsegError
-    ) throws(UnetsegError) -> (path: String, fd: Int32) {
-        guard !path.isEmpty, !path.hasSuffix("/") else { throw fail("the path names no file") }
-        let folderEnd = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
-        let folder = path[..<folderEnd], name = path[folderEnd...]
-        for _ in 0..<100 {
-            let number = temporaryFileCounter.wrappingAdd(1, ordering: .relaxed).oldValue
-            let candidate = "\(folder).\(name).\(getpid())-\(number).tmp"
-            let fd = open(candidate, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-            if fd >= 0 { return (candidate, fd) }
-            if errno != EEXIST {
-                throw fail("cannot create the temporary file '\(candidate)': \(systemErrorDescription(errno))")
-            }
-        }
-        throw fail("cannot find an unused temporary file name next to it")
     }
 
     /// Sets the tags and writes every strip or tile, then the directory.
@@ -91,6 +83,11 @@ enum TIFFEncoder {
         case .lzw: (COMPRESSION_LZW, true)
         case .deflate: (COMPRESSION_ADOBE_DEFLATE, true)
         case .packBits: (COMPRESSION_PACKBITS, false)
+        case .zstd: (COMPRESSION_ZSTD, true)
+        case .lzma: (COMPRESSION_LZMA, true)
+        }
+        guard TIFFIsCODECConfigured(UInt16(scheme)) == 1 else {
+            throw fail("this libtiff cannot write \(options.compression) compression")
         }
         var tagsSet = tiff.set(TIFFTAG_IMAGEWIDTH, uint32: UInt32(width))
             && tiff.set(TIFFTAG_IMAGELENGTH, uint32: UInt32(height))

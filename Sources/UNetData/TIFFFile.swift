@@ -10,6 +10,10 @@ public enum TIFFCompression: Sendable, CaseIterable {
     case deflate
     /// PackBits run-length encoding.
     case packBits
+    /// Zstandard with horizontal differencing (predictor 2), when libtiff was built with it.
+    case zstd
+    /// LZMA2 with horizontal differencing (predictor 2), when libtiff was built with it.
+    case lzma
 }
 
 /// Layout and encoding choices for `TIFFFile.write`.
@@ -54,6 +58,12 @@ public enum TIFFFile {
     /// Largest width or height accepted when reading or writing; larger images are refused before any
     /// pixel buffer is allocated.
     public static let maximumDimension = 16_384
+
+    /// Largest number of pixels (width × height) accepted when reading or writing: 8192×8192, whose samples
+    /// take 768 MiB as float32 RGB. Together with a bound on each codec's expansion (a ZSTD, LZMA, Deflate
+    /// or LZW file must be large enough on disk to hold the image it declares), this keeps a small file
+    /// from making the reader allocate gigabytes.
+    public static let maximumPixels = 1 << 26
 
     /// Decodes the first image of the file at `path` into a planar (CHW) raster of the file's sample values
     /// (palette images become 8-bit RGB, or 16-bit RGB for 16-bit indexes; min-is-white is inverted).

@@ -17,8 +17,10 @@ struct TIFFImageLayout {
     let colour: Colour
     let planarSeparate: Bool
     let tiled: Bool
-    /// Largest ratio of decoded to stored bytes the file's compression can reach (see `maximumExpansion`).
+    /// Largest ratio of decoded to stored bytes accepted for the file's compression (see `maximumExpansion`).
     let maximumExpansion: Int
+    /// Whether `maximumExpansion` is the codec's own limit rather than a policy (see `maximumExpansion`).
+    let provenExpansion: Bool
     /// Tile width, or the image width for strips.
     let blockWidth: Int
     /// Tile height, or rows per strip (at most the image height).
@@ -61,6 +63,10 @@ struct TIFFImageLayout {
         guard width <= maximum, height <= maximum else {
             throw fail("its image is \(width)×\(height) pixels, over the \(maximum)-pixel limit on either side")
         }
+        guard Int(width) * Int(height) <= TIFFFile.maximumPixels else {
+            throw fail("its image is \(width)×\(height) pixels, over the limit of \(TIFFFile.maximumPixels) "
+                + "pixels per image")
+        }
         self.width = Int(width)
         self.height = Int(height)
         let depth = tiff.uint32(TIFFTAG_IMAGEDEPTH) ?? 1
@@ -102,9 +108,10 @@ struct TIFFImageLayout {
               TIFFIsCODECConfigured(UInt16(truncatingIfNeeded: compression)) == 1
         else {
             throw fail("it uses compression scheme \(compression), which is not supported "
-                + "(supported: none, LZW, Deflate, PackBits)")
+                + "(supported: none, LZW, Deflate, PackBits, LZMA, ZSTD)")
         }
         maximumExpansion = Self.maximumExpansion(compression)
+        provenExpansion = maximumExpansion != Self.unboundedCodecExpansion
         let planar = Int32(tiff.uint16(TIFFTAG_PLANARCONFIG) ?? UInt16(PLANARCONFIG_CONTIG))
         planarSeparate = planar == PLANARCONFIG_SEPARATE && samples > 1
 
@@ -138,16 +145,36 @@ struct TIFFImageLayout {
         }
     }
 
-    /// A bound on decoded ÷ stored bytes: 1 uncompressed, 64 for PackBits (2 bytes → 128), 4096 for LZW and
-    /// Deflate (whose true limits are about 1400 and 1032), none for LZMA and ZSTD. Lets the decoder refuse
-    /// a small file claiming a huge image before allocating for it.
+    /// A bound on decoded ÷ stored bytes for `compression`, used to refuse a small file claiming a huge image
+    /// before allocating for it (a decompression bomb):
+    /// - codecs with a proven limit get one just above it: 1 uncompressed, 64 for PackBits (2 bytes → 128),
+    ///   1100 for Deflate (at most about 1032), 1500 for LZW (at most about 1370 with TIFF's 12-bit codes);
+    /// - codecs without one (ZSTD, LZMA, and any other codec libtiff may link) get `unboundedCodecExpansion`,
+    ///   and images of up to `unboundedCodecAllowance` decoded bytes are accepted whatever their size on disk
+    ///   (an empty 256×256 mask compresses to a few dozen bytes).
     static func maximumExpansion(_ compression: Int32) -> Int {
         switch compression {
         case COMPRESSION_NONE: 1
         case COMPRESSION_PACKBITS: 64
-        case COMPRESSION_LZW, COMPRESSION_DEFLATE, COMPRESSION_ADOBE_DEFLATE: 4096
-        default: Int.max
+        case COMPRESSION_DEFLATE, COMPRESSION_ADOBE_DEFLATE: 1100
+        case COMPRESSION_LZW: 1500
+        default: unboundedCodecExpansion
         }
+    }
+
+    /// The decoded ÷ stored bytes accepted from codecs whose format sets no limit (ZSTD, LZMA, others).
+    static let unboundedCodecExpansion = 4096
+
+    /// Decoded bytes accepted from codecs without a proven limit regardless of the stored size (16 MiB: a
+    /// 2048×2048 16-bit RGB image, far above a 256×256 slice).
+    static let unboundedCodecAllowance = 16 << 20
+
+    /// Largest number of decoded bytes `storedBytes` of this file's compression may hold (see
+    /// `maximumExpansion`).
+    func maximumDecodedBytes(storedBytes: Int) -> Int {
+        let (bound, overflow) = storedBytes.multipliedReportingOverflow(by: maximumExpansion)
+        if overflow { return Int.max }
+        return provenExpansion ? bound : max(bound, Self.unboundedCodecAllowance)
     }
 
     /// Tiles are at most the image side rounded up to 16, or 1024, whichever is larger, so that a tiny image

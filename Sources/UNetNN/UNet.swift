@@ -34,6 +34,25 @@ public struct UNetConfig: Sendable, Equatable {
 
     /// Channels of level `i` (1-based), `2^(nFilters + i − 1)`.
     public func channels(level i: Int) -> Int { 1 << (nFilters + i - 1) }
+
+    /// Number of parameters of the U-Net this configuration builds, computed without building it: two
+    /// 3×3 convolutions per down block, a 2×2 transposed convolution and two 3×3 convolutions per up
+    /// block, and the 1×1 `last` convolution, each with a bias.
+    public var parameterCount: Int {
+        func convolution(_ input: Int, _ output: Int, kernelArea: Int) -> Int { input * output * kernelArea + output }
+        func convBlock(_ input: Int, _ output: Int) -> Int {
+            convolution(input, output, kernelArea: 9) + convolution(output, output, kernelArea: 9)
+        }
+        var count = 0
+        for level in 1...depth {
+            count += convBlock(level == 1 ? channelsIn : channels(level: level - 1), channels(level: level))
+        }
+        for level in stride(from: depth - 1, through: 1, by: -1) {
+            let input = channels(level: level + 1), output = channels(level: level)
+            count += convolution(input, output, kernelArea: 4) + convBlock(input, output)
+        }
+        return count + convolution(channels(level: 1), nClasses, kernelArea: 1)
+    }
 }
 
 /// `conv3×3 → relu → dropout → conv3×3 → relu` (the post's `conv_block`), parameters under `conv_block.{0,3}`.
@@ -155,6 +174,14 @@ public final class UNet: Module {
         defaultGenerator.withLock { $0 = generator }
     }
 
+    /// Throws `.outOfMemory` (with the estimate and the limit) when a pass on `batch` images of
+    /// `height`×`width` (`training`: graph recorded) would exceed `MemoryBudget`.
+    public func requireMemory(batch: Int, height: Int, width: Int, training: Bool) throws(UnetsegError) {
+        let bytes = config.estimatedMemory(batch: batch, height: height, width: width, training: training)
+        try MemoryBudget.require(bytes, for: "the U-Net \(training ? "training step" : "forward pass") on "
+            + "\(batch) image\(batch == 1 ? "" : "s") of \(height)x\(width)")
+    }
+
     /// Throws unless `input` has the shape this model accepts.
     public func validateInput(_ input: Tensor) throws(UnetsegError) {
         let multiple = 1 << (config.depth - 1)
@@ -166,8 +193,11 @@ public final class UNet: Module {
     }
 
     /// Segments `input` `[N, channelsIn, H, W]` → probabilities `[N, nClasses, H, W]`.
+    /// Throws `.outOfMemory` before anything is allocated when the pass would not fit `MemoryBudget`.
     public func callAsFunction(_ input: Tensor) throws(UnetsegError) -> Tensor {
         try validateInput(input)
+        try requireMemory(batch: input.shape[0], height: input.shape[2], width: input.shape[3],
+                          training: Autograd.isEnabled)
         var x = input
         var bridges: [Tensor] = []
         for (i, block) in downPath.enumerated() {

@@ -16,8 +16,11 @@ public typealias LoaderOut = UnsafeMutablePointer<UnsafeMutablePointer<unetseg_l
 /// Makes a loader over dataset, positioned at the start of epoch 1. It keeps the dataset alive: the
 /// dataset handle may be freed first.
 ///
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_loader (free it with unetseg_loader_free), or
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a field out of range.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_loader (free it with unetseg_loader_free);
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a field out of range;
+/// UNETSEG_STATUS_OUT_OF_MEMORY when the batches it would hold at once (batch_size items, 4 x workers + 1
+/// batches with workers) exceed the memory limit (the message gives the estimate and the limit; see
+/// UNETSEG_MEMORY_LIMIT in the README).
 @c public func unetseg_loader_create(_ dataset: UnsafeMutablePointer<unetseg_dataset>?, _ params: UnsafePointer<unetseg_loader_params>?,
                                      _ out_loader: LoaderOut?) -> Int32 {
     returningHandle(out_loader, "out_loader", function: #function) { () throws(UnetsegError) in

@@ -254,9 +254,11 @@ extension ModelHandle {
 ///
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_model (free it with unetseg_model_free);
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL out_model or path, params out of range, or a file without
-/// our metadata and NULL params; UNETSEG_STATUS_IO for a file that cannot be read; UNETSEG_STATUS_FORMAT
-/// for a file that is not valid safetensors or does not fit the model (missing, unexpected or mis-shaped
-/// tensors, all listed). The message names the file.
+/// our metadata and NULL params; UNETSEG_STATUS_IO for a file that cannot be read (or is not a regular
+/// file: a FIFO is refused, never waited on); UNETSEG_STATUS_FORMAT for a file that is not valid
+/// safetensors, whose config is not JSON or declares a model of over 16 Mi parameters that the file does
+/// not hold (refused before the model is built), or that does not fit the model (missing, unexpected or mis-shaped tensors, all
+/// listed). The message names the file.
 @c public func unetseg_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<unetseg_model_params>?,
                                   _ out_model: ModelOut?) -> Int32 {
     returningHandle(out_model, "out_model", function: #function) { () throws(UnetsegError) in

@@ -16,9 +16,12 @@ import UNetTrain
 /// of masks written into *out_written, which may be NULL.
 ///
 /// Returns UNETSEG_STATUS_OK; UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an empty path, a dead handle, a
-/// model that does not take 3 channels to 1 class, an image size it cannot take, a folder without
-/// slice images, or an out_dir overlapping input (the message names both); UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for a file or folder that cannot be read or
-/// written (named); UNETSEG_STATUS_CANCELLED when progress returned false (masks written so far stay).
+/// model that does not take 3 channels to 1 class, an image size it cannot take, a folder without slice
+/// images, or an out_dir overlapping input (the message names both); UNETSEG_STATUS_IO or
+/// UNETSEG_STATUS_FORMAT for a file or folder that cannot be read or written (named);
+/// UNETSEG_STATUS_OUT_OF_MEMORY, before the pass, when the model's pass on an image (or decoding it) would
+/// exceed the memory limit (the message gives the estimate and the limit; see UNETSEG_MEMORY_LIMIT in the
+/// README); UNETSEG_STATUS_CANCELLED when progress returned false (masks written so far stay).
 @c public func unetseg_predict_folder(_ model: UnsafeMutablePointer<unetseg_model>?, _ input: UnsafePointer<CChar>?,
                                       _ out_dir: UnsafePointer<CChar>?, _ progress: unetseg_progress_callback?,
                                       _ user_data: UnsafeMutableRawPointer?, _ out_written: UnsafeMutablePointer<Int64>?) -> Int32 {

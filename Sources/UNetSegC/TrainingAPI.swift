@@ -107,7 +107,9 @@ extension unetseg_train_params {
 /// UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for folders or files that cannot be read or written, or a
 /// non-empty out_dir without resume or overwrite (named);
 /// UNETSEG_STATUS_NUMERIC when the loss becomes NaN or infinite (the last epoch's checkpoint stays);
-/// UNETSEG_STATUS_CANCELLED when a callback returned false. *out_model is NULL on failure.
+/// UNETSEG_STATUS_CANCELLED when a callback returned false; UNETSEG_STATUS_OUT_OF_MEMORY, before training
+/// starts, when a training step on batch_size images and the loader's batches would exceed the memory
+/// limit (see UNETSEG_MEMORY_LIMIT in the README). *out_model is NULL on failure.
 @c public func unetseg_train(_ params: UnsafePointer<unetseg_train_params>?, _ on_batch: unetseg_batch_callback?,
                              _ on_epoch: unetseg_epoch_callback?, _ user_data: UnsafeMutableRawPointer?,
                              _ out_last_epoch: UnsafeMutablePointer<unetseg_epoch_metrics>?, _ out_model: ModelOut?) -> Int32 {

@@ -4,15 +4,41 @@ import Glibc
 
 /// One recorded op of the define-by-run graph: the tensors it read and the closure that turns the gradient
 /// of its output into gradients of those inputs (nil for inputs that need none). Made by `Autograd.record`.
+///
+/// A graph that is dropped without `backward()` is released iteratively (see `deinit`), so that a chain of
+/// hundreds of thousands of ops does not overflow the stack with nested releases.
 public final class GradNode {
     /// The op's inputs, in the order `backward` returns their gradients.
-    let inputs: [Tensor]
+    private(set) var inputs: [Tensor]
     /// Output gradient → input gradients.
-    let backward: (Tensor) throws(UnetsegError) -> [Tensor?]
+    private(set) var backward: (Tensor) throws(UnetsegError) -> [Tensor?]
 
     init(inputs: [Tensor], backward: @escaping (Tensor) throws(UnetsegError) -> [Tensor?]) {
         self.inputs = inputs
         self.backward = backward
+    }
+
+    /// Releases the nodes of the inputs that die with this node one after the other, instead of letting
+    /// each release the next from inside its own release.
+    deinit {
+        var pending = detachNodesOfDyingInputs()
+        while let node = pending.popLast() {
+            pending += node.detachNodesOfDyingInputs()
+        }   // each `node` is released here, its inputs already without nodes
+    }
+
+    /// Drops the backward closure (and what it captured), then takes the node of every input that this
+    /// node holds the last reference to, so that releasing the input releases no node.
+    private func detachNodesOfDyingInputs() -> [GradNode] {
+        backward = { _ in [] }
+        var nodes: [GradNode] = []
+        for i in inputs.indices where isKnownUniquelyReferenced(&inputs[i]) {
+            if let node = inputs[i].gradNode {
+                inputs[i].gradNode = nil
+                nodes.append(node)
+            }
+        }
+        return nodes
     }
 }
 

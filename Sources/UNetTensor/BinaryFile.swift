@@ -6,13 +6,17 @@ import Synchronization
 /// Whole-file reads and crash-safe whole-file writes with POSIX calls (no Foundation). Every error is
 /// `.io` and names the file and the system's reason.
 public enum BinaryFile {
-    /// Largest file `read` accepts by default (64 GiB).
-    public static let defaultMaximumSize = 1 << 36
+    /// Largest file `read` accepts by default (4 GiB: far above a model or training state); reads are
+    /// also held to `MemoryBudget`.
+    public static let defaultMaximumSize = 1 << 32
 
     /// The bytes of the regular file at `path`. Throws `.io` when it cannot be opened or read, is not a
-    /// regular file, or is larger than `maximumSize` bytes.
+    /// regular file (a FIFO is refused at once, never waited on), or is larger than `maximumSize` bytes, and
+    /// `.outOfMemory` when its size does not fit `MemoryBudget`. Files that report size 0 but have content
+    /// (`/proc`) are read to their end, up to `maximumSize`.
     public static func read(path: String, maximumSize: Int = defaultMaximumSize) throws(UnetsegError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (it is then refused as not a regular file).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw systemError("cannot open \(path)") }
         defer { close(fd) }
         var info = stat()
@@ -22,39 +26,33 @@ public enum BinaryFile {
         guard size >= 0, size <= maximumSize else {
             throw .io("cannot read \(path): \(size) bytes is larger than the limit of \(maximumSize)")
         }
-        var bytes = [UInt8](repeating: 0, count: size)
-        let failure: Int32? = bytes.withUnsafeMutableBytes { buffer in
-            guard let base = buffer.baseAddress else { return nil }
-            var done = 0
-            while done < size {
-                let n = Glibc.read(fd, base + done, size - done)
-                if n > 0 { done += n; continue }
-                if n < 0 && errno == EINTR { continue }
-                return n == 0 ? 0 : errno   // 0: the file shrank while reading
+        try MemoryBudget.reserve(size, for: "reading \(path)")
+        var bytes = [UInt8](repeating: 0, count: size == 0 ? min(maximumSize, 4096) : size)
+        var done = 0
+        while true {
+            if done == bytes.count {
+                guard size == 0, done < maximumSize else { break }
+                bytes += [UInt8](repeating: 0, count: min(maximumSize - done, done))
             }
-            return nil
+            let n = bytes.withUnsafeMutableBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return 0 }
+                return Glibc.read(fd, base + done, buffer.count - done)
+            }
+            if n > 0 { done += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw systemError("cannot read \(path)") }
+            guard size == 0 || done == size else { throw .io("cannot read \(path): the file changed while reading") }
+            break
         }
-        if let failure {
-            throw .io("cannot read \(path): " + (failure == 0 ? "the file changed while reading" : describe(failure)))
-        }
+        if size == 0 { bytes.removeSubrange(done...) }
         return bytes
     }
 
     /// Replaces the file at `path` by `bytes` so that a crash leaves either the old file or the new one,
     /// never a partial one: writes a temporary file in the same folder, flushes it to disk, renames it
-    /// over `path`, then flushes the folder.
+    /// over `path`, then flushes the folder (see `createTemporary` and `commit`).
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(UnetsegError) {
-        let folder = folderOf(path)
-        let serial = temporaryCounter.add(1, ordering: .relaxed).newValue
-        let temporary = folder + "/." + baseName(path) + ".tmp-\(getpid())-\(serial)"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-        guard fd >= 0 else { throw systemError("cannot write \(path): cannot create \(temporary)") }
-        var closed = false
-        var renamed = false
-        defer {
-            if !closed { close(fd) }
-            if !renamed { unlink(temporary) }
-        }
+        let (temporary, fd) = try createTemporary(besides: path)
         let failure: Int32? = bytes.withUnsafeBytes { buffer in
             guard let base = buffer.baseAddress else { return nil }
             var done = 0
@@ -66,13 +64,42 @@ public enum BinaryFile {
             }
             return nil
         }
-        if let failure { throw .io("cannot write \(path): \(describe(failure))") }
-        guard fsync(fd) == 0 else { throw systemError("cannot write \(path): fsync failed") }
-        closed = true
-        guard close(fd) == 0 else { throw systemError("cannot write \(path): close failed") }
-        guard rename(temporary, path) == 0 else { throw systemError("cannot write \(path): rename failed") }
-        renamed = true
-        let folderFD = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if let failure {
+            close(fd)
+            unlink(temporary)
+            throw .io("cannot write \(path): \(describe(failure))")
+        }
+        try commit(fd, temporary: temporary, to: path)
+    }
+
+    /// Creates an empty file with a name no other writer uses (process id and a counter) in the folder of
+    /// `path`, open for reading and writing, for `commit` to move over `path` once written.
+    public static func createTemporary(besides path: String) throws(UnetsegError) -> (path: String, fd: Int32) {
+        guard !path.isEmpty, !path.hasSuffix("/") else { throw .io("cannot write '\(path)': the path names no file") }
+        let folder = folderOf(path)
+        let serial = temporaryCounter.add(1, ordering: .relaxed).newValue
+        let temporary = folder + "/." + baseName(path) + ".tmp-\(getpid())-\(serial)"
+        let fd = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { throw systemError("cannot write \(path): cannot create \(temporary)") }
+        return (temporary, fd)
+    }
+
+    /// Finishes a write begun with `createTemporary`: flushes `fd` to disk, closes it (a failed close is an
+    /// error: on network file systems it can be the first report of a failed write), renames `temporary`
+    /// over `path` and flushes the folder. Always closes `fd`; removes `temporary` on failure. Errors name
+    /// `path`.
+    public static func commit(_ fd: Int32, temporary: String, to path: String) throws(UnetsegError) {
+        var failure: UnetsegError?
+        if fsync(fd) != 0 { failure = systemError("cannot write \(path): fsync failed") }
+        if close(fd) != 0 && failure == nil { failure = systemError("cannot write \(path): close failed") }
+        if failure == nil && rename(temporary, path) != 0 {
+            failure = systemError("cannot write \(path): rename failed")
+        }
+        if let failure {
+            unlink(temporary)
+            throw failure
+        }
+        let folderFD = open(folderOf(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if folderFD >= 0 {   // best effort: makes the rename itself durable
             _ = fsync(folderFD)
             close(folderFD)

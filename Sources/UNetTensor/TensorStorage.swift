@@ -13,8 +13,10 @@ public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     /// Number of float32 elements.
     public let count: Int
-    /// Bytes mapped with `mmap`, or 0 for a heap block.
+    /// Bytes mapped with `mmap`, 0 for a `calloc` block, `swiftHeap` for one from `allocate`.
     private let mappedBytes: Int
+    /// `mappedBytes` of a block from `UnsafeMutablePointer.allocate`.
+    private static let swiftHeap = -1
 
     /// Largest storage the library allocates (4 Gi elements, 16 GiB); larger requests are refused.
     public static let maximumCount = 1 << 32
@@ -27,11 +29,13 @@ public final class TensorStorage: @unchecked Sendable {
     /// Size from which blocks are mapped rather than taken from the heap.
     static let mappingThreshold = 2 << 20
 
-    /// Allocates `count` zeroed elements, or throws `.outOfMemory` for absurd sizes or a failed mapping.
+    /// Allocates `count` zeroed elements, or throws `.outOfMemory` for absurd sizes, a size over
+    /// `MemoryBudget`'s limit or a failed allocation.
     public init(count: Int) throws(UnetsegError) {
         guard count >= 0, count <= TensorStorage.maximumCount else {
             throw .outOfMemory("cannot allocate a tensor of \(count) elements")
         }
+        try MemoryBudget.require(count * MemoryLayout<Float>.stride, for: "a tensor of \(count) elements")
         guard let (pointer, mapped) = Self.allocate(count) else {
             throw .outOfMemory("cannot allocate a tensor of \(count) elements (\(count * 4 >> 20) MiB)")
         }
@@ -42,7 +46,9 @@ public final class TensorStorage: @unchecked Sendable {
     }
 
     /// Allocates `count` zeroed elements without the size check, for internal results whose size is already
-    /// bounded by existing tensors (a failed mapping falls back to the heap).
+    /// bounded by existing tensors: the calls that reach them check their whole need against `MemoryBudget`
+    /// first (a model's pass, a loader's batches). A failed mapping is retried on the heap; only when that
+    /// fails too, for memory that the budget check found available, does the process stop.
     init(uncheckedCount count: Int) {
         self.count = count
         if let (pointer, mapped) = Self.allocate(count) {
@@ -51,18 +57,19 @@ public final class TensorStorage: @unchecked Sendable {
         } else {
             pointer = .allocate(capacity: max(count, 1))
             pointer.initialize(repeating: 0, count: max(count, 1))
-            mappedBytes = 0
+            mappedBytes = Self.swiftHeap
         }
         Self.live.add(1, ordering: .relaxed)
     }
 
-    /// Zeroed memory for `count` floats and the number of bytes mapped (0 for the heap), or nil.
+    /// Zeroed memory for `count` floats and the number of bytes mapped (0 for the heap), or nil when the
+    /// system has none to give.
     private static func allocate(_ count: Int) -> (UnsafeMutablePointer<Float>, Int)? {
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         guard bytes >= mappingThreshold else {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-            p.initialize(repeating: 0, count: max(count, 1))
-            return (p, 0)
+            // calloc, not `allocate`: a failure is reported, not a trap.
+            guard let block = calloc(max(count, 1), MemoryLayout<Float>.stride) else { return nil }
+            return (block.bindMemory(to: Float.self, capacity: max(count, 1)), 0)
         }
         let rounded = (bytes + mappingThreshold - 1) / mappingThreshold * mappingThreshold
         let address = mmap(nil, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
@@ -73,7 +80,11 @@ public final class TensorStorage: @unchecked Sendable {
 
     deinit {
         Self.live.subtract(1, ordering: .relaxed)
-        if mappedBytes > 0 { munmap(UnsafeMutableRawPointer(pointer), mappedBytes) } else { pointer.deallocate() }
+        switch mappedBytes {
+        case Self.swiftHeap: pointer.deallocate()
+        case 0: free(pointer)
+        default: munmap(UnsafeMutableRawPointer(pointer), mappedBytes)
+        }
     }
 
     /// The elements as a mutable buffer.

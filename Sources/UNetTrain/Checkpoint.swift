@@ -42,8 +42,16 @@ public enum Checkpoint {
     /// The configuration stored in a file's metadata, or nil for a file without ours (e.g. written by PyTorch).
     public static func storedConfig(_ file: SafeTensorsFile, source: String) throws(UnetsegError) -> UNetConfig? {
         guard let text = file.metadata["config"] else { return nil }
-        return try config(from: try JSONValue.parse(text), source: source)
+        let json: JSONValue
+        do { json = try JSONValue.parse(text) } catch {
+            throw .format("\(source): its model config is not valid JSON: \(error.message)")
+        }
+        return try config(from: json, source: source)
     }
+
+    /// Parameters a model may declare beyond those its file holds and still be built (to list what does not
+    /// fit): 16 Mi, 64 MiB of weights. Larger models must be backed by the file's tensors.
+    public static let unbackedParameterAllowance = 1 << 24
 
     /// Loads a model from `path`. The configuration comes from the file's metadata; a file without it (a
     /// `state_dict` saved by PyTorch) needs `config`. When both exist they must agree (dropout aside).
@@ -62,6 +70,16 @@ public enum Checkpoint {
             var a = stored, b = given
             a.dropout = 0; b.dropout = 0
             try require(a == b, "\(path) holds a model with config \(stored), not \(given)")
+        }
+        // A few bytes of config can declare a model of gigabytes: refuse a large one the file cannot hold
+        // before building it. Smaller ones are built, so that loadStateDict lists every missing, unexpected
+        // or mis-shaped tensor.
+        let held = file.tensors.reduce(0) { $0 + $1.tensor.count }
+        guard config.parameterCount <= max(held, unbackedParameterAllowance) else {
+            throw .format("\(path): its model config (depth \(config.depth), n_filters \(config.nFilters), "
+                + "channels_in \(config.channelsIn), n_classes \(config.nClasses)) declares "
+                + "\(config.parameterCount) parameters, but the file holds \(held) values; refused before "
+                + "building the model")
         }
         var generator = RandomGenerator(seed: 0)
         let model = try UNet(config, generator: &generator)

@@ -62,6 +62,14 @@ public final class Trainer {
         let trainSet = try BrainSegDataset(root: options.trainDir, augmentation: options.augmentation,
                                            randomSampling: options.randomSampling, seed: options.seed,
                                            size: options.imageSize)
+        let (h, w) = (trainSet.height, trainSet.width)
+        let (memory, overflow) = options.model.estimatedMemory(batch: options.batchSize, height: h, width: w,
+                                                               training: true)
+            .addingReportingOverflow(DataLoader.estimatedMemory(itemElements: 4 * h * w,
+                                                                batchSize: options.batchSize,
+                                                                workers: options.loaderWorkers))
+        try MemoryBudget.require(overflow ? Int.max : memory, for: "training on batches of \(options.batchSize) "
+            + "images of \(h)x\(w) with \(options.loaderWorkers) loader workers")
         trainLoader = try DataLoader(source: trainSet, batchSize: options.batchSize, shuffle: false,
                                      workers: options.loaderWorkers, seed: options.seed)
         if options.validDir.isEmpty {

@@ -51,6 +51,62 @@ import UNetTensor
         #expect(throws: UnetsegError.self) { try FileSystem.readBytes(path("absent")) }
     }
 
+    /// A FIFO is refused at once (opening it used to wait forever for a writer), and a file larger than the
+    /// cap is refused from its size, before anything is allocated or read.
+    @Test func readingRefusesFIFOsAndOversizedFiles() throws {
+        defer { try? FileSystem.removeTree(root) }
+        let fifo = path("model.safetensors")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(throws: UnetsegError.io("cannot read \(fifo): not a regular file")) { try FileSystem.readBytes(fifo) }
+        #expect(throws: UnetsegError.io("cannot read \(fifo): not a regular file")) { try FileSystem.readText(fifo) }
+        #expect(throws: UnetsegError.io("cannot read \(fifo): not a regular file")) { try SafeTensors.read(path: fifo) }
+
+        let huge = path("log.json")
+        let fd = open(huge, O_WRONLY | O_CREAT, 0o600)
+        defer { close(fd) }
+        #expect(fd >= 0 && ftruncate(fd, off_t(FileSystem.maximumTextSize + 1)) == 0)   // sparse: no disk used
+        do throws(UnetsegError) {
+            _ = try FileSystem.readText(huge)
+            Issue.record("read a text file over the cap")
+        } catch {
+            #expect(error.message.contains(huge) && error.message.contains("larger than the limit"), "\(error)")
+        }
+        #expect(ftruncate(fd, off_t(BinaryFile.defaultMaximumSize + 1)) == 0)
+        do throws(UnetsegError) {
+            _ = try SafeTensors.read(path: huge)
+            Issue.record("read a file over the cap")
+        } catch {
+            #expect(error.message.contains(huge) && error.message.contains("larger than the limit"), "\(error)")
+        }
+        #expect(try !FileSystem.readText("/proc/self/statm").isEmpty)   // size 0 on stat, content on read
+    }
+
+    /// File names that are not UTF-8 are reported with the folder and their count, not skipped silently.
+    @Test func nonUTF8NamesAreReported() throws {
+        defer { try? FileSystem.removeTree(root) }
+        let patient = path("TCGA_A_1")
+        try FileSystem.makeDirectories(patient)
+        for name in ["TCGA_A_1_1.tif", "TCGA_A_1_1_mask.tif"] { try FileSystem.writeTextAtomically("", to: FileSystem.joined(patient, name)) }
+        let bad = Array((patient + "/TCGA_A_1_2").utf8) + [0xE9] + Array(".tif".utf8) + [0]
+        let withRawName = { (call: (UnsafePointer<CChar>) -> Int32) -> Int32 in
+            bad.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { call($0.baseAddress!) } }
+        }
+        let fd = withRawName { open($0, O_WRONLY | O_CREAT, 0o600) }
+        #expect(fd >= 0)
+        close(fd)
+        defer { _ = withRawName { unlink($0) } }
+        for attempt in [{ try FileSystem.walk(root) }, { try FileSystem.listDirectory(patient) }] as [() throws -> [String]] {
+            do {
+                _ = try attempt()
+                Issue.record("a name that is not UTF-8 was skipped silently")
+            } catch let error as UnetsegError {
+                #expect(error.message == "folder \(patient) holds 1 file name that is not valid UTF-8 "
+                            + "(TCGA_A_1_2\\xE9.tif); rename it to UTF-8 to use this folder", "\(error)")
+            }
+        }
+        #expect(throws: UnetsegError.self) { try BrainSegDataset(root: root) }
+    }
+
     @Test func copyAndRemove() throws {
         defer { try? FileSystem.removeTree(root) }
         try FileSystem.makeDirectories(path("src/inner"))

@@ -77,9 +77,52 @@ struct TIFFEncoding: Sendable, CustomTestStringConvertible {
         let path = folder.file("uniform.tif")
         let side = 1024
         let zeros = Raster(width: side, height: side, channels: 1, samples: Array(repeating: 0, count: side * side))
-        for compression in [TIFFCompression.lzw, .deflate, .packBits] {
+        for compression in TIFFCompression.allCases where compression != .none {
             let options = TIFFWriteOptions(compression: compression, rowsPerStrip: side)
             try TIFFFile.write(zeros, to: path, options: options)
+            #expect(try TIFFFile.read(path) == zeros, "\(compression)")
+        }
+    }
+
+    /// Small files declaring huge images, for every codec, are refused by the checks that run before the
+    /// pixel buffer is allocated (their message says so), whatever libtiff would make of the data.
+    @Test func decompressionBombsAreRefusedBeforeAllocating() throws {
+        let folder = try TemporaryFolder()
+        // (name, compression tag, width, height, bits, samples, stored bytes, expected reason)
+        let bombs: [(String, UInt32, UInt32, UInt32, UInt32, UInt32, Int, String)] = [
+            ("zstd-few-bytes", 50_000, 8192, 8192, 8, 3, 16, "decompression bomb"),
+            ("lzma-few-bytes", 34_925, 8192, 8192, 8, 3, 16, "decompression bomb"),
+            ("zstd-16384", 50_000, 16_384, 16_384, 8, 1, 16, "pixels per image"),
+            ("lzma-16384", 34_925, 16_384, 16_384, 8, 1, 16, "pixels per image"),
+            ("deflate-512k-16384", 8, 16_384, 16_384, 8, 1, 512 << 10, "pixels per image"),
+            ("lzw-512k-16384", 5, 16_384, 16_384, 8, 1, 512 << 10, "pixels per image"),
+            ("deflate-256k", 8, 8192, 8192, 16, 3, 256 << 10, "decompression bomb"),
+            ("lzw-256k", 5, 8192, 8192, 16, 3, 256 << 10, "decompression bomb"),
+            ("packbits-2m", 32_773, 8192, 8192, 8, 3, 2 << 20, "decompression bomb"),
+        ]
+        for (name, compression, width, height, bits, samples, stored, reason) in bombs {
+            var tiff = HandmadeTIFF(width: width, height: height, bitsPerSample: bits, samplesPerPixel: samples,
+                                    photometric: samples == 3 ? 2 : 1)
+            tiff.set(259, .short, [compression])
+            tiff.pixelData = Array(repeating: 0x5A, count: stored)
+            let path = folder.file("\(name).tif")
+            try Bytes.write(tiff.bytes(), to: path)
+            let message = expectRefusal(path, ".format", reason)
+            #expect(reason != "decompression bomb" || message.contains("refused before decoding"), "\(message)")
+        }
+    }
+
+    /// Images within the codecs' bounds still decode: an empty 2048×2048 mask compresses to a few hundred
+    /// bytes with ZSTD or LZMA, far past their ratio bound, but within the allowance for small images.
+    @Test func highlyCompressedSlicesWithinTheAllowanceDecode() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.file("empty-mask.tif")
+        let side = 2048
+        let zeros = Raster(width: side, height: side, channels: 1, samples: Array(repeating: 0, count: side * side))
+        for compression in [TIFFCompression.zstd, .lzma] {
+            try TIFFFile.write(zeros, to: path, options: TIFFWriteOptions(compression: compression, rowsPerStrip: side))
+            let stored = try Bytes.read(path).count
+            #expect(stored * 4096 < side * side, "\(compression): \(stored) bytes")
             #expect(try TIFFFile.read(path) == zeros, "\(compression)")
         }
     }
@@ -237,9 +280,9 @@ struct TIFFEncoding: Sendable, CustomTestStringConvertible {
         var pastEnd = validBytes
         #expect(patchTag(273, to: UInt32(validBytes.count + 100), in: &pastEnd))
         try Bytes.write(pastEnd, to: folder.file("strip-past-end.tif"))
-        var bigClaim = HandmadeTIFF(width: 16_384, height: 16_384, bitsPerSample: 16, samplesPerPixel: 3,
+        var bigClaim = HandmadeTIFF(width: 8192, height: 8192, bitsPerSample: 16, samplesPerPixel: 3,
                                     photometric: 2)
-        bigClaim.set(259, .short, [5])  // LZW: 1.5 GiB of samples from 4 KiB is impossible
+        bigClaim.set(259, .short, [5])  // LZW: 384 MiB of samples from 4 KiB is impossible
         bigClaim.pixelData = Array(repeating: 0x80, count: 4096)
         try Bytes.write(bigClaim.bytes(), to: folder.file("big-claim.tif"))
         var headerFirst = HandmadeTIFF(width: 40, height: 30, bitsPerSample: 8, samplesPerPixel: 1, photometric: 1)
@@ -349,6 +392,31 @@ struct TIFFEncoding: Sendable, CustomTestStringConvertible {
     }
 
     // MARK: - Threads
+
+    /// Eight writers of one path at once all succeed, the file left decodes to one of their rasters and no
+    /// temporary file remains; a write that fails names the file.
+    @Test func concurrentWritersOfOnePathEachLeaveAWholeFile() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.file("P_1_mask.tif")
+        let rasters = (0..<8).map { randomRaster(width: 40 + $0, height: 30, channels: 1, bitsPerSample: 8, seed: UInt64($0)) }
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: rasters.count * 4) { i in
+            do throws(UnetsegError) {
+                try TIFFFile.write(rasters[i % rasters.count], to: path, options: TIFFWriteOptions(compression: .deflate))
+            } catch {
+                failures.withLock { $0.append(error.message) }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+        #expect(rasters.contains(try TIFFFile.read(path)))
+        #expect(try FileSystem.listDirectory(folder.path) == ["P_1_mask.tif"])
+
+        let unwritable = folder.file("missing/P_1_mask.tif")
+        #expect(throws: UnetsegError.self) { try TIFFFile.write(rasters[0], to: unwritable) }
+        do throws(UnetsegError) { try TIFFFile.write(rasters[0], to: unwritable) } catch {
+            #expect(error.message.contains(unwritable), "\(error)")
+        }
+    }
 
     @Test func concurrentReadsOfOneFile() throws {
         let folder = try TemporaryFolder()

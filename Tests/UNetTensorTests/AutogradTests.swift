@@ -41,6 +41,21 @@ import UNetTensor
         #expect(intermediate == nil)
     }
 
+    /// Dropping a 200,000-op graph that was never back-propagated releases it without overflowing the
+    /// stack (each node used to release the next from inside its own release), and frees every tensor.
+    @Test func longUnusedChainIsFreedIteratively() throws {
+        weak var first: Tensor?
+        let x = try Tensor([1], shape: [1], requiresGrad: true)
+        do {
+            var y = x + 1
+            first = y
+            for _ in 1..<200_000 { y = y + 1 }
+            #expect(y.gradNode != nil)
+            #expect(try y.item() == 200_001)
+        }
+        #expect(first == nil)
+    }
+
     @Test func unusedGraphIsFreedWithoutBackward() throws {
         weak var intermediate: Tensor?
         let x = try Tensor([1, 2, 3], shape: [3], requiresGrad: true)

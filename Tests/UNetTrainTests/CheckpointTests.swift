@@ -129,6 +129,41 @@ import UNetTrain
         }
     }
 
+    /// The parameter count computed from a configuration is that of the model it builds.
+    @Test func configParameterCountMatchesTheBuiltModel() throws {
+        for config in [UNetConfig(), UNetConfig(channelsIn: 1, nClasses: 2, depth: 2, nFilters: 3),
+                       UNetConfig(channelsIn: 2, nClasses: 1, depth: 1, nFilters: 0)] {
+            var generator = RandomGenerator(seed: 1)
+            #expect(config.parameterCount == (try UNet(config, generator: &generator)).parameterCount, "\(config)")
+        }
+    }
+
+    /// A config that is not JSON names the file; a small file whose config declares a huge model (depth 8,
+    /// 4096 channels: about 2 GB of weights) is refused from its parameter count, before the model is
+    /// built.
+    @Test func malformedOrAbsurdConfigsAreRefusedNamingTheFile() throws {
+        try withTemporaryFolder { folder in
+            let weights = [("last.bias", try Tensor.zeros([1]))]
+            let cases: [(String, String, String)] = [
+                ("not-json", "{\"depth\": 3,", "its model config is not valid JSON"),
+                ("absurd", #"{"channels_in":3,"n_classes":1,"depth":8,"n_filters":5,"dropout":0}"#,
+                 "refused before building the model"),
+            ]
+            for (name, config, reason) in cases {
+                let path = folder + "/\(name).safetensors"
+                try SafeTensors.write(weights, metadata: ["format": "unetseg", "config": config], to: path)
+                #expect(try BinaryFile.read(path: path).count < 400)
+                do throws(UnetsegError) {
+                    _ = try Checkpoint.load(path)
+                    Issue.record("\(name): expected an error")
+                } catch {
+                    #expect(error == .format(error.message), "\(name): \(error)")
+                    #expect(error.message.contains(path) && error.message.contains(reason), "\(name): \(error)")
+                }
+            }
+        }
+    }
+
     @Test func truncatedAndCorruptedFilesGiveErrorsNamingTheFile() throws {
         try withTemporaryFolder { folder in
             let good = folder + "/good.safetensors"
