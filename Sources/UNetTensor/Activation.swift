@@ -7,17 +7,17 @@ import Glibc
 extension Tensor {
     /// max(x, 0) elementwise; NaN stays NaN. The gradient at 0 is 0, as in PyTorch.
     public func relu() -> Tensor {
-        let out = mapped { $0 > 0 || $0.isNaN ? $0 : 0 }
+        let out = mapped(ReLUKernel())
         let input = self
-        Autograd.record(out, inputs: [self]) { g in [g.zipped(input) { g, x in x > 0 ? g : 0 }] }
+        Autograd.record(out, inputs: [self]) { g in [g.zipped(input, ReLUGradientKernel())] }
         return out
     }
 
     /// 1 / (1 + e^−x) elementwise.
     public func sigmoid() -> Tensor {
-        let out = mapped { 1 / (1 + expf(-$0)) }
+        let out = mapped(SigmoidKernel())
         let y = out.detached()
-        Autograd.record(out, inputs: [self]) { g in [g.zipped(y) { g, y in g * y * (1 - y) }] }
+        Autograd.record(out, inputs: [self]) { g in [g.zipped(y, SigmoidGradientKernel())] }
         return out
     }
 

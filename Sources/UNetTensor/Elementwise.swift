@@ -9,10 +9,7 @@ extension Tensor {
     func mapped(_ f: (Float) -> Float) -> Tensor {
         let out = Tensor(uncheckedZeros: shape)
         let x = storage.pointer, y = out.storage.pointer
-        withoutActuallyEscaping(f) { f in
-            let f = UncheckedSendable(f)
-            Parallel.forEachChunk(count) { lo, hi in for i in lo..<hi { y[i] = f.value(x[i]) } }
-        }
+        Parallel.forEachChunk(count) { lo, hi in for i in lo..<hi { y[i] = f(x[i]) } }
         return out
     }
 
@@ -22,10 +19,7 @@ extension Tensor {
         assert(count == other.count)
         let out = Tensor(uncheckedZeros: shape)
         let a = storage.pointer, b = other.storage.pointer, y = out.storage.pointer
-        withoutActuallyEscaping(f) { f in
-            let f = UncheckedSendable(f)
-            Parallel.forEachChunk(count) { lo, hi in for i in lo..<hi { y[i] = f.value(a[i], b[i]) } }
-        }
+        Parallel.forEachChunk(count) { lo, hi in for i in lo..<hi { y[i] = f(a[i], b[i]) } }
         return out
     }
 
@@ -49,7 +43,7 @@ extension Tensor {
     /// Elementwise sum of two tensors of the same shape.
     public static func + (a: Tensor, b: Tensor) throws(UnetsegError) -> Tensor {
         try a.requireSameShape(b, "add")
-        let out = a.zipped(b, +)
+        let out = a.zipped(b, SumKernel())
         Autograd.record(out, inputs: [a, b]) { g in [g, g] }
         return out
     }
@@ -57,7 +51,7 @@ extension Tensor {
     /// Elementwise difference of two tensors of the same shape.
     public static func - (a: Tensor, b: Tensor) throws(UnetsegError) -> Tensor {
         try a.requireSameShape(b, "sub")
-        let out = a.zipped(b, -)
+        let out = a.zipped(b, DifferenceKernel())
         Autograd.record(out, inputs: [a, b]) { g in [g, g.mapped { -$0 }] }
         return out
     }
@@ -65,9 +59,9 @@ extension Tensor {
     /// Elementwise product of two tensors of the same shape.
     public static func * (a: Tensor, b: Tensor) throws(UnetsegError) -> Tensor {
         try a.requireSameShape(b, "mul")
-        let out = a.zipped(b, *)
+        let out = a.zipped(b, ProductKernel())
         Autograd.record(out, inputs: [a, b]) { g in
-            [a.requiresGrad ? g.zipped(b, *) : nil, b.requiresGrad ? g.zipped(a, *) : nil]
+            [a.requiresGrad ? g.zipped(b, ProductKernel()) : nil, b.requiresGrad ? g.zipped(a, ProductKernel()) : nil]
         }
         return out
     }
@@ -75,10 +69,10 @@ extension Tensor {
     /// Elementwise quotient of two tensors of the same shape.
     public static func / (a: Tensor, b: Tensor) throws(UnetsegError) -> Tensor {
         try a.requireSameShape(b, "div")
-        let out = a.zipped(b, /)
+        let out = a.zipped(b, QuotientKernel())
         let quotient = out.detached()  // not `out` itself: its node must not keep it alive
         Autograd.record(out, inputs: [a, b]) { g in
-            let gOverB = g.zipped(b, /)
+            let gOverB = g.zipped(b, QuotientKernel())
             return [gOverB, b.requiresGrad ? gOverB.zipped(quotient, { -$0 * $1 }) : nil]
         }
         return out
@@ -110,8 +104,8 @@ extension Tensor {
 
     /// Multiplies every element by `s`.
     public static func * (a: Tensor, s: Float) -> Tensor {
-        let out = a.mapped { $0 * s }
-        Autograd.record(out, inputs: [a]) { g in [g.mapped { $0 * s }] }
+        let out = a.mapped(ScaleKernel(s: s))
+        Autograd.record(out, inputs: [a]) { g in [g.mapped(ScaleKernel(s: s))] }
         return out
     }
 
