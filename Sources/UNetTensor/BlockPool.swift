@@ -9,7 +9,8 @@ import Synchronization
 /// for each hands out pages the kernel must fault in and zero one by one, which made a 64 MiB ReLU run at
 /// 1.4 GB/s. Storages of `TensorStorage.mappingThreshold` bytes and more give their mapping back here
 /// when they die, and the next storage of the same rounded size takes it (zeroed with one `memset`, which
-/// runs at memory speed). The pool holds at most `capacity` bytes; beyond that, blocks are unmapped.
+/// runs at memory speed). The pool holds at most `capacity` bytes; beyond that, blocks are unmapped, and
+/// a mapping or a memory-budget check that fails drains it first.
 enum BlockPool {
     /// An idle mapping: no storage points into it, so any thread may take it.
     private struct Block: @unchecked Sendable {
@@ -24,12 +25,10 @@ enum BlockPool {
 
     private static let shelves = Mutex(Shelves())
 
-    /// Most bytes kept idle: a quarter of physical memory, so a training step's activations and gradients
-    /// fit and the next step finds them all.
-    static let capacity: Int = {
-        let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
-        return pages > 0 && pageSize > 0 ? pages * pageSize / 4 : 1 << 30
-    }()
+    /// Most bytes kept idle: a quarter of the memory limit of a call (`MemoryBudget`, which follows
+    /// physical memory, the control group and `UNETSEG_MEMORY_LIMIT`), enough for a training step's
+    /// activations and gradients to be found again by the next step.
+    static let capacity: Int = MemoryBudget.limit().bytes / 4
 
     /// A zeroed block of exactly `bytes` (a multiple of the mapping granularity) from the pool, or nil.
     static func take(bytes: Int) -> UnsafeMutableRawPointer? {

@@ -35,7 +35,8 @@ public enum MemoryBudget {
     /// limit reads small files itself).
     public static func require(_ bytes: Int, for what: String) throws(UnetsegError) {
         guard bytes >= 1 << 20 else { return }
-        let (limit, source) = limit()
+        var (limit, source) = limit()
+        if bytes > limit, BlockPool.drain() > 0 { (limit, source) = self.limit() }  // idle blocks give way
         guard bytes > limit else { return }
         throw .outOfMemory("\(what) needs an estimated \(megabytes(bytes)) MiB, over the memory limit of "
             + "\(megabytes(limit)) MiB (\(source); set \(environmentVariable) to change it)")
@@ -47,7 +48,10 @@ public enum MemoryBudget {
     public static func reserve(_ bytes: Int, for what: String) throws(UnetsegError) {
         guard bytes >= 1 << 20 else { return }
         try require(bytes, for: what)
-        let address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        var address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        if address == MAP_FAILED, BlockPool.drain() > 0 {
+            address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        }
         guard let address, address != MAP_FAILED else {
             throw .outOfMemory("\(what) needs \(megabytes(bytes)) MiB, which the system cannot provide now")
         }
