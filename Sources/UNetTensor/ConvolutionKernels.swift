@@ -47,6 +47,10 @@ enum ConvolutionKernels {
     /// output [N, O, Ho, Wo] (overwritten).
     static func forward(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+        if Winograd.handles(g) {
+            Winograd.forward(g, input: input, weight: weight, bias: bias, output: output)
+            return
+        }
         let plane = g.outPlane, rows = g.columnRows, area = g.kernelArea
         // Tiles wide enough for BLAS, and with column buffer and output tile cache-sized when that allows.
         let tiles = EvenPartition(total: plane, atMost: g.isPointwise
@@ -83,12 +87,16 @@ enum ConvolutionKernels {
     // MARK: - Input gradient
 
     /// `gradInput += col2im(Wᵀ·gradOutput)`: gradOutput [N, O, Ho, Wo], weight [O, C, kh, kw], gradInput
-    /// [N, C, H, W] (must hold zeros, or values to add to).
+    /// [N, C, H, W] (must hold zeros: the im2col path adds into it, the Winograd path overwrites it).
     ///
     /// Input channels are sliced; when windows overlap, one worker does all scatter-adds of a slice of an
     /// image, tile after tile (so no two threads add into the same element), otherwise tiles run in parallel.
     static func backwardInput(_ g: ConvolutionGeometry, gradOutput: UnsafePointer<Float>,
                               weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
+        if Winograd.handles(g) {
+            Winograd.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput)
+            return
+        }
         let plane = g.outPlane, rows = g.columnRows, area = g.kernelArea
         let overlap = g.windowsOverlap
         // With overlapping windows an item is one slice of one image (scatters of different items never
