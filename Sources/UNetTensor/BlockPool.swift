@@ -3,16 +3,20 @@ import Glibc
 #endif
 import Synchronization
 
-/// Large mapped blocks kept for reuse instead of being returned to the system.
+/// The library's large blocks of memory (tensor storages, kernel scratch), mapped with `mmap` and kept
+/// for reuse instead of being returned to the system.
 ///
-/// A training step allocates the same activation and gradient sizes as the step before it; a fresh `mmap`
-/// for each hands out pages the kernel must fault in and zero one by one, which made a 64 MiB ReLU run at
-/// 1.4 GB/s. Storages of `TensorStorage.mappingThreshold` bytes and more give their mapping back here
-/// when they die, and the next storage of the same rounded size takes it (zeroed with one `memset`, which
-/// runs at memory speed). The pool holds at most `capacity` bytes; beyond that, blocks are unmapped, and
-/// a mapping or a memory-budget check that fails drains it first.
+/// A training step allocates the same activation, gradient and scratch sizes as the step before it; a
+/// fresh mapping for each hands out pages the kernel must fault in and zero one by one, which made a 64 MiB
+/// ReLU run at 1.4 GB/s. Blocks given back wait here, and the next request takes the smallest idle block
+/// that holds it (at most twice its size, so little memory sits unused in a block), zeroed with one
+/// `memset` at memory speed when the caller needs zeros. The pool holds at most `capacity` bytes; beyond
+/// that blocks are unmapped, and a mapping or a memory-budget check that fails drains it first.
 enum BlockPool {
-    /// An idle mapping: no storage points into it, so any thread may take it.
+    /// Sizes are multiples of this (2 MiB, a transparent huge page).
+    static let granularity = 2 << 20
+
+    /// An idle mapping: nothing points into it, so any thread may take it.
     private struct Block: @unchecked Sendable {
         let address: UnsafeMutableRawPointer
     }
@@ -30,27 +34,51 @@ enum BlockPool {
     /// activations and gradients to be found again by the next step.
     static let capacity: Int = MemoryBudget.limit().bytes / 4
 
-    /// A zeroed block of exactly `bytes` (a multiple of the mapping granularity) from the pool, or nil.
-    static func take(bytes: Int) -> UnsafeMutableRawPointer? {
-        let block = shelves.withLock { shelves -> Block? in
-            guard let block = shelves.blocks[bytes]?.popLast() else { return nil }
-            shelves.bytes -= bytes
-            return block
-        }
-        if let block { memset(block.address, 0, bytes) }
-        return block?.address
+    /// `bytes` rounded up to the granularity.
+    static func rounded(_ bytes: Int) -> Int {
+        (max(bytes, 1) + granularity - 1) / granularity * granularity
     }
 
-    /// Keeps `block` of `bytes` for reuse, or unmaps it when the pool is full.
-    static func give(_ address: UnsafeMutableRawPointer, bytes: Int) {
+    /// A block of at least `bytes` (its first `bytes` zeroed when `zeroed`) and its size, from the pool or a new mapping;
+    /// nil when the system has no memory to give. Give it back with `give`.
+    static func obtain(_ bytes: Int, zeroed: Bool) -> (address: UnsafeMutableRawPointer, size: Int)? {
+        let size = rounded(bytes)
+        if let block = take(size) {
+            if zeroed { memset(block.address, 0, bytes) }
+            return block
+        }
+        var address = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        if address == MAP_FAILED, drain() > 0 {  // idle blocks of other sizes give way
+            address = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        }
+        guard let address, address != MAP_FAILED else { return nil }
+        _ = madvise(address, size, 14)  // MADV_HUGEPAGE; a new mapping is zero already
+        return (address, size)
+    }
+
+    /// The smallest idle block of `size` to `2·size` bytes, taken off the shelves.
+    private static func take(_ size: Int) -> (address: UnsafeMutableRawPointer, size: Int)? {
+        let found = shelves.withLock { shelves -> (Block, Int)? in
+            let fit = shelves.blocks.keys.filter { $0 >= size && $0 <= 2 * size && shelves.blocks[$0]?.isEmpty == false }
+                .min()
+            guard let fit, let block = shelves.blocks[fit]?.popLast() else { return nil }
+            shelves.bytes -= fit
+            return (block, fit)
+        }
+        return found.map { ($0.0.address, $0.1) }
+    }
+
+    /// Keeps the block at `address` of `size` bytes (as `obtain` gave it) for reuse, or unmaps it when the
+    /// pool is full.
+    static func give(_ address: UnsafeMutableRawPointer, size: Int) {
         let block = Block(address: address)
         let kept = shelves.withLock { shelves -> Bool in
-            guard shelves.bytes + bytes <= capacity else { return false }
-            shelves.blocks[bytes, default: []].append(block)
-            shelves.bytes += bytes
+            guard shelves.bytes + size <= capacity else { return false }
+            shelves.blocks[size, default: []].append(block)
+            shelves.bytes += size
             return true
         }
-        if !kept { munmap(address, bytes) }
+        if !kept { munmap(address, size) }
     }
 
     /// Unmaps every idle block (when a mapping fails, and for tests). Returns the bytes released.
@@ -60,8 +88,8 @@ enum BlockPool {
             defer { shelves = Shelves() }
             return shelves
         }
-        for (bytes, blocks) in idle.blocks {
-            for block in blocks { munmap(block.address, bytes) }
+        for (size, blocks) in idle.blocks {
+            for block in blocks { munmap(block.address, size) }
         }
         return idle.bytes
     }

@@ -33,9 +33,15 @@ enum ConvolutionKernels {
         min(width, max(1, 4 * scratchFloats / kernelArea))
     }
 
-    /// Calls `body` with `count` uninitialised floats that live for the call.
+    /// Calls `body` with `count` uninitialised floats that live for the call. Large buffers come from
+    /// `BlockPool` (so the next call finds the same pages), small ones from the heap.
     @inline(__always)
     static func withScratch<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        if bytes >= BlockPool.granularity, let block = BlockPool.obtain(bytes, zeroed: false) {
+            defer { BlockPool.give(block.address, size: block.size) }
+            return body(block.address.bindMemory(to: Float.self, capacity: max(count, 1)))
+        }
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
         defer { scratch.deallocate() }
         return body(scratch)

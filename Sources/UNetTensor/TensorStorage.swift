@@ -27,7 +27,7 @@ public final class TensorStorage: @unchecked Sendable {
     private static let live = Atomic<Int>(0)
 
     /// Size from which blocks are mapped rather than taken from the heap.
-    static let mappingThreshold = 2 << 20
+    static let mappingThreshold = BlockPool.granularity
 
     /// Allocates `count` zeroed elements, or throws `.outOfMemory` for absurd sizes, a size over
     /// `MemoryBudget`'s limit or a failed allocation.
@@ -71,17 +71,8 @@ public final class TensorStorage: @unchecked Sendable {
             guard let block = calloc(max(count, 1), MemoryLayout<Float>.stride) else { return nil }
             return (block.bindMemory(to: Float.self, capacity: max(count, 1)), 0)
         }
-        let rounded = (bytes + mappingThreshold - 1) / mappingThreshold * mappingThreshold
-        if let block = BlockPool.take(bytes: rounded) {
-            return (block.bindMemory(to: Float.self, capacity: max(count, 1)), rounded)
-        }
-        var address = mmap(nil, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        if address == MAP_FAILED, BlockPool.drain() > 0 {  // idle blocks of other sizes give way
-            address = mmap(nil, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        }
-        guard let address, address != MAP_FAILED else { return nil }
-        _ = madvise(address, rounded, 14)  // MADV_HUGEPAGE
-        return (address.bindMemory(to: Float.self, capacity: max(count, 1)), rounded)
+        guard let block = BlockPool.obtain(bytes, zeroed: true) else { return nil }
+        return (block.address.bindMemory(to: Float.self, capacity: max(count, 1)), block.size)
     }
 
     deinit {
@@ -89,7 +80,7 @@ public final class TensorStorage: @unchecked Sendable {
         switch mappedBytes {
         case Self.swiftHeap: pointer.deallocate()
         case 0: free(pointer)
-        default: BlockPool.give(UnsafeMutableRawPointer(pointer), bytes: mappedBytes)
+        default: BlockPool.give(UnsafeMutableRawPointer(pointer), size: mappedBytes)
         }
     }
 

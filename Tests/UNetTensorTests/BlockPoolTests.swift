@@ -19,6 +19,17 @@ import Testing
         #expect(second.buffer.allSatisfy { $0 == 0 })
     }
 
+    @Test func aLargerIdleBlockServesASmallerRequestZeroed() throws {
+        var large: TensorStorage? = try TensorStorage(count: count)
+        let address = try #require(large).pointer
+        try #require(large).buffer.update(repeating: 3)
+        large = nil
+        // 30 units fit in the idle 37-unit block (at most twice the request): it is taken, zeroed.
+        let smaller = try TensorStorage(count: 30 * TensorStorage.mappingThreshold / MemoryLayout<Float>.stride)
+        #expect(smaller.pointer == address)
+        #expect(smaller.buffer.allSatisfy { $0 == 0 })
+    }
+
     @Test func drainingUnmapsTheIdleBlocks() throws {
         BlockPool.drain()
         var storages: [TensorStorage] = try (0..<3).map { _ in try TensorStorage(count: count) }
