@@ -65,18 +65,20 @@ python-package: lib
 system-info: lib-cli
 	@$(LIB_CLI) info
 
-## test: every test suite (Swift, Swift under AddressSanitizer, then CLI, C, Python and R)
+## test: every test suite (Swift, Swift under AddressSanitizer and ThreadSanitizer, then CLI, C, Python and R)
 test: setup system-info test-swift test-sanitize test-cli test-c test-python test-r
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
 
-## test-sanitize: the Swift test suites under AddressSanitizer with leak detection, in their own build
-## folder. (ThreadSanitizer cannot see the synchronisation of the standard library's Mutex, which is built
-## without it, and reports every access it guards; it needs pthread-based locks first.)
+## test-sanitize: the Swift test suites under AddressSanitizer with leak detection, then under
+## ThreadSanitizer (stopping at its first report), each in its own build folder. (The library's locks are
+## pthread mutexes, which ThreadSanitizer sees: see Sources/UNetTensor/PthreadMutex.swift.)
 test-sanitize: setup
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/sanitizers/lsan.supp \
 	    $(SWIFT) test -j $(JOBS) --scratch-path .build-asan --sanitize=address
+	TSAN_OPTIONS=halt_on_error=1 \
+	    $(SWIFT) test -j $(JOBS) --scratch-path .build-tsan --sanitize=thread
 
 ## test-cli: the `unetseg` command end to end on tiny synthetic data, and its error messages
 test-cli: lib-cli

@@ -66,5 +66,6 @@ let package = Package(
         .testTarget(name: "UNetNNTests", dependencies: ["UNetNN", "_TestSupport"]),
         .testTarget(name: "UNetTrainTests", dependencies: ["UNetTrain", "_TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "UNetDataTests", dependencies: ["UNetData", "_TestSupport"]),
+        .testTarget(name: "UNetSegCTests", dependencies: ["UNetSegC", "CUNetSegTypes", "UNetTensor", "_TestSupport"]),
     ]
 )

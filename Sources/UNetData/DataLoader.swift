@@ -348,15 +348,12 @@ private final class ThreadBody: Sendable {
     init(_ run: @escaping @Sendable () -> Void) { self.run = run }
 }
 
-/// A pthread mutex with one condition variable (the `Synchronization` module has no condition variables).
+/// A `PthreadMutex` with one condition variable.
 final class ConditionLock: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let mutex = PthreadMutex()
     private let condition: UnsafeMutablePointer<pthread_cond_t>
 
     init() {
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
         condition = .allocate(capacity: 1)
         condition.initialize(to: pthread_cond_t())
         pthread_cond_init(condition, nil)
@@ -364,24 +361,18 @@ final class ConditionLock: @unchecked Sendable {
 
     deinit {
         pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
         condition.deallocate()
-        mutex.deallocate()
     }
 
     /// Takes the lock.
-    func lock() { pthread_mutex_lock(mutex) }
+    func lock() { mutex.lock() }
     /// Releases the lock.
-    func unlock() { pthread_mutex_unlock(mutex) }
+    func unlock() { mutex.unlock() }
     /// Releases the lock, sleeps until a broadcast, retakes the lock (spurious wake-ups possible).
-    func wait() { pthread_cond_wait(condition, mutex) }
+    func wait() { pthread_cond_wait(condition, mutex.pointer) }
     /// Wakes every waiting thread.
     func broadcast() { pthread_cond_broadcast(condition) }
 
     /// Runs `body` holding the lock.
-    func withLock<R>(_ body: () throws -> R) rethrows -> R {
-        lock()
-        defer { unlock() }
-        return try body()
-    }
+    func withLock<R>(_ body: () -> R) -> R { mutex.withLock(body) }
 }

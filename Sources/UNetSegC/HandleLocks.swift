@@ -19,22 +19,13 @@ final class HandleLock: @unchecked Sendable {
 
     /// The lock's place in the order threads wait in (creation order, from 1).
     let order: UInt
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let mutex = PthreadMutex()
 
-    init() {
-        order = Self.created.wrappingAdd(1, ordering: .relaxed).newValue
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-    }
+    init() { order = Self.created.wrappingAdd(1, ordering: .relaxed).newValue }
 
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    fileprivate func lock() { pthread_mutex_lock(mutex) }
-    fileprivate func tryLock() -> Bool { pthread_mutex_trylock(mutex) == 0 }
-    fileprivate func unlock() { pthread_mutex_unlock(mutex) }
+    fileprivate func lock() { mutex.lock() }
+    fileprivate func tryLock() -> Bool { mutex.tryLock() }
+    fileprivate func unlock() { mutex.unlock() }
 }
 
 /// The handle locks the calling thread holds for the C calls running on it (nested when a callback calls

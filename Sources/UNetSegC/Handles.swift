@@ -1,5 +1,4 @@
 import CUNetSegTypes
-import Synchronization
 import UNetData
 import UNetNN
 import UNetTensor
@@ -34,7 +33,7 @@ enum Handles {
         var live: [UInt: Entry] = [:]
     }
 
-    private static let table = Mutex(Table())
+    private static let table = Locked(Table())
     private static let spacing: UInt = 16
 
     /// Registers `object` and returns its new handle. Its calls are serialised with those of the live

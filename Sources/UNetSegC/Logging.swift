@@ -14,7 +14,7 @@ enum Log {
     }
 
     /// The current sink; read under the lock, called outside it.
-    static let sink = Mutex<Sink?>(nil)
+    static let sink = Locked<Sink?>(nil)
 
     /// Sends `message` at `level` to the callback, if one is set (the message is built only then).
     static func emit(_ level: unetseg_log_level, _ message: @autoclosure () -> String) {

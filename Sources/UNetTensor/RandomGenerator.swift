@@ -1,4 +1,3 @@
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -97,7 +96,7 @@ public struct RandomGenerator: Sendable, Equatable {
 }
 
 /// The process-wide generator that `manualSeed` seeds; library code takes streams from it.
-public let defaultGenerator = Mutex(RandomGenerator(seed: 0x2545_F491_4F6C_DD1D))
+public let defaultGenerator = Locked(RandomGenerator(seed: 0x2545_F491_4F6C_DD1D))
 
 /// Seeds the default generator (PyTorch's `torch.manual_seed`).
 public func manualSeed(_ seed: UInt64) {

@@ -1,4 +1,3 @@
-import Synchronization
 import Testing
 import UNetData
 import _TestSupport
@@ -6,16 +5,15 @@ import UNetTensor
 
 /// A source of small random items whose values identify (index, epoch); counts the items it makes.
 struct CountingSource: BatchSource {
-    final class Counter: Sendable { let made = Mutex(0) }
-
+    
     let count: Int
     var seed: UInt64 = 5
     var failing: Int? = nil
     var oddSizedIndex: Int? = nil
-    let counter = Counter()
+    let counter = Locked(0)
 
     func item(_ index: Int, epoch: Int) throws(UnetsegError) -> (image: Tensor, mask: Tensor) {
-        counter.made.withLock { $0 += 1 }
+        counter.withLock { $0 += 1 }
         if index == failing { throw .io("item \(index) is unreadable") }
         let side = index == oddSizedIndex ? 3 : 4
         var generator = RandomGenerator(seed: seed).derived(UInt64(epoch), UInt64(index))
@@ -24,7 +22,7 @@ struct CountingSource: BatchSource {
         return (image, mask)
     }
 
-    var made: Int { counter.made.withLock { $0 } }
+    var made: Int { counter.withLock { $0 } }
 }
 
 /// Batching, shuffling, worker-independence, errors and shutdown of `DataLoader`.

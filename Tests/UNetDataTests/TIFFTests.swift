@@ -3,7 +3,6 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 import Testing
 import UNetData
 import _TestSupport
@@ -399,7 +398,7 @@ struct TIFFEncoding: Sendable, CustomTestStringConvertible {
         let folder = try TemporaryFolder()
         let path = folder.file("P_1_mask.tif")
         let rasters = (0..<8).map { randomRaster(width: 40 + $0, height: 30, channels: 1, bitsPerSample: 8, seed: UInt64($0)) }
-        let failures = Mutex<[String]>([])
+        let failures = Locked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: rasters.count * 4) { i in
             do throws(UnetsegError) {
                 try TIFFFile.write(rasters[i % rasters.count], to: path, options: TIFFWriteOptions(compression: .deflate))

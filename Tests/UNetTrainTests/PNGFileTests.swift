@@ -1,5 +1,4 @@
 import Dispatch
-import Synchronization
 import Testing
 @testable import UNetTrain
 import UNetData
@@ -20,7 +19,7 @@ import _TestSupport
             return canvas
         }
         let encodings = try canvases.map { try PNGFile.encode($0, path: path) }
-        let failures = Mutex<[String]>([])
+        let failures = Locked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: canvases.count * 4) { i in
             do throws(UnetsegError) {
                 try PNGFile.write(canvases[i % canvases.count], to: path)
