@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// The library's large blocks of memory (tensor storages, kernel scratch), mapped with `mmap` and kept
 /// for reuse instead of being returned to the system.
@@ -22,12 +21,12 @@ enum BlockPool {
     }
 
     /// Idle blocks by size in bytes, and their total.
-    private struct Shelves {
+    private struct Shelves: Sendable {
         var blocks: [Int: [Block]] = [:]
         var bytes = 0
     }
 
-    private static let shelves = Mutex(Shelves())
+    private static let shelves = Locked(Shelves())
 
     /// Most bytes kept idle: a quarter of the memory limit of a call (`MemoryBudget`, which follows
     /// physical memory, the control group and `UNETSEG_MEMORY_LIMIT`), enough for a training step's
