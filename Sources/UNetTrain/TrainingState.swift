@@ -62,7 +62,12 @@ struct TrainingState {
             return v
         }
         guard m["format"] == format else { throw .format("\(path) is not a unetseg training state") }
-        guard let partial = try JSONValue.parse(try field("partial_losses")).arrayValue?.compactMap(LossSummary.init(json:)) else {
+        let partialText = try field("partial_losses")
+        let partialJSON: JSONValue
+        do { partialJSON = try JSONValue.parse(partialText) } catch {
+            throw .format("\(path): partial_losses is not valid JSON: \(error.message)")
+        }
+        guard let partial = partialJSON.arrayValue?.compactMap(LossSummary.init(json:)) else {
             throw .format("\(path): malformed partial_losses")
         }
         let modelFile = try field("model_file")
