@@ -78,7 +78,11 @@ extension CAPIProgram {
             try tensorCall("unetseg_model_forward", nullOut: null) { unetseg_model_forward(m, input, $0) }
         case 1:
             let (n, h, w) = (reader.size(), reader.size(), reader.size())
-            let images = Self.elements([n, 3, h, w]).flatMap { buffer($0) }
+            // The model reads n × channels_in × h × w floats: room for the most channels (16) any model has.
+            let fill = reader.float()
+            let images = Self.elements([n, 16, h, w]).flatMap { count in
+                count >= 0 && count <= CAPIFuzzing.largestBuffer ? [Float](repeating: fill, count: Int(count)) : nil
+            }
             let capacity = reader.size()
             var out = [Float](repeating: 0, count: Int(min(max(capacity, 0), Int64(CAPIFuzzing.largestBuffer))))
             try plain("unetseg_model_predict", unetseg_model_predict(m, images, n, h, w, &out, Int64(out.count)))
