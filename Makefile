@@ -79,10 +79,12 @@ test-sanitize: setup
 	    $(SWIFT) test -j $(JOBS) --scratch-path .build-asan --sanitize=address
 
 ## test-fuzz-corpus: every committed fuzz input (seeds and regressions, Tests/fuzz/corpus/<target>/)
-## replayed through the fuzz targets in an ordinary build: no crash, and every promise they check holds
+## replayed through the fuzz targets, without libFuzzer, under AddressSanitizer (test-sanitize's build
+## folder): no crash, no memory error, and every promise the targets check holds
 test-fuzz-corpus: setup
-	$(SWIFT) build -j $(JOBS) --product unetseg-fuzz
-	.build/debug/unetseg-fuzz replay Tests/fuzz/corpus
+	$(SWIFT) build -j $(JOBS) --scratch-path .build-asan --sanitize=address --product unetseg-fuzz
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/sanitizers/lsan.supp \
+	    .build-asan/debug/unetseg-fuzz replay Tests/fuzz/corpus
 
 ## fuzz: each libFuzzer target for FUZZ_SECONDS seconds (default 60) under AddressSanitizer, from the
 ## committed seeds; findings go to .build-fuzz/campaign/crashes/<target>/ (see scripts/fuzz)
