@@ -16,10 +16,10 @@ enum CAPIFuzzing {
     static let maximumCalls = 64
     /// Largest tensor (elements) the program makes: larger valid shapes are skipped, since a valid 1 GB
     /// tensor is no bug but makes every later call on it too slow for a fuzzer's one-second limit.
-    static let largestTensor: Int64 = 1 << 14
+    static let largestTensor: Int64 = 1 << 12
     /// Largest model (parameters) the program makes, for the same reason; larger valid configurations are
     /// skipped, invalid ones always passed.
-    static let largestModel = 1 << 16
+    static let largestModel = 1 << 12
     /// Largest float buffer the harness passes (elements); larger declared sizes get a NULL buffer.
     static let largestBuffer = 1 << 14
 
