@@ -18,7 +18,7 @@ LIB_BUILD := UNETSEG_EMIT_HEADER=$(RAW_HEADER) $(SWIFT) build -c release -j $(JO
 VERSION := $(shell sed -n 's/^let libraryVersion: StaticString = "\(.*\)"/\1/p' Sources/UNetSegC/Library.swift)
 
 .PHONY: all setup build lib lib-cli header check-header install python-package system-info test test-swift test-cli \
-    test-c test-python test-r test-sanitize r-package examples-c bench demo clean
+    test-c test-python test-r test-sanitize test-fuzz-corpus fuzz r-package examples-c bench demo clean
 
 all: build
 
@@ -65,8 +65,9 @@ python-package: lib
 system-info: lib-cli
 	@$(LIB_CLI) info
 
-## test: every test suite (Swift, Swift under AddressSanitizer and ThreadSanitizer, then CLI, C, Python and R)
-test: setup system-info test-swift test-sanitize test-cli test-c test-python test-r
+## test: every test suite (Swift, Swift under AddressSanitizer and ThreadSanitizer, the fuzz corpora, then
+## CLI, C, Python and R)
+test: setup system-info test-swift test-sanitize test-fuzz-corpus test-cli test-c test-python test-r
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
@@ -79,6 +80,20 @@ test-sanitize: setup
 	    $(SWIFT) test -j $(JOBS) --scratch-path .build-asan --sanitize=address
 	TSAN_OPTIONS=halt_on_error=1 \
 	    $(SWIFT) test -j $(JOBS) --scratch-path .build-tsan --sanitize=thread
+
+## test-fuzz-corpus: every committed fuzz input (seeds and regressions, Tests/fuzz/corpus/<target>/)
+## replayed through the fuzz targets, without libFuzzer, under AddressSanitizer (test-sanitize's build
+## folder): no crash, no memory error, and every promise the targets check holds
+test-fuzz-corpus: setup
+	$(SWIFT) build -j $(JOBS) --scratch-path .build-asan --sanitize=address --product unetseg-fuzz
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/sanitizers/lsan.supp \
+	    .build-asan/debug/unetseg-fuzz replay Tests/fuzz/corpus
+
+## fuzz: each libFuzzer target for FUZZ_SECONDS seconds (default 60) under AddressSanitizer, from the
+## committed seeds; findings go to .build-fuzz/campaign/crashes/<target>/ (see scripts/fuzz)
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) SWIFT=$(SWIFT) scripts/fuzz
 
 ## test-cli: the `unetseg` command end to end on tiny synthetic data, and its error messages
 test-cli: lib-cli

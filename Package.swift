@@ -12,6 +12,10 @@ let cHeaderSettings: [SwiftSetting] = Context.environment["UNETSEG_EMIT_HEADER"]
     [.unsafeFlags(["-emit-clang-header-path", $0])]
 } ?? []
 
+// `make fuzz` sets UNETSEG_FUZZ=1 (with --sanitize=fuzzer): `unetseg-fuzz` then exports
+// LLVMFuzzerTestOneInput for libFuzzer's main instead of its own main, which replays corpus files.
+let fuzzSettings: [SwiftSetting] = Context.environment["UNETSEG_FUZZ"] == nil ? [] : [.define("UNETSEG_FUZZING")]
+
 // The library's own OpenBLAS: Debian's static libopenblas.a (package libopenblas-dev) linked in, its symbols
 // private (scripts/libunetseg.map exports only unetseg_*), with every getenv call of the linked objects
 // routed through Sources/COwnBLAS/core_choice.c, which chooses its kernels. See README "Engine notes".
@@ -59,6 +63,8 @@ let package = Package(
             dependencies: ["UNetTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: - Implementation details
+        // Fuzz targets over the file readers and the C API (`make fuzz`; `make test` replays their corpora).
+        .executableTarget(name: "unetseg-fuzz", dependencies: ["UNetSegC", "UNetTrain"], swiftSettings: fuzzSettings),
         .target(name: "_TestSupport", dependencies: ["UNetTensor", "UNetData"], path: "Sources/_TestSupport"),
 
         // MARK: - Tests

@@ -98,7 +98,9 @@ public enum TrainingLog {
 
     /// Reads the epochs back from `json(_:)`'s text.
     public static func parse(_ text: String, source: String) throws(UnetsegError) -> [EpochReport] {
-        guard let items = try JSONValue.parse(text).arrayValue else { throw .format("\(source): not a JSON array") }
+        let json: JSONValue
+        do { json = try JSONValue.parse(text) } catch { throw .format("\(source): history is not valid JSON: \(error.message)") }
+        guard let items = json.arrayValue else { throw .format("\(source): not a JSON array") }
         var reports: [EpochReport] = []
         for item in items {
             guard let r = EpochReport(json: item) else { throw .format("\(source): malformed epoch entry") }

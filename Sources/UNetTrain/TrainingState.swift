@@ -5,9 +5,9 @@ import UNetTensor
 /// SGD's momentum buffers (tensors `momentum.<parameter name>`) and, in the metadata, where the run stands
 /// (next epoch and batch, scheduler step, the dropout generator's position), the losses of a partly done
 /// epoch, the history so far, the name of the model file with the matching weights, and the options that
-/// must not change when resuming.
-struct TrainingState {
-    static let fileName = "training_state.safetensors"
+/// must not change when resuming. Package-visible for the fuzz target over its loader.
+package struct TrainingState {
+    package static let fileName = "training_state.safetensors"
     static let format = "unetseg-training-state"
     /// The metadata key of a model file written for resuming: the position (`"<epoch>:<batch>"`, as
     /// `position`) its weights belong to. Resume compares it with the state's, so weights saved just before
@@ -46,7 +46,7 @@ struct TrainingState {
         try SafeTensors.write(momentumBuffers.map { ("momentum." + $0.name, $0.tensor) }, metadata: metadata, to: path)
     }
 
-    static func load(from path: String) throws(UnetsegError) -> TrainingState {
+    package static func load(from path: String) throws(UnetsegError) -> TrainingState {
         let file = try SafeTensors.read(path: path)
         let m = file.metadata
         func field(_ key: String) throws(UnetsegError) -> String {
@@ -62,7 +62,12 @@ struct TrainingState {
             return v
         }
         guard m["format"] == format else { throw .format("\(path) is not a unetseg training state") }
-        guard let partial = try JSONValue.parse(try field("partial_losses")).arrayValue?.compactMap(LossSummary.init(json:)) else {
+        let partialText = try field("partial_losses")
+        let partialJSON: JSONValue
+        do { partialJSON = try JSONValue.parse(partialText) } catch {
+            throw .format("\(path): partial_losses is not valid JSON: \(error.message)")
+        }
+        guard let partial = partialJSON.arrayValue?.compactMap(LossSummary.init(json:)) else {
             throw .format("\(path): malformed partial_losses")
         }
         let modelFile = try field("model_file")

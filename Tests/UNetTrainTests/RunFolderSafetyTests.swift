@@ -112,9 +112,11 @@ extension TrainerTests {
         let log = FileSystem.joined(out, "log.json")
         let model = try Checkpoint.load(FileSystem.joined(out, "best.safetensors"))
         let dataset = try BrainSegDataset(root: data.file("valid"))
-        for bad in ["-1e30", "1.7e308", "-1e3", "-1e10"] {
-            try FileSystem.writeTextAtomically("[{\"epoch\": 1, \"train\": [0.5, 0.5, \(bad)], \"valid\": null, \"lr\": 0.1, \"seconds\": 1}]",
-                                               to: log)
+        let damaged = ["-1e30", "1.7e308", "-1e3", "-1e10"].map {
+            "[{\"epoch\": 1, \"train\": [0.5, 0.5, \($0)], \"valid\": null, \"lr\": 0.1, \"seconds\": 1}]"
+        } + ["[{\"epoch\": 1,"]  // not JSON at all (found by fuzzing the training state, which shares the parser)
+        for text in damaged {
+            try FileSystem.writeTextAtomically(text, to: log)
             #expect(performing: {
                 try Pictures.writeEvaluationFigures(model, dataset, modelPath: FileSystem.joined(out, "best.safetensors"),
                                                     to: data.file("eval"))
