@@ -1,7 +1,8 @@
 // swift-tools-version: 6.1
 //
 // unetseg: the U-Net of "Brain image segmentation with torch", natively in Swift.
-// Layers import only to the left: CTIFF, COwnBLAS → UNetTensor → UNetNN → UNetData, UNetTrain → UNetSegC, CLI.
+// Layers import only to the left: _UNetSupport, COwnBLAS, CTIFF, CPNG → UNetTensor → UNetNN, UNetData → UNetTrain
+// → UNetSegC, CLI. Each target lists every module it imports.
 
 import Foundation
 import PackageDescription
@@ -53,25 +54,38 @@ let package = Package(
         // DWARF 4: valgrind 3.19 cannot read clang's default DWARF 5 and would give up on the whole library.
         .target(name: "COwnBLAS", cSettings: [.unsafeFlags(["-gdwarf-4"])],
                 linkerSettings: [.unsafeFlags(ownOpenBLASLinkerFlags), .linkedLibrary("m")]),
-        .target(name: "UNetTensor", dependencies: ["COwnBLAS"]),
-        .target(name: "UNetNN", dependencies: ["UNetTensor"]),
-        .target(name: "UNetData", dependencies: ["UNetTensor", "CTIFF"]),
-        .target(name: "UNetTrain", dependencies: ["UNetNN", "UNetData", "CPNG"]),
-        .target(name: "UNetSegC", dependencies: ["UNetTrain", "CUNetSegTypes"], swiftSettings: cHeaderSettings),
+        // Plumbing below the engine: the error type, JSON, the file layer, locks, the memory budget, clocks.
+        .target(name: "_UNetSupport", path: "Sources/_UNetSupport"),
+        .target(name: "UNetTensor", dependencies: ["_UNetSupport", "COwnBLAS"]),
+        .target(name: "UNetNN", dependencies: ["_UNetSupport", "UNetTensor"]),
+        .target(name: "UNetData", dependencies: ["_UNetSupport", "UNetTensor", "CTIFF"]),
+        .target(name: "UNetTrain", dependencies: ["_UNetSupport", "UNetTensor", "UNetNN", "UNetData", "CPNG"]),
+        .target(name: "UNetSegC",
+                dependencies: ["_UNetSupport", "UNetTensor", "UNetNN", "UNetData", "UNetTrain", "CUNetSegTypes"],
+                swiftSettings: cHeaderSettings),
         .executableTarget(
             name: "unetseg-cli",
-            dependencies: ["UNetTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["_UNetSupport", "UNetTensor", "UNetNN", "UNetData", "UNetTrain",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: - Implementation details
         // Fuzz targets over the file readers and the C API (`make fuzz`; `make test` replays their corpora).
-        .executableTarget(name: "unetseg-fuzz", dependencies: ["UNetSegC", "UNetTrain"], swiftSettings: fuzzSettings),
-        .target(name: "_TestSupport", dependencies: ["UNetTensor", "UNetData"], path: "Sources/_TestSupport"),
+        .executableTarget(name: "unetseg-fuzz",
+                          dependencies: ["_UNetSupport", "UNetTensor", "UNetNN", "UNetData", "UNetTrain", "UNetSegC",
+                                         "CUNetSegTypes"],
+                          swiftSettings: fuzzSettings),
+        .target(name: "_TestSupport", dependencies: ["_UNetSupport", "UNetTensor", "UNetData"], path: "Sources/_TestSupport"),
 
         // MARK: - Tests
-        .testTarget(name: "UNetTensorTests", dependencies: ["UNetTensor", "COwnBLAS", "_TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "UNetNNTests", dependencies: ["UNetNN", "_TestSupport"]),
-        .testTarget(name: "UNetTrainTests", dependencies: ["UNetTrain", "_TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "UNetDataTests", dependencies: ["UNetData", "_TestSupport"]),
-        .testTarget(name: "UNetSegCTests", dependencies: ["UNetSegC", "CUNetSegTypes", "UNetTensor", "_TestSupport"]),
+        .testTarget(name: "UNetTensorTests", dependencies: ["_UNetSupport", "UNetTensor", "COwnBLAS", "_TestSupport"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "UNetNNTests", dependencies: ["_UNetSupport", "UNetTensor", "UNetNN"]),
+        .testTarget(name: "UNetTrainTests",
+                    dependencies: ["_UNetSupport", "UNetTensor", "UNetNN", "UNetData", "UNetTrain", "_TestSupport"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "UNetDataTests", dependencies: ["_UNetSupport", "UNetTensor", "UNetData", "_TestSupport"]),
+        .testTarget(name: "UNetSupportTests", dependencies: ["_UNetSupport", "UNetTensor", "UNetData", "_TestSupport"]),
+        .testTarget(name: "UNetSegCTests",
+                    dependencies: ["_UNetSupport", "UNetTensor", "UNetSegC", "CUNetSegTypes", "_TestSupport"]),
     ]
 )

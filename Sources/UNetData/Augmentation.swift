@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import UNetTensor
+import _UNetSupport
 
 /// The post's training augmentations on one image and its mask: resize then centre-crop or zero-pad, rotate,
 /// flip horizontally. Images are `[C, H, W]` and masks `[M, H, W]` (M = 1 in the dataset), row-major CHW
@@ -18,7 +19,7 @@ public enum Augmentation {
     /// `nearest` (source ⌊dst · in/out⌋) for the mask. `scale` 1 is the identity.
     public static func resize(_ image: Tensor, _ mask: Tensor, scale: Float) throws(UnetsegError) -> (image: Tensor, mask: Tensor) {
         let size = try checkPair(image, mask, "resize")
-        try require(scale.isFinite && scale > 0 && scale <= 100, "resize: scale \(scale) is not in (0, 100]")
+        try checkArgument(scale.isFinite && scale > 0 && scale <= 100, "resize: scale \(scale) is not in (0, 100]")
         let outImage = try Tensor.zeros(image.shape), outMask = try Tensor.zeros(mask.shape)
         let rows = ResizeAxis(size: size.height, resized: resizedSize(size.height, scale: scale))
         let columns = ResizeAxis(size: size.width, resized: resizedSize(size.width, scale: scale))
@@ -36,7 +37,7 @@ public enum Augmentation {
     /// nearest pixel. `degrees` 0 is the identity, and multiples of 90° map pixels exactly.
     public static func rotate(_ image: Tensor, _ mask: Tensor, degrees: Float) throws(UnetsegError) -> (image: Tensor, mask: Tensor) {
         let size = try checkPair(image, mask, "rotate")
-        try require(degrees.isFinite, "rotate: angle \(degrees) is not finite")
+        try checkArgument(degrees.isFinite, "rotate: angle \(degrees) is not finite")
         let outImage = try Tensor.zeros(image.shape), outMask = try Tensor.zeros(mask.shape)
         let rotation = Rotation(degrees: degrees, height: size.height, width: size.width)
         rotateBilinear(image.storage.pointer, into: outImage.storage.pointer, channels: size.channels,
@@ -68,7 +69,7 @@ public enum Augmentation {
     /// `resize` by a factor drawn from U(1 − s, 1 + s), s = `scaleParameter` in [0, 1). Draws one value.
     public static func randomResize(_ image: Tensor, _ mask: Tensor, scaleParameter s: Float,
                                     generator: inout RandomGenerator) throws(UnetsegError) -> (image: Tensor, mask: Tensor) {
-        try require(s.isFinite && s >= 0 && s < 1, "random resize: scale parameter \(s) is not in [0, 1)")
+        try checkArgument(s.isFinite && s >= 0 && s < 1, "random resize: scale parameter \(s) is not in [0, 1)")
         return try resize(image, mask, scale: generator.uniform(1 - s, 1 + s))
     }
 
@@ -76,14 +77,14 @@ public enum Augmentation {
     /// (The post draws from U(1 − a, 1 + a), a slip corrected here.)
     public static func randomRotate(_ image: Tensor, _ mask: Tensor, angleParameter a: Float,
                                     generator: inout RandomGenerator) throws(UnetsegError) -> (image: Tensor, mask: Tensor) {
-        try require(a.isFinite && a >= 0, "random rotate: angle parameter \(a) is not a finite value ≥ 0")
+        try checkArgument(a.isFinite && a >= 0, "random rotate: angle parameter \(a) is not a finite value ≥ 0")
         return try rotate(image, mask, degrees: generator.uniform(-a, a))
     }
 
     /// `hflip` with probability `p` in [0, 1], else copies. Draws one value.
     public static func randomFlip(_ image: Tensor, _ mask: Tensor, probability p: Float,
                                   generator: inout RandomGenerator) throws(UnetsegError) -> (image: Tensor, mask: Tensor) {
-        try require(p >= 0 && p <= 1, "random flip: probability \(p) is not in [0, 1]")
+        try checkArgument(p >= 0 && p <= 1, "random flip: probability \(p) is not in [0, 1]")
         if generator.uniform() < p { return try hflip(image, mask) }
         _ = try checkPair(image, mask, "random flip")
         return (image.clone(), mask.clone())
@@ -115,9 +116,9 @@ public enum Augmentation {
 
     /// Checks that `image` is `[C, H, W]` and `mask` `[M, H, W]` with C, M, H, W ≥ 1.
     static func checkPair(_ image: Tensor, _ mask: Tensor, _ op: String) throws(UnetsegError) -> PairSize {
-        try require(image.rank == 3 && image.shape.allSatisfy { $0 > 0 },
+        try checkArgument(image.rank == 3 && image.shape.allSatisfy { $0 > 0 },
                     "\(op): image shape \(Shape.describe(image.shape)) is not [C, H, W]")
-        try require(mask.rank == 3 && mask.shape[0] > 0 && mask.shape[1] == image.shape[1] && mask.shape[2] == image.shape[2],
+        try checkArgument(mask.rank == 3 && mask.shape[0] > 0 && mask.shape[1] == image.shape[1] && mask.shape[2] == image.shape[2],
                     "\(op): mask shape \(Shape.describe(mask.shape)) does not match image \(Shape.describe(image.shape))")
         return PairSize(channels: image.shape[0], maskChannels: mask.shape[0], height: image.shape[1], width: image.shape[2])
     }
@@ -311,9 +312,9 @@ public struct AugmentationParameters: Sendable, Equatable {
 
     /// Throws if a setting is out of its range.
     public func validate() throws(UnetsegError) {
-        try require(scale.isFinite && scale >= 0 && scale < 1, "augmentation: scale \(scale) is not in [0, 1)")
-        try require(angle.isFinite && angle >= 0, "augmentation: angle \(angle) is not a finite value ≥ 0")
-        try require(flip >= 0 && flip <= 1, "augmentation: flip probability \(flip) is not in [0, 1]")
+        try checkArgument(scale.isFinite && scale >= 0 && scale < 1, "augmentation: scale \(scale) is not in [0, 1)")
+        try checkArgument(angle.isFinite && angle >= 0, "augmentation: angle \(angle) is not a finite value ≥ 0")
+        try checkArgument(flip >= 0 && flip <= 1, "augmentation: flip probability \(flip) is not in [0, 1]")
     }
 
     /// Random resize, then random rotation, then random flip of `image` `[C, H, W]` and `mask` `[M, H, W]`,

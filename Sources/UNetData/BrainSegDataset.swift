@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 /// The post's `brainseg_dataset`: every slice under a folder in Kaggle's `kaggle_3m` layout, as
 /// (image `[3, H, W]`, mask `[1, H, W]`) float tensors (row-major CHW).
@@ -49,7 +50,7 @@ public final class BrainSegDataset: BatchSource, @unchecked Sendable {
     public init(root: String, augmentation: AugmentationParameters? = nil, randomSampling: Bool = false,
                 seed: UInt64 = 777, size: Int? = nil) throws(UnetsegError) {
         try augmentation?.validate()
-        try require(size.map { $0 >= 8 && $0 <= 4096 } ?? true, "slice size must be in 8...4096, got \(size ?? 0)")
+        try checkArgument(size.map { $0 >= 8 && $0 <= 4096 } ?? true, "slice size must be in 8...4096, got \(size ?? 0)")
         guard FileSystem.isDirectory(root) else { throw .io("\(root): no such folder") }
         var images: [String: (SliceFileName, String)] = [:], masks: [String: String] = [:]
         for path in try FileSystem.walk(root) {
@@ -128,7 +129,7 @@ public final class BrainSegDataset: BatchSource, @unchecked Sendable {
     /// Item `index` (0-based) of `epoch`: the scaled image `[3, H, W]` and mask `[1, H, W]`, sampled and
     /// augmented as configured.
     public func item(_ index: Int, epoch: Int = 0) throws(UnetsegError) -> (image: Tensor, mask: Tensor) {
-        try require(index >= 0 && index < count, "index \(index) out of range for a dataset of \(count) slices")
+        try checkArgument(index >= 0 && index < count, "index \(index) out of range for a dataset of \(count) slices")
         var generator = itemGenerator(index, epoch: epoch)
         let chosen = randomSampling ? sampler.sample(using: &generator) : index
         var (image, mask) = try load(slice: chosen)
@@ -140,7 +141,7 @@ public final class BrainSegDataset: BatchSource, @unchecked Sendable {
 
     /// Slice `i` as read: min-max scaled image `[3, H, W]` and {0, 1} mask `[1, H, W]`, no augmentation.
     public func load(slice i: Int) throws(UnetsegError) -> (image: Tensor, mask: Tensor) {
-        try require(i >= 0 && i < count, "slice \(i) out of range for a dataset of \(count) slices")
+        try checkArgument(i >= 0 && i < count, "slice \(i) out of range for a dataset of \(count) slices")
         let s = slices[i]
         let image = try SliceImage.loadImage(s.imagePath)
         let mask = try SliceImage.loadMask(s.maskPath)

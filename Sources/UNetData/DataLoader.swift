@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Synchronization
 import UNetTensor
+import _UNetSupport
 
 /// Where a `DataLoader` gets its items: a fixed number of (image, mask) pairs addressed by index.
 ///
@@ -64,11 +65,11 @@ public final class DataLoader: Sendable {
     /// A loader over `source`. Throws for `batchSize` < 1, `workers` outside 0…64 or a negative count.
     public init(source: any BatchSource, batchSize: Int, shuffle: Bool = false, dropLast: Bool = false,
                 workers: Int = 0, seed: UInt64 = 0) throws(UnetsegError) {
-        try require(batchSize >= 1, "data loader: batch size \(batchSize) is not ≥ 1")
-        try require(workers >= 0 && workers <= DataLoader.maximumWorkers,
+        try checkArgument(batchSize >= 1, "data loader: batch size \(batchSize) is not ≥ 1")
+        try checkArgument(workers >= 0 && workers <= DataLoader.maximumWorkers,
                     "data loader: worker count \(workers) is not in 0...\(DataLoader.maximumWorkers)")
         let count = source.count
-        try require(count >= 0, "data loader: the source reports \(count) items")
+        try checkArgument(count >= 0, "data loader: the source reports \(count) items")
         if let itemElements = source.itemElements {
             try MemoryBudget.require(
                 Self.estimatedMemory(itemElements: itemElements, batchSize: batchSize, workers: workers),
@@ -125,7 +126,7 @@ public final class DataLoader: Sendable {
         guard let firstIndex = indices.first else { throw .internal("data loader: empty batch") }
         let first = try source.item(firstIndex, epoch: epoch)
         let imageShape = first.image.shape, maskShape = first.mask.shape
-        try require(imageShape.count == 3 && maskShape.count == 3 && maskShape[1] == imageShape[1] && maskShape[2] == imageShape[2],
+        try checkArgument(imageShape.count == 3 && maskShape.count == 3 && maskShape[1] == imageShape[1] && maskShape[2] == imageShape[2],
                     "data loader: item \(firstIndex) has image \(Shape.describe(imageShape)) and mask \(Shape.describe(maskShape)), not [C, H, W] and [M, H, W]")
         let images = try Tensor.zeros([indices.count] + imageShape)
         let masks = try Tensor.zeros([indices.count] + maskShape)
@@ -133,9 +134,9 @@ public final class DataLoader: Sendable {
         for (k, index) in indices.enumerated() {
             if k > 0 && cancelled() { return nil }
             let item = k == 0 ? first : try source.item(index, epoch: epoch)
-            try require(item.image.shape == imageShape,
+            try checkArgument(item.image.shape == imageShape,
                         "data loader: item \(index) has image shape \(Shape.describe(item.image.shape)), but the first item of its batch (\(firstIndex)) has \(Shape.describe(imageShape))")
-            try require(item.mask.shape == maskShape,
+            try checkArgument(item.mask.shape == maskShape,
                         "data loader: item \(index) has mask shape \(Shape.describe(item.mask.shape)), but the first item of its batch (\(firstIndex)) has \(Shape.describe(maskShape))")
             (images.storage.pointer + k * imageSize).update(from: item.image.storage.pointer, count: imageSize)
             (masks.storage.pointer + k * maskSize).update(from: item.mask.storage.pointer, count: maskSize)
@@ -346,33 +347,4 @@ final class Prefetcher: @unchecked Sendable {
 private final class ThreadBody: Sendable {
     let run: @Sendable () -> Void
     init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-}
-
-/// A `PthreadMutex` with one condition variable.
-final class ConditionLock: @unchecked Sendable {
-    private let mutex = PthreadMutex()
-    private let condition: UnsafeMutablePointer<pthread_cond_t>
-
-    init() {
-        condition = .allocate(capacity: 1)
-        condition.initialize(to: pthread_cond_t())
-        pthread_cond_init(condition, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        condition.deallocate()
-    }
-
-    /// Takes the lock.
-    func lock() { mutex.lock() }
-    /// Releases the lock.
-    func unlock() { mutex.unlock() }
-    /// Releases the lock, sleeps until a broadcast, retakes the lock (spurious wake-ups possible).
-    func wait() { pthread_cond_wait(condition, mutex.pointer) }
-    /// Wakes every waiting thread.
-    func broadcast() { pthread_cond_broadcast(condition) }
-
-    /// Runs `body` holding the lock.
-    func withLock<R>(_ body: () -> R) -> R { mutex.withLock(body) }
 }

@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 /// A train/validation split by patient (the post keeps 30 of 110 patients for validation, seed 777).
 ///
@@ -24,10 +25,10 @@ public struct PatientSplit: Sendable, Equatable {
     /// uniformly at random with `RandomGenerator(seed:)` (a partial Fisher–Yates shuffle of the sorted
     /// names); the others are for training.
     public static func make(patients: [String], nValid: Int, seed: UInt64) throws(UnetsegError) -> PatientSplit {
-        try require(nValid >= 0 && nValid <= patients.count,
+        try checkArgument(nValid >= 0 && nValid <= patients.count,
                     "patient split: cannot choose \(nValid) validation patients out of \(patients.count)")
         for name in patients {
-            try require(isValidName(name), "patient split: '\(name)' is not a folder name")
+            try checkArgument(isValidName(name), "patient split: '\(name)' is not a folder name")
         }
         var names = patients.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) })
         for i in names.indices.dropFirst() where names[i] == names[i - 1] {
@@ -64,11 +65,11 @@ public struct PatientSplit: Sendable, Equatable {
         let rootPath = try FileSystem.canonicalPath(root)
         let trainPath = try FileSystem.resolvedPath(trainDir), validPath = try FileSystem.resolvedPath(validDir)
         var toEmpty: [String] = []
-        try require(trainPath != validPath, "patient split: training and validation folders are the same (\(trainPath))")
+        try checkArgument(trainPath != validPath, "patient split: training and validation folders are the same (\(trainPath))")
         for (label, path) in [("training", trainPath), ("validation", validPath)] {
-            try require(!FileSystem.overlaps(path, rootPath),
+            try checkArgument(!FileSystem.overlaps(path, rootPath),
                         "patient split: the \(label) folder \(path) overlaps the dataset folder \(rootPath)")
-            try require(!FileSystem.overlaps(path, label == "training" ? validPath : trainPath),
+            try checkArgument(!FileSystem.overlaps(path, label == "training" ? validPath : trainPath),
                         "patient split: the training folder \(trainPath) and validation folder \(validPath) are nested")
             if FileSystem.exists(path) {
                 guard FileSystem.isDirectory(path) else { throw .io("\(label) folder \(path) exists and is not a folder") }
@@ -80,10 +81,10 @@ public struct PatientSplit: Sendable, Equatable {
                 }
             }
         }
-        try require(Set(train + valid).count == train.count + valid.count,
+        try checkArgument(Set(train + valid).count == train.count + valid.count,
                     "patient split: a patient is listed more than once")
         for name in train + valid {
-            try require(PatientSplit.isValidName(name), "patient split: '\(name)' is not a folder name")
+            try checkArgument(PatientSplit.isValidName(name), "patient split: '\(name)' is not a folder name")
             guard FileSystem.isDirectory(FileSystem.joined(rootPath, name)) else {
                 throw .io("patient folder \(FileSystem.joined(rootPath, name)) does not exist")
             }

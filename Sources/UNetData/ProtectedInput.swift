@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 /// An input (a dataset folder, a slice file) that outputs must never be written over.
 ///

@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 /// Reading one slice or mask TIFF into the tensors the model takes (row-major CHW float32).
 public enum SliceImage {
@@ -46,8 +47,8 @@ extension SliceImage {
     /// `tensor` (`[C, H, W]`, row-major) resized to `height × width`: bilinear with `align_corners = false`
     /// (edge samples clamped), or nearest neighbour (source ⌊dst · in/out⌋) for masks. Same size: returned as is.
     public static func resized(_ tensor: Tensor, height: Int, width: Int, nearest: Bool) throws(UnetsegError) -> Tensor {
-        try require(tensor.rank == 3, "resize: expected a [C, H, W] tensor, got \(Shape.describe(tensor.shape))")
-        try require(height >= 1 && width >= 1 && height <= 16384 && width <= 16384, "resize: size \(width)×\(height) out of range")
+        try checkArgument(tensor.rank == 3, "resize: expected a [C, H, W] tensor, got \(Shape.describe(tensor.shape))")
+        try checkArgument(height >= 1 && width >= 1 && height <= 16384 && width <= 16384, "resize: size \(width)×\(height) out of range")
         let (c, h, w) = (tensor.shape[0], tensor.shape[1], tensor.shape[2])
         if h == height && w == width { return tensor }
         let out = try Tensor.zeros([c, height, width])

@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 /// The post's `calc_slice_weights`: sampling weights that favour slices with large lesions while giving
 /// every slice a floor.
@@ -10,7 +11,7 @@ public enum SliceWeights {
     /// The weights for `lesionAmounts` (one non-negative, finite value per slice), in the same order.
     public static func weights(lesionAmounts: [Double]) throws(UnetsegError) -> [Double] {
         for (i, m) in lesionAmounts.enumerated() {
-            try require(m.isFinite && m >= 0, "slice weights: lesion amount \(m) of slice \(i) is not a finite value ≥ 0")
+            try checkArgument(m.isFinite && m >= 0, "slice weights: lesion amount \(m) of slice \(i) is not a finite value ≥ 0")
         }
         let n = Double(lesionAmounts.count)
         let total = lesionAmounts.reduce(0, +)

@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 /// Draws indices 0..<count with probabilities proportional to given weights (R's `sample(prob =)` with one
 /// draw). Keeps the cumulative sums; a draw is one uniform double and a binary search, O(log n).
@@ -8,16 +9,16 @@ public struct WeightedSampler: Sendable {
 
     /// A sampler for `weights` (non-empty, each finite and ≥ 0, with a positive sum).
     public init(weights: [Double]) throws(UnetsegError) {
-        try require(!weights.isEmpty, "weighted sampler: no weights")
+        try checkArgument(!weights.isEmpty, "weighted sampler: no weights")
         var sums: [Double] = []
         sums.reserveCapacity(weights.count)
         var total = 0.0
         for (i, w) in weights.enumerated() {
-            try require(w.isFinite && w >= 0, "weighted sampler: weight \(w) at index \(i) is not a finite value ≥ 0")
+            try checkArgument(w.isFinite && w >= 0, "weighted sampler: weight \(w) at index \(i) is not a finite value ≥ 0")
             total += w
             sums.append(total)
         }
-        try require(total > 0 && total.isFinite, "weighted sampler: the weights sum to \(total), not a positive number")
+        try checkArgument(total > 0 && total.isFinite, "weighted sampler: the weights sum to \(total), not a positive number")
         cumulative = sums
     }
 

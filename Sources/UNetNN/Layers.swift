@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 // The layers the U-Net is made of, with PyTorch's parameter names, layouts and default initialisation.
 
@@ -16,7 +17,7 @@ public final class Conv2d: Module, Layer {
     /// A convolution initialised as PyTorch does: weight and bias from U(±1/√(in·k·k)).
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 bias: Bool = true, generator: inout RandomGenerator) throws(UnetsegError) {
-        try require(inChannels > 0 && outChannels > 0 && kernelSize > 0, "Conv2d: sizes must be positive")
+        try checkArgument(inChannels > 0 && outChannels > 0 && kernelSize > 0, "Conv2d: sizes must be positive")
         let bound = 1 / Float(inChannels * kernelSize * kernelSize).squareRoot()
         weight = try Tensor.uniform([outChannels, inChannels, kernelSize, kernelSize], low: -bound, high: bound,
                                     generator: &generator)
@@ -47,7 +48,7 @@ public final class ConvTranspose2d: Module, Layer {
     /// of the `[in, out, k, k]` weight from its second dimension).
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int,
                 bias: Bool = true, generator: inout RandomGenerator) throws(UnetsegError) {
-        try require(inChannels > 0 && outChannels > 0 && kernelSize > 0 && stride > 0,
+        try checkArgument(inChannels > 0 && outChannels > 0 && kernelSize > 0 && stride > 0,
                     "ConvTranspose2d: sizes must be positive")
         let bound = 1 / Float(outChannels * kernelSize * kernelSize).squareRoot()
         weight = try Tensor.uniform([inChannels, outChannels, kernelSize, kernelSize], low: -bound, high: bound,
@@ -89,7 +90,7 @@ public final class Dropout: Module, Layer {
 
     /// A dropout layer drawing from `randomness`.
     public init(p: Float, randomness: DropoutRandomness) throws(UnetsegError) {
-        try require(p >= 0 && p <= 1, "Dropout: p must be in [0, 1], got \(p)")
+        try checkArgument(p >= 0 && p <= 1, "Dropout: p must be in [0, 1], got \(p)")
         self.p = p
         self.randomness = randomness
     }

@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 extension UNetConfig {
     /// Estimated peak bytes of a U-Net forward pass on `batch` images of `height`×`width`, for

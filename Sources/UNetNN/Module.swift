@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 /// A building block of a network, as PyTorch's `nn.Module`: it owns named parameters and named child
 /// modules, and a training flag that `train()`/`eval()` set on the whole tree.

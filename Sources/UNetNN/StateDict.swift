@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 extension Module {
     /// The parameters as PyTorch's `state_dict()`: dotted names with the tensors themselves (not copies).

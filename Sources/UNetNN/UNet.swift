@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 /// The shape of a U-Net, as the post's `unet(channels_in, n_classes, depth, n_filters)` plus its dropout.
 public struct UNetConfig: Sendable, Equatable {
@@ -24,12 +25,12 @@ public struct UNetConfig: Sendable, Equatable {
 
     /// Throws unless the configuration is one the library can build.
     public func validate() throws(UnetsegError) {
-        try require((1...16).contains(channelsIn), "channels_in must be in 1...16, got \(channelsIn)")
-        try require((1...16).contains(nClasses), "n_classes must be in 1...16, got \(nClasses)")
-        try require((1...8).contains(depth), "depth must be in 1...8, got \(depth)")
-        try require((0...10).contains(nFilters), "n_filters must be in 0...10, got \(nFilters)")
-        try require(nFilters + depth - 1 <= 12, "n_filters + depth − 1 must be at most 12 (4096 channels)")
-        try require(dropout >= 0 && dropout < 1, "dropout must be in [0, 1), got \(dropout)")
+        try checkArgument((1...16).contains(channelsIn), "channels_in must be in 1...16, got \(channelsIn)")
+        try checkArgument((1...16).contains(nClasses), "n_classes must be in 1...16, got \(nClasses)")
+        try checkArgument((1...8).contains(depth), "depth must be in 1...8, got \(depth)")
+        try checkArgument((0...10).contains(nFilters), "n_filters must be in 0...10, got \(nFilters)")
+        try checkArgument(nFilters + depth - 1 <= 12, "n_filters + depth − 1 must be at most 12 (4096 channels)")
+        try checkArgument(dropout >= 0 && dropout < 1, "dropout must be in [0, 1), got \(dropout)")
     }
 
     /// Channels of level `i` (1-based), `2^(nFilters + i − 1)`.
@@ -185,9 +186,9 @@ public final class UNet: Module {
     /// Throws unless `input` has the shape this model accepts.
     public func validateInput(_ input: Tensor) throws(UnetsegError) {
         let multiple = 1 << (config.depth - 1)
-        try require(input.rank == 4 && input.shape[1] == config.channelsIn,
+        try checkArgument(input.rank == 4 && input.shape[1] == config.channelsIn,
                     "U-Net input must be [N, \(config.channelsIn), H, W], got \(Shape.describe(input.shape))")
-        try require(input.shape[0] > 0 && input.shape[2] > 0 && input.shape[3] > 0
+        try checkArgument(input.shape[0] > 0 && input.shape[2] > 0 && input.shape[3] > 0
                         && input.shape[2] % multiple == 0 && input.shape[3] % multiple == 0,
                     "U-Net input height and width must be positive multiples of \(multiple) for depth \(config.depth), got \(Shape.describe(input.shape))")
     }

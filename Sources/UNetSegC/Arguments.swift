@@ -3,6 +3,7 @@ import CUNetSegTypes
 import Glibc
 #endif
 import UNetTensor
+import _UNetSupport
 
 // Checking what C passes in (pointers, shapes, sizes, strings) and writing what goes back into the
 // caller's buffers. Every check throws `invalidArgument` with a message naming the argument.
@@ -19,23 +20,23 @@ func required<Pointer>(_ pointer: Pointer?, _ argument: String) throws(UnetsegEr
 /// allocation does that.
 func shapeArgument(_ shape: UnsafePointer<Int64>?, _ ndim: Int32, _ argument: String = "shape",
                    allowInferred: Bool = false) throws(UnetsegError) -> [Int] {
-    try require(ndim >= 0 && ndim <= UNETSEG_MAX_NDIM, "ndim must be in 0...\(UNETSEG_MAX_NDIM), got \(ndim)")
+    try checkArgument(ndim >= 0 && ndim <= UNETSEG_MAX_NDIM, "ndim must be in 0...\(UNETSEG_MAX_NDIM), got \(ndim)")
     guard ndim > 0 else { return [] }
     let sizes = Array(UnsafeBufferPointer(start: try required(shape, argument), count: Int(ndim))).map { Int($0) }
     let described = Shape.describe(sizes)
     if allowInferred {
-        try require(sizes.allSatisfy { $0 > 0 || $0 == -1 } && sizes.filter { $0 == -1 }.count <= 1,
+        try checkArgument(sizes.allSatisfy { $0 > 0 || $0 == -1 } && sizes.filter { $0 == -1 }.count <= 1,
                     "\(argument) \(described): sizes must be > 0, with at most one -1")
     } else {
-        try require(sizes.allSatisfy { $0 > 0 }, "\(argument) \(described): sizes must be > 0")
+        try checkArgument(sizes.allSatisfy { $0 > 0 }, "\(argument) \(described): sizes must be > 0")
     }
-    try require(Shape.elementCount(sizes.map { abs($0) }) != nil, "\(argument) \(described) has too many elements")
+    try checkArgument(Shape.elementCount(sizes.map { abs($0) }) != nil, "\(argument) \(described) has too many elements")
     return sizes
 }
 
 /// An index into `count` items (`argument` names it).
 func indexArgument(_ index: Int32, count: Int, _ argument: String = "index") throws(UnetsegError) -> Int {
-    try require(index >= 0 && Int(index) < count, "\(argument) \(index) is outside 0..<\(count)")
+    try checkArgument(index >= 0 && Int(index) < count, "\(argument) \(index) is outside 0..<\(count)")
     return Int(index)
 }
 
@@ -44,7 +45,7 @@ func pathArgument(_ path: UnsafePointer<CChar>?, _ argument: String = "path") th
     guard let text = String(validatingCString: try required(path, argument)) else {
         throw .invalidArgument("\(argument) is not valid UTF-8")
     }
-    try require(!text.isEmpty, "\(argument) is empty")
+    try checkArgument(!text.isEmpty, "\(argument) is empty")
     return text
 }
 
@@ -52,7 +53,7 @@ func pathArgument(_ path: UnsafePointer<CChar>?, _ argument: String = "path") th
 func copyOut(_ source: UnsafePointer<Float>, count: Int, to buffer: UnsafeMutablePointer<Float>?,
              capacity: Int64, _ argument: String) throws(UnetsegError) {
     let buffer = try required(buffer, argument)
-    try require(capacity >= Int64(count), "\(argument) holds \(capacity) floats, \(count) are needed")
+    try checkArgument(capacity >= Int64(count), "\(argument) holds \(capacity) floats, \(count) are needed")
     buffer.update(from: source, count: count)
 }
 
@@ -62,7 +63,7 @@ func copyOut(_ text: String, to buffer: UnsafeMutablePointer<CChar>?, capacity: 
              _ argument: String) throws(UnetsegError) {
     let buffer = try required(buffer, argument)
     let bytes = Array(text.utf8)
-    try require(UInt(bytes.count) < capacity,
+    try checkArgument(UInt(bytes.count) < capacity,
                 "\(argument) holds \(capacity) bytes, \(bytes.count + 1) are needed (with the NUL)")
     for (i, byte) in bytes.enumerated() { buffer[i] = CChar(bitPattern: byte) }
     buffer[bytes.count] = 0
@@ -81,13 +82,13 @@ func writeTruncated<Storage>(_ text: String, into storage: inout Storage) {
 
 /// An index into `count` items given as int64_t (`argument` names it).
 func indexArgument(_ index: Int64, count: Int, _ argument: String = "index") throws(UnetsegError) -> Int {
-    try require(index >= 0 && index < Int64(count), "\(argument) \(index) is outside 0..<\(count)")
+    try checkArgument(index >= 0 && index < Int64(count), "\(argument) \(index) is outside 0..<\(count)")
     return Int(index)
 }
 
 /// An epoch number: >= 0 (training counts from 1).
 func epochArgument(_ epoch: Int64) throws(UnetsegError) -> Int {
-    try require(epoch >= 0 && epoch <= Int64(Int32.max), "epoch must be in 0...\(Int32.max), got \(epoch)")
+    try checkArgument(epoch >= 0 && epoch <= Int64(Int32.max), "epoch must be in 0...\(Int32.max), got \(epoch)")
     return Int(epoch)
 }
 

@@ -1,6 +1,7 @@
 import CUNetSegTypes
 import UNetData
 import UNetTensor
+import _UNetSupport
 
 // The post's three augmentations on an image [C, H, W] and its mask [M, H, W], fixed or random. The
 // random versions draw from the global generator (unetseg_manual_seed), under its lock.

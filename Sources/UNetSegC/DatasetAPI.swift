@@ -1,6 +1,7 @@
 import CUNetSegTypes
 import UNetData
 import UNetTensor
+import _UNetSupport
 
 // Datasets: the slices of a kaggle_3m-style folder as (image, mask) items, in order or drawn by lesion
 // weight, augmented or not (the post's brainseg_dataset).

@@ -3,6 +3,7 @@ import UNetData
 import UNetNN
 import UNetTensor
 import UNetTrain
+import _UNetSupport
 
 // Scoring a model on a folder of slices with masks: Dice per volume and per slice, losses, and optionally
 // predicted masks, metrics.json and pictures (the CLI's `unetseg evaluate`).
@@ -14,7 +15,7 @@ extension ModelHandle {
     /// Throws unless the model takes the dataset's 3-channel slices and gives one lesion probability.
     func requireSegmentsSlices() throws(UnetsegError) {
         let config = model.config
-        try require(config.channelsIn == 3 && config.nClasses == 1,
+        try checkArgument(config.channelsIn == 3 && config.nClasses == 1,
                     "the model must have channels_in 3 and n_classes 1 to segment slices, it has \(config.channelsIn) and \(config.nClasses)")
     }
 
@@ -71,7 +72,7 @@ extension unetseg_evaluation_metrics {
         let folder = try pathArgument(data_dir, "data_dir")
         let p = try required(params, "params").pointee
         let metrics = try required(out_metrics, "out_metrics")
-        try require(p.batch_size >= 1 && p.batch_size <= 4096, "batch_size must be in 1...4096, got \(p.batch_size)")
+        try checkArgument(p.batch_size >= 1 && p.batch_size <= 4096, "batch_size must be in 1...4096, got \(p.batch_size)")
         let predictionsDir = try optionalPathArgument(p.predictions_dir, "params->predictions_dir")
         let outputDir = try optionalPathArgument(p.output_dir, "params->output_dir")
         let modelPath = try optionalPathArgument(p.model_path, "params->model_path")

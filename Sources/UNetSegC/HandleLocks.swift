@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Synchronization
 import UNetTensor
+import _UNetSupport
 
 // Calls on one handle are serialised: the C call that looks a handle up (`Handles.object`) holds the
 // handle's lock until it returns (`withStatus` opens and closes that scope), so two threads calling into

@@ -3,6 +3,7 @@ import UNetData
 import UNetNN
 import UNetTensor
 import UNetTrain
+import _UNetSupport
 
 /// A Swift object that C code holds through an opaque handle of type `CType` (`unetseg_tensor`, ...).
 ///

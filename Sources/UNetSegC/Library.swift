@@ -1,5 +1,6 @@
 import CUNetSegTypes
 import UNetTensor
+import _UNetSupport
 
 // Library-wide functions: versions, system report, threads, the global seed, errors and logging.
 
@@ -58,7 +59,7 @@ let libraryVersion: StaticString = "0.1.0"
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT when num_threads is outside 0...1024.
 @c public func unetseg_set_num_threads(_ num_threads: Int32) -> Int32 {
     withStatus { () throws(UnetsegError) in
-        try require(num_threads >= 0 && num_threads <= 1024, "num_threads must be in 0...1024, got \(num_threads)")
+        try checkArgument(num_threads >= 0 && num_threads <= 1024, "num_threads must be in 0...1024, got \(num_threads)")
         Parallel.setThreadCount(Int(num_threads))
     }
 }

@@ -1,6 +1,7 @@
 import CUNetSegTypes
 import UNetData
 import UNetTensor
+import _UNetSupport
 
 // Data loaders: the items of a dataset in batches, epoch after epoch (the post's dataloader).
 
@@ -26,8 +27,8 @@ public typealias LoaderOut = UnsafeMutablePointer<UnsafeMutablePointer<unetseg_l
     returningHandle(out_loader, "out_loader", function: #function) { () throws(UnetsegError) in
         let source = try Handles.dataset(dataset)
         let p = try required(params, "params").pointee
-        try require(p.batch_size >= 1 && p.batch_size <= 4096, "batch_size must be in 1...4096, got \(p.batch_size)")
-        try require(p.workers >= 0 && Int(p.workers) <= DataLoader.maximumWorkers,
+        try checkArgument(p.batch_size >= 1 && p.batch_size <= 4096, "batch_size must be in 1...4096, got \(p.batch_size)")
+        try checkArgument(p.workers >= 0 && Int(p.workers) <= DataLoader.maximumWorkers,
                     "workers must be in 0...\(DataLoader.maximumWorkers), got \(p.workers)")
         return LoaderHandle(try DataLoader(source: source, batchSize: Int(p.batch_size), shuffle: p.shuffle,
                                            dropLast: p.drop_last, workers: Int(p.workers), seed: p.seed))

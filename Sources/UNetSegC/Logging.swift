@@ -4,6 +4,7 @@ import Glibc
 #endif
 import Synchronization
 import UNetTensor
+import _UNetSupport
 
 /// Where the library's log messages go: the callback set by `unetseg_set_log_callback`, or nowhere.
 enum Log {

@@ -1,6 +1,7 @@
 import CUNetSegTypes
 import UNetNN
 import UNetTensor
+import _UNetSupport
 
 // The post's losses on tensors: binary cross-entropy, dice, and their weighted sum.
 

@@ -2,6 +2,7 @@ import CUNetSegTypes
 import UNetNN
 import UNetTensor
 import UNetTrain
+import _UNetSupport
 
 // The model: creation, forward, modes, named parameters (for state_dict round trips), files, prediction.
 
@@ -52,7 +53,7 @@ extension ModelHandle {
     returningHandle(out_model, "out_model", function: #function) { () throws(UnetsegError) in
         let params = try required(params, "params").pointee
         let config = try params.validatedConfig()
-        try require(params.seed >= -1, "seed must be -1 (global generator) or >= 0, got \(params.seed)")
+        try checkArgument(params.seed >= -1, "seed must be -1 (global generator) or >= 0, got \(params.seed)")
         if params.seed == -1 { return ModelHandle(try UNet(config), seed: -1) }
         var generator = RandomGenerator(seed: UInt64(params.seed))
         return ModelHandle(try UNet(config, generator: &generator), seed: params.seed)
@@ -194,7 +195,7 @@ extension ModelHandle {
         let handle = try Handles.model(model)
         let tensor = handle.parameters[try indexArgument(index, count: handle.parameters.count)].tensor
         let shape = try required(out_shape, "out_shape"), ndim = try required(out_ndim, "out_ndim")
-        try require(Int(capacity) >= tensor.rank, "out_shape holds \(capacity) sizes, the parameter has \(tensor.rank) dimensions")
+        try checkArgument(Int(capacity) >= tensor.rank, "out_shape holds \(capacity) sizes, the parameter has \(tensor.rank) dimensions")
         for (i, size) in tensor.shape.enumerated() { shape[i] = Int64(size) }
         ndim.pointee = Int32(tensor.rank)
     }
@@ -224,7 +225,7 @@ extension ModelHandle {
         let handle = try Handles.model(model)
         let entry = handle.parameters[try indexArgument(index, count: handle.parameters.count)]
         let source = try required(data, "data")
-        try require(count == Int64(entry.tensor.count),
+        try checkArgument(count == Int64(entry.tensor.count),
                     "\(entry.name) has \(entry.tensor.count) elements (shape \(Shape.describe(entry.tensor.shape))), got \(count)")
         entry.tensor.storage.pointer.update(from: source, count: entry.tensor.count)
     }
@@ -287,13 +288,13 @@ extension ModelHandle {
         let handle = try Handles.model(model)
         let model = handle.model, config = model.config
         let input = try required(images, "images"), output = try required(out_probabilities, "out_probabilities")
-        try require(n > 0 && height > 0 && width > 0, "n, height and width must be > 0, got \(n), \(height), \(width)")
+        try checkArgument(n > 0 && height > 0 && width > 0, "n, height and width must be > 0, got \(n), \(height), \(width)")
         let (count, h, w) = (Int(n), Int(height), Int(width))
         guard let inputCount = Shape.elementCount([count, config.channelsIn, h, w]),
               let outputCount = Shape.elementCount([count, config.nClasses, h, w]) else {
             throw .invalidArgument("\(n) images of \(height)x\(width) are too many elements")
         }
-        try require(capacity >= Int64(outputCount),
+        try checkArgument(capacity >= Int64(outputCount),
                     "out_probabilities holds \(capacity) floats, \(outputCount) are needed ([\(n), \(config.nClasses), \(height), \(width)])")
         let batch = min(count, 4)
         try handle.requireActivationsFit(batch: batch, height: h, width: w)

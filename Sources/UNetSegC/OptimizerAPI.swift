@@ -1,6 +1,7 @@
 import CUNetSegTypes
 import UNetTensor
 import UNetTrain
+import _UNetSupport
 
 // Optimisation: SGD over a model's parameters, and the one-cycle schedule that drives its rate and momentum.
 
@@ -67,7 +68,7 @@ import UNetTrain
     returningHandle(out_scheduler, "out_scheduler", sharingLockWith: UnsafeRawPointer(optimizer), function: #function) { () throws(UnetsegError) in
         let sgd = try Handles.sgd(optimizer)
         let p = try required(params, "params").pointee
-        try require(p.base_momentum.isFinite && p.max_momentum.isFinite && p.base_momentum >= 0 && p.max_momentum >= 0,
+        try checkArgument(p.base_momentum.isFinite && p.max_momentum.isFinite && p.base_momentum >= 0 && p.max_momentum >= 0,
                     "momenta must be finite and >= 0, got \(p.base_momentum) and \(p.max_momentum)")
         return OneCycleHandle(try OneCycleLR(
             optimizer: sgd, maxLR: p.max_lr, epochs: Int(p.epochs), stepsPerEpoch: Int(p.steps_per_epoch),

@@ -2,6 +2,7 @@ import CUNetSegTypes
 import UNetData
 import UNetTensor
 import UNetTrain
+import _UNetSupport
 
 // Segmenting slice images that have no masks: a folder in, mask TIFFs out (the CLI's `unetseg predict`).
 

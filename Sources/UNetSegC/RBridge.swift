@@ -3,6 +3,7 @@ import CUNetSegTypes
 import Glibc
 #endif
 import UNetTensor
+import _UNetSupport
 
 // The plumbing of the `unetseg_r_*` family, the functions R calls through `.C`.
 //
@@ -64,7 +65,7 @@ func rReturn<T: HandleTarget>(_ object: @autoclosure () throws(UnetsegError) -> 
 /// object), a handle that is not live and one of another type.
 func rObject<T: HandleTarget>(_ handle: UnsafePointer<Int32>?, _ type: T.Type, _ argument: String) throws(UnetsegError) -> T {
     let value = try required(handle, argument).pointee
-    try require(value != 0, "\(argument) was freed (handle 0)")
+    try checkArgument(value != 0, "\(argument) was freed (handle 0)")
     return try Handles.object(UnsafeRawPointer(bitPattern: Int(value)), type, argument)
 }
 
@@ -116,7 +117,7 @@ func rFloat(_ pointer: UnsafePointer<Double>?, _ argument: String) throws(Unetse
 /// A seed from an R double: a whole number in 0...2^53 (the integers a double holds exactly).
 func rSeed(_ pointer: UnsafePointer<Double>?, _ argument: String = "seed") throws(UnetsegError) -> UInt64 {
     let value = try rDouble(pointer, argument)
-    try require(value.isFinite && value >= 0 && value <= 0x1p53 && value.rounded() == value,
+    try checkArgument(value.isFinite && value >= 0 && value <= 0x1p53 && value.rounded() == value,
                 "\(argument) must be a whole number in 0...2^53, got \(rNumber(value))")
     return UInt64(value)
 }
@@ -146,7 +147,7 @@ func rWrite(_ text: String, to string: RString?, _ argument: String) throws(Unet
 /// A shape from R's `ndim` integers at `shape` (see `shapeArgument`).
 func rShape(_ shape: UnsafePointer<Int32>?, _ ndim: UnsafePointer<Int32>?, allowInferred: Bool = false) throws(UnetsegError) -> [Int] {
     let rank = try rInt(ndim, "ndim")
-    try require(rank >= 0 && rank <= Int(UNETSEG_MAX_NDIM), "ndim must be in 0...\(UNETSEG_MAX_NDIM), got \(rank)")
+    try checkArgument(rank >= 0 && rank <= Int(UNETSEG_MAX_NDIM), "ndim must be in 0...\(UNETSEG_MAX_NDIM), got \(rank)")
     let sizes = rank == 0 ? [] : UnsafeBufferPointer(start: try required(shape, "shape"), count: rank).map { Int64($0) }
     return try sizes.withUnsafeBufferPointer { buffer throws(UnetsegError) in
         try shapeArgument(buffer.baseAddress, Int32(rank), allowInferred: allowInferred)
@@ -158,7 +159,7 @@ func rCopyOut(_ source: UnsafePointer<Float>, count: Int, to out: UnsafeMutableP
               capacity: UnsafePointer<Double>?, _ argument: String) throws(UnetsegError) {
     let buffer = try required(out, argument)
     let room = try rCount(capacity, "capacity")
-    try require(room >= count, "\(argument) holds \(room) numbers, \(count) are needed")
+    try checkArgument(room >= count, "\(argument) holds \(room) numbers, \(count) are needed")
     for i in 0..<count { buffer[i] = Double(source[i]) }
 }
 

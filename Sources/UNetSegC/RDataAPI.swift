@@ -1,6 +1,7 @@
 import CUNetSegTypes
 import UNetData
 import UNetTensor
+import _UNetSupport
 
 // R (.C): the post's dataset, its augmentations, loaders and their iterators, the patient split and the
 // synthetic data set.
@@ -71,7 +72,7 @@ final class RIteratorHandle: HandleTarget, @unchecked Sendable {
     rCall(message, status) { () throws(UnetsegError) in
         let d = try rObject(dataset, BrainSegDataset.self, "dataset")
         let i = try rDouble(index, "index"), e = try rCount(epoch, "epoch")
-        try require(i >= 0 && i < Double(d.count) && i.rounded() == i,
+        try checkArgument(i >= 0 && i < Double(d.count) && i.rounded() == i,
                     "index \(rNumber(i + 1)) is out of range for a dataset of \(d.count) slices (R counts from 1)")
         let item = try d.item(Int(i), epoch: e)
         try rReturnPair(item.image, item.mask, out_image, out_mask)

@@ -3,6 +3,7 @@ import CUNetSegTypes
 import Glibc
 #endif
 import UNetTensor
+import _UNetSupport
 
 // R (.C): library-wide functions. Every unetseg_r_* function ends with char **message, int *status
 // (see RBridge.swift): *status is a unetseg_status, *message the library's message when it is not OK,

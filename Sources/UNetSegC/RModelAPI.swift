@@ -2,6 +2,7 @@ import CUNetSegTypes
 import UNetNN
 import UNetTensor
 import UNetTrain
+import _UNetSupport
 
 // R (.C): the post's U-Net: creation, forward, modes, parameters, files. The work is the pointer API's
 // (unetseg_model_*), called with the handles R's integers stand for.
@@ -15,7 +16,7 @@ import UNetTrain
     rCall(message, status) { () throws(UnetsegError) in
         let c = try required(config, "config")
         let s = try rDouble(seed, "seed")
-        try require(s == -1 || (s >= 0 && s <= 0x1p53 && s.rounded() == s), "seed must be -1 or a whole number in 0...2^53, got \(s)")
+        try checkArgument(s == -1 || (s >= 0 && s <= 0x1p53 && s.rounded() == s), "seed must be -1 or a whole number in 0...2^53, got \(s)")
         var params = unetseg_model_params(channels_in: c[0], n_classes: c[1], depth: c[2], n_filters: c[3],
                                           dropout: try rFloat(dropout, "dropout"), seed: Int64(s))
         var model: UnsafeMutablePointer<unetseg_model>?

@@ -2,6 +2,7 @@ import CUNetSegTypes
 import UNetNN
 import UNetTensor
 import UNetTrain
+import _UNetSupport
 
 // R (.C): SGD, the one-cycle schedule and the post's losses.
 
@@ -16,7 +17,7 @@ import UNetTrain
                                     _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
         let n = try rInt(count, "count")
-        try require(n >= 1, "the optimiser needs at least one parameter tensor, got \(n)")
+        try checkArgument(n >= 1, "the optimiser needs at least one parameter tensor, got \(n)")
         let handles = try required(parameters, "parameters")
         var tensors: [Tensor] = []
         for i in 0..<n { tensors.append(try rTensor(handles + i, "parameters[\(i + 1)]")) }

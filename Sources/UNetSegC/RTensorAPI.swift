@@ -1,5 +1,6 @@
 import CUNetSegTypes
 import UNetTensor
+import _UNetSupport
 
 // R (.C): tensors. Handles are R integers (see RBridge.swift); data cross as R doubles, row-major (R
 // converts its column-major arrays with aperm), and become float32 inside.
@@ -25,7 +26,7 @@ func rTensorResult(_ out_tensor: UnsafeMutablePointer<Int32>?, _ message: RStrin
     rTensorResult(out_tensor, message, status) { () throws(UnetsegError) in
         let dims = try rShape(shape, ndim)
         let count = try rCount(length, "length"), values = try required(data, "data")
-        try require(Shape.elementCount(dims) == count, "\(count) numbers cannot fill shape \(Shape.describe(dims))")
+        try checkArgument(Shape.elementCount(dims) == count, "\(count) numbers cannot fill shape \(Shape.describe(dims))")
         let tensor = try Tensor.zeros(dims, requiresGrad: try rBool(requires_grad, "requires_grad"))
         let p = tensor.storage.pointer
         for i in 0..<count { p[i] = Float(values[i]) }
@@ -46,8 +47,8 @@ func rTensorResult(_ out_tensor: UnsafeMutablePointer<Int32>?, _ message: RStrin
     rCall(message, status) { () throws(UnetsegError) in
         let t = try rTensor(tensor)
         let shape = try required(out_shape, "out_shape"), ndim = try required(out_ndim, "out_ndim")
-        try require(try rInt(capacity, "capacity") >= t.rank, "out_shape holds too few sizes for \(t.rank) dimensions")
-        try require(t.shape.allSatisfy { $0 <= Int(Int32.max) }, "a size of \(Shape.describe(t.shape)) does not fit an R integer")
+        try checkArgument(try rInt(capacity, "capacity") >= t.rank, "out_shape holds too few sizes for \(t.rank) dimensions")
+        try checkArgument(t.shape.allSatisfy { $0 <= Int(Int32.max) }, "a size of \(Shape.describe(t.shape)) does not fit an R integer")
         for (i, size) in t.shape.enumerated() { shape[i] = Int32(size) }
         ndim.pointee = Int32(t.rank)
     }

@@ -5,6 +5,7 @@ import Glibc
 import UNetData
 import UNetTensor
 import UNetTrain
+import _UNetSupport
 
 // R (.C): the post's whole run in one call, evaluation, prediction, the patient split and the synthetic
 // data set. Each is the pointer API's function (unetseg_train, unetseg_evaluate, ...) with R's arguments.

@@ -1,6 +1,7 @@
 import CUNetSegTypes
 import UNetData
 import UNetTensor
+import _UNetSupport
 
 // The post's train/validation split by patient, laid out as two folders of links to the source.
 
@@ -31,7 +32,7 @@ import UNetTensor
         let source = try pathArgument(root, "root")
         let train = try pathArgument(train_dir, "train_dir"), valid = try pathArgument(valid_dir, "valid_dir")
         let p = try required(params, "params").pointee
-        try require(p.n_valid >= 0, "n_valid must be >= 0, got \(p.n_valid)")
+        try checkArgument(p.n_valid >= 0, "n_valid must be >= 0, got \(p.n_valid)")
         let split = try PatientSplit.make(patients: try PatientSplit.patients(in: source), nValid: Int(p.n_valid), seed: p.seed)
         let record = try split.applyAndRecord(root: source, trainDir: train, validDir: valid, overwrite: p.overwrite)
         Log.emit(UNETSEG_LOG_INFO, "split \(source): \(split.train.count) training patients in \(train), \(split.valid.count) validation patients in \(valid), record in \(record)")

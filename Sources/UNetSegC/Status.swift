@@ -3,6 +3,7 @@ import CUNetSegTypes
 import Glibc
 #endif
 import UNetTensor
+import _UNetSupport
 
 // The error model at the C edge: every fallible function runs its work in `withStatus`, which turns a
 // thrown `UnetsegError` into an int32_t `unetseg_status` and leaves the message for `unetseg_last_error()`

@@ -1,6 +1,7 @@
 import CUNetSegTypes
 import UNetData
 import UNetTensor
+import _UNetSupport
 
 // The synthetic LGG-like MRI dataset, written in the kaggle_3m layout.
 

@@ -1,5 +1,6 @@
 import CUNetSegTypes
 import UNetTensor
+import _UNetSupport
 
 // Tensors: creation, shape and data, the ops a hand-written training loop needs, and autograd.
 // Tensor handles are `unetseg_tensor *`; every op returns a new handle in its last argument.
@@ -66,7 +67,7 @@ func returningTensor(_ out: TensorOut?, _ argument: String = "out_tensor", funct
     withStatus { () throws(UnetsegError) in
         let t = try Handles.tensor(tensor)
         let out = try required(out_shape, "out_shape")
-        try require(Int(capacity) >= t.rank, "out_shape holds \(capacity) sizes, the tensor has \(t.rank) dimensions")
+        try checkArgument(Int(capacity) >= t.rank, "out_shape holds \(capacity) sizes, the tensor has \(t.rank) dimensions")
         for (i, size) in t.shape.enumerated() { out[i] = Int64(size) }
     }
 }
@@ -296,7 +297,7 @@ func returningTensor(_ out: TensorOut?, _ argument: String = "out_tensor", funct
 @c public func unetseg_tensor_set_requires_grad(_ tensor: UnsafeMutablePointer<unetseg_tensor>?, _ requires_grad: Bool) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let t = try Handles.tensor(tensor)
-        try require(t.gradNode == nil, "requires_grad can only be changed on leaf tensors; this one was made by an op")
+        try checkArgument(t.gradNode == nil, "requires_grad can only be changed on leaf tensors; this one was made by an op")
         t.requiresGrad = requires_grad
     }
 }

@@ -3,6 +3,7 @@ import UNetData
 import UNetNN
 import UNetTensor
 import UNetTrain
+import _UNetSupport
 
 // The post's whole training run in one call (the Trainer the CLI uses), with callbacks per batch and
 // per epoch.
@@ -59,7 +60,7 @@ extension unetseg_train_params {
         options.augmentation = try augmentation.validated()
         options.randomSampling = random_sampling
         options.seed = seed
-        try require(threads >= 0, "threads must be 0 (keep the current setting) or in 1...1024, got \(threads)")
+        try checkArgument(threads >= 0, "threads must be 0 (keep the current setting) or in 1...1024, got \(threads)")
         options.threads = threads == 0 ? nil : Int(threads)
         options.loaderWorkers = Int(loader_workers)
         options.resume = resume

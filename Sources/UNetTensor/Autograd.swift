@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import _UNetSupport
 
 /// One recorded op of the define-by-run graph: the tensors it read and the closure that turns the gradient
 /// of its output into gradients of those inputs (nil for inputs that need none). Made by `Autograd.record`.
@@ -92,8 +93,8 @@ extension Tensor {
     /// Back-propagates from this one-element tensor: fills `grad` of every leaf with `requiresGrad`
     /// (accumulating with `+=` into an existing `grad`, as PyTorch), then frees the graph.
     public func backward() throws(UnetsegError) {
-        try require(count == 1, "backward() needs a one-element tensor, got shape \(Shape.describe(shape))")
-        try require(requiresGrad, "backward() on a tensor that does not require grad")
+        try checkArgument(count == 1, "backward() needs a one-element tensor, got shape \(Shape.describe(shape))")
+        try checkArgument(requiresGrad, "backward() on a tensor that does not require grad")
         var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): Tensor(uncheckedFull: shape, 1)]
         var owned = Set<ObjectIdentifier>()   // pending gradients this walk allocated and may add into
         for tensor in Autograd.reverseTopologicalOrder(from: self) {

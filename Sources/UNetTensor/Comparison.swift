@@ -1,4 +1,5 @@
 // Comparisons: not differentiable; results are 0/1 float tensors without a graph.
+import _UNetSupport
 
 extension Tensor {
     /// 1 where x > s, else 0 (e.g. `prediction > 0.5` for a binary mask).

@@ -1,13 +1,14 @@
 // Concatenation along one dimension (the U-Net joins `[up, bridge]` along channels, dim 1 of NCHW).
+import _UNetSupport
 
 extension Tensor {
     /// Joins `tensors` along `dim`; all other dimensions must agree. Differentiable: each input gets its
     /// slice of the gradient.
     public static func cat(_ tensors: [Tensor], dim: Int) throws(UnetsegError) -> Tensor {
         guard let first = tensors.first else { throw .invalidArgument("cat: no tensors") }
-        try require(dim >= 0 && dim < first.rank, "cat: dim \(dim) out of range for rank \(first.rank)")
+        try checkArgument(dim >= 0 && dim < first.rank, "cat: dim \(dim) out of range for rank \(first.rank)")
         for t in tensors {
-            try require(t.rank == first.rank && t.shape.indices.allSatisfy { $0 == dim || t.shape[$0] == first.shape[$0] },
+            try checkArgument(t.rank == first.rank && t.shape.indices.allSatisfy { $0 == dim || t.shape[$0] == first.shape[$0] },
                         "cat: shapes \(Shape.describe(first.shape)) and \(Shape.describe(t.shape)) differ outside dim \(dim)")
         }
         var outShape = first.shape

@@ -6,6 +6,7 @@
 // gradient is that convolution's weight gradient with the roles of input and output swapped. The
 // kernels of ConvolutionKernels.swift serve all three. With kernel 2, stride 2, padding 0 (the U-Net's
 // up-convolution) windows do not overlap, so the work splits into independent tiles with no scatter races.
+import _UNetSupport
 
 extension Tensor {
     /// Transposed convolution, as PyTorch's `torch.nn.functional.conv_transpose2d`.
@@ -51,20 +52,20 @@ extension ConvolutionGeometry {
     init(convTranspose2dInput input: [Int], weight: [Int], bias: [Int]?, stride: Int,
          padding: Int) throws(UnetsegError) {
         let op = "conv_transpose2d"
-        try require(input.count == 4, "\(op): input must be [N, C, H, W], got \(Shape.describe(input))")
-        try require(weight.count == 4, "\(op): weight must be [in channels, out channels, kh, kw], got \(Shape.describe(weight))")
-        try require(weight[0] == input[1],
+        try checkArgument(input.count == 4, "\(op): input must be [N, C, H, W], got \(Shape.describe(input))")
+        try checkArgument(weight.count == 4, "\(op): weight must be [in channels, out channels, kh, kw], got \(Shape.describe(weight))")
+        try checkArgument(weight[0] == input[1],
                     "\(op): weight \(Shape.describe(weight)) expects \(weight[0]) input channels, input \(Shape.describe(input)) has \(input[1])")
         if let bias {
-            try require(bias == [weight[1]], "\(op): bias must be [\(weight[1])], got \(Shape.describe(bias))")
+            try checkArgument(bias == [weight[1]], "\(op): bias must be [\(weight[1])], got \(Shape.describe(bias))")
         }
-        try require(stride >= 1 && stride <= Self.largestSize, "\(op): stride must be in 1...\(Self.largestSize), got \(stride)")
-        try require(padding >= 0 && padding <= Self.largestSize, "\(op): padding must be in 0...\(Self.largestSize), got \(padding)")
-        try require(input[2] >= 1 && input[3] >= 1, "\(op): empty image \(input[2])×\(input[3])")
+        try checkArgument(stride >= 1 && stride <= Self.largestSize, "\(op): stride must be in 1...\(Self.largestSize), got \(stride)")
+        try checkArgument(padding >= 0 && padding <= Self.largestSize, "\(op): padding must be in 0...\(Self.largestSize), got \(padding)")
+        try checkArgument(input[2] >= 1 && input[3] >= 1, "\(op): empty image \(input[2])×\(input[3])")
         // (H − 1)·stride − 2·padding + kh cannot overflow: H < 2³³ and stride, padding < 2³¹.
         let outHeight = (input[2] - 1) * stride - 2 * padding + weight[2]
         let outWidth = (input[3] - 1) * stride - 2 * padding + weight[3]
-        try require(outHeight >= 1 && outWidth >= 1,
+        try checkArgument(outHeight >= 1 && outWidth >= 1,
                     "\(op): output size \(outHeight)×\(outWidth) is empty (padding \(padding) too large for input \(input[2])×\(input[3]), kernel \(weight[2])×\(weight[3]), stride \(stride))")
         try self.init(op: op, batch: input[0], inChannels: weight[1], inHeight: outHeight, inWidth: outWidth,
                       outChannels: weight[0], kernelHeight: weight[2], kernelWidth: weight[3],

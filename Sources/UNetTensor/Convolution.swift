@@ -1,5 +1,6 @@
 // 2-D convolution (PyTorch's `conv2d` without dilation or groups), forward and backward, on the im2col +
 // GEMM kernels of ConvolutionKernels.swift.
+import _UNetSupport
 
 extension Tensor {
     /// Cross-correlates a batch of images with a bank of filters, as PyTorch's `torch.nn.functional.conv2d`.
@@ -81,12 +82,12 @@ extension Tensor {
 extension ConvolutionGeometry {
     /// The geometry of `conv2d` on an `input` [N, C, H, W] with a `weight` [O, C, kh, kw] and a `bias` [O].
     init(conv2dInput input: [Int], weight: [Int], bias: [Int]?, stride: Int, padding: Int) throws(UnetsegError) {
-        try require(input.count == 4, "conv2d: input must be [N, C, H, W], got \(Shape.describe(input))")
-        try require(weight.count == 4, "conv2d: weight must be [out channels, in channels, kh, kw], got \(Shape.describe(weight))")
-        try require(weight[1] == input[1],
+        try checkArgument(input.count == 4, "conv2d: input must be [N, C, H, W], got \(Shape.describe(input))")
+        try checkArgument(weight.count == 4, "conv2d: weight must be [out channels, in channels, kh, kw], got \(Shape.describe(weight))")
+        try checkArgument(weight[1] == input[1],
                     "conv2d: weight \(Shape.describe(weight)) expects \(weight[1]) input channels, input \(Shape.describe(input)) has \(input[1])")
         if let bias {
-            try require(bias == [weight[0]], "conv2d: bias must be [\(weight[0])], got \(Shape.describe(bias))")
+            try checkArgument(bias == [weight[0]], "conv2d: bias must be [\(weight[0])], got \(Shape.describe(bias))")
         }
         try self.init(op: "conv2d", batch: input[0], inChannels: input[1], inHeight: input[2], inWidth: input[3],
                       outChannels: weight[0], kernelHeight: weight[2], kernelWidth: weight[3],
@@ -96,6 +97,6 @@ extension ConvolutionGeometry {
     /// Throws unless `shape` is this convolution's output shape [N, O, Ho, Wo].
     func requireOutputShape(_ shape: [Int], op: String) throws(UnetsegError) {
         let expected = [batch, outChannels, outHeight, outWidth]
-        try require(shape == expected, "\(op): gradient must be \(Shape.describe(expected)), got \(Shape.describe(shape))")
+        try checkArgument(shape == expected, "\(op): gradient must be \(Shape.describe(expected)), got \(Shape.describe(shape))")
     }
 }

@@ -9,6 +9,8 @@
 // thread count, and each result element is summed in a fixed order: results are bitwise identical for any
 // number of threads.
 
+import _UNetSupport
+
 enum ConvolutionKernels {
     /// Target size of one worker's column buffer, in floats (1 MiB, about a core's L2 share).
     static let scratchFloats = 1 << 18

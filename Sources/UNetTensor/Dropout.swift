@@ -1,11 +1,12 @@
 // Dropout with inverted scaling, as PyTorch: in training each element is zeroed with probability p and the
 // kept ones are scaled by 1/(1−p); in evaluation it is the identity.
+import _UNetSupport
 
 extension Tensor {
     /// Dropout with probability `p` of zeroing, drawing from `generator` (which advances by `count`).
     /// Element i is kept when the generator's i-th uniform draw u satisfies u ≥ p.
     public func dropout(p: Float, training: Bool, generator: inout RandomGenerator) throws(UnetsegError) -> Tensor {
-        try require(p >= 0 && p <= 1, "dropout probability must be in [0, 1], got \(p)")
+        try checkArgument(p >= 0 && p <= 1, "dropout probability must be in [0, 1], got \(p)")
         guard training, p > 0 else { return self }
         if p == 1 { return self * 0 }
         let scale = 1 / (1 - p)

@@ -1,5 +1,6 @@
 // Elementwise arithmetic: + − × ÷ between tensors of the same shape, and with a scalar on either side.
 // Each op computes its forward and records, right below, the backward that sends gradient to its inputs.
+import _UNetSupport
 
 // MARK: - Kernels
 
@@ -32,7 +33,7 @@ extension Tensor {
 
     /// Throws unless `other` has this tensor's shape.
     func requireSameShape(_ other: Tensor, _ op: String) throws(UnetsegError) {
-        try require(shape == other.shape,
+        try checkArgument(shape == other.shape,
                     "\(op): shapes \(Shape.describe(shape)) and \(Shape.describe(other.shape)) differ")
     }
 }

@@ -5,6 +5,7 @@
 // output position oy·Wo + ox. Column (oy, ox) of row (c, ky, kx) holds input[c, oy·s − p + ky, ox·s − p + kx],
 // or 0 where that falls in the padding. The kernels work on a slice of channels and a range of output
 // positions at a time, so that callers can keep the column buffer cache-sized.
+import _UNetSupport
 
 /// Sizes of one 2-D convolution (no dilation, no groups): a batch of `inChannels`×`inHeight`×`inWidth`
 /// images, `outChannels` filters of `kernelHeight`×`kernelWidth`, equal stride and zero padding on both axes.
@@ -27,16 +28,16 @@ struct ConvolutionGeometry: Sendable, Equatable {
     /// that every size is usable; `op` names the public op in error messages.
     init(op: String, batch: Int, inChannels: Int, inHeight: Int, inWidth: Int, outChannels: Int,
          kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int) throws(UnetsegError) {
-        try require(stride >= 1, "\(op): stride must be at least 1, got \(stride)")
-        try require(padding >= 0, "\(op): padding must not be negative, got \(padding)")
-        try require(padding <= Self.largestSize, "\(op): padding \(padding) is too large")
-        try require(kernelHeight >= 1 && kernelWidth >= 1,
+        try checkArgument(stride >= 1, "\(op): stride must be at least 1, got \(stride)")
+        try checkArgument(padding >= 0, "\(op): padding must not be negative, got \(padding)")
+        try checkArgument(padding <= Self.largestSize, "\(op): padding \(padding) is too large")
+        try checkArgument(kernelHeight >= 1 && kernelWidth >= 1,
                     "\(op): kernel must be at least 1×1, got \(kernelHeight)×\(kernelWidth)")
-        try require(inHeight >= 1 && inWidth >= 1, "\(op): empty image \(inHeight)×\(inWidth)")
-        try require(inChannels >= 1 && outChannels >= 1,
+        try checkArgument(inHeight >= 1 && inWidth >= 1, "\(op): empty image \(inHeight)×\(inWidth)")
+        try checkArgument(inChannels >= 1 && outChannels >= 1,
                     "\(op): channel counts must be at least 1, got \(inChannels) in and \(outChannels) out")
         let paddedHeight = inHeight + 2 * padding, paddedWidth = inWidth + 2 * padding
-        try require(paddedHeight >= kernelHeight && paddedWidth >= kernelWidth,
+        try checkArgument(paddedHeight >= kernelHeight && paddedWidth >= kernelWidth,
                     "\(op): kernel \(kernelHeight)×\(kernelWidth) is larger than the padded input \(paddedHeight)×\(paddedWidth) (output size would be 0)")
         self.batch = batch
         self.inChannels = inChannels
@@ -53,7 +54,7 @@ struct ConvolutionGeometry: Sendable, Equatable {
         let outPlane = Shape.elementCount([outHeight, outWidth]) ?? Int.max
         for (name, size) in [("input plane", inPlane), ("output plane", outPlane),
                              ("filter size (channels × kernel)", columnRows), ("output channels", outChannels)] {
-            try require(size <= Self.largestSize, "\(op): \(name) of \(size) elements is too large")
+            try checkArgument(size <= Self.largestSize, "\(op): \(name) of \(size) elements is too large")
         }
     }
 

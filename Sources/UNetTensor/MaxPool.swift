@@ -1,4 +1,5 @@
 // 2-D max pooling (PyTorch's `max_pool2d` without padding or dilation, floor mode), forward and backward.
+import _UNetSupport
 
 extension Tensor {
     /// Maximum over `kernelSize`×`kernelSize` windows of each channel plane, as PyTorch's
@@ -8,10 +9,10 @@ extension Tensor {
     /// maximal element in row-major order.
     public func maxPool2d(kernelSize: Int = 2, stride: Int? = nil) throws(UnetsegError) -> Tensor {
         let stride = stride ?? kernelSize
-        try require(rank == 4, "max_pool2d: input must be [N, C, H, W], got \(Shape.describe(shape))")
-        try require(kernelSize >= 1, "max_pool2d: kernel size must be at least 1, got \(kernelSize)")
-        try require(stride >= 1, "max_pool2d: stride must be at least 1, got \(stride)")
-        try require(shape[2] >= kernelSize && shape[3] >= kernelSize,
+        try checkArgument(rank == 4, "max_pool2d: input must be [N, C, H, W], got \(Shape.describe(shape))")
+        try checkArgument(kernelSize >= 1, "max_pool2d: kernel size must be at least 1, got \(kernelSize)")
+        try checkArgument(stride >= 1, "max_pool2d: stride must be at least 1, got \(stride)")
+        try checkArgument(shape[2] >= kernelSize && shape[3] >= kernelSize,
                     "max_pool2d: kernel \(kernelSize)×\(kernelSize) is larger than the input \(shape[2])×\(shape[3]) (output size would be 0)")
         let pool = PoolingWindows(height: shape[2], width: shape[3], kernel: kernelSize, stride: stride)
         let planes = shape[0] * shape[1]

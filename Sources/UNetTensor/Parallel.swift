@@ -3,6 +3,7 @@ import Dispatch
 import Glibc
 #endif
 import Synchronization
+import _UNetSupport
 
 /// The library's worker threads: work is split into contiguous chunks run on up to `threadCount` threads.
 ///

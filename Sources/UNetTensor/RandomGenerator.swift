@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import _UNetSupport
 
 /// The library's one random number generator: SplitMix64 (Steele, Lea & Flood, 2014).
 ///

@@ -1,6 +1,7 @@
 // The safetensors file format: an 8-byte little-endian header length N, N bytes of UTF-8 JSON mapping each
 // tensor name to {"dtype", "shape", "data_offsets": [begin, end]} (byte offsets from the end of the header)
 // plus an optional "__metadata__" object of strings, then the raw little-endian tensor data.
+import _UNetSupport
 
 /// The content of a safetensors file: float32 tensors (row-major, as stored) and the string metadata.
 public struct SafeTensorsFile: Sendable {
@@ -31,7 +32,7 @@ public enum SafeTensors {
     /// Reads and validates the safetensors file at `path`. Throws `.io` when it cannot be read and
     /// `.format` (naming the file) when its content is not a valid safetensors file.
     public static func read(path: String) throws(UnetsegError) -> SafeTensorsFile {
-        try decode(try BinaryFile.read(path: path), source: path)
+        try decode(try FileSystem.readBytes(path), source: path)
     }
 
     /// Decodes the bytes of a safetensors file; `source` names it in error messages. Throws `.format` for
@@ -81,8 +82,8 @@ public enum SafeTensors {
     public static func encode(_ tensors: [(String, Tensor)], metadata: [String: String]) throws(UnetsegError) -> [UInt8] {
         var seen = Set<String>()
         for (name, _) in tensors {
-            try require(name != "__metadata__", "safetensors: \"__metadata__\" cannot name a tensor")
-            try require(seen.insert(name).inserted, "safetensors: duplicate tensor name \"\(name)\"")
+            try checkArgument(name != "__metadata__", "safetensors: \"__metadata__\" cannot name a tensor")
+            try checkArgument(seen.insert(name).inserted, "safetensors: duplicate tensor name \"\(name)\"")
         }
         let ordered = tensors.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
         var members: [(key: String, value: JSONValue)] = []
@@ -102,7 +103,7 @@ public enum SafeTensors {
         }
         var header = Array(JSONValue.object(members).serialized(pretty: false).utf8)
         header.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - header.count % 8) % 8))
-        try require(header.count <= maximumHeaderSize, "safetensors: header of \(header.count) bytes is too large")
+        try checkArgument(header.count <= maximumHeaderSize, "safetensors: header of \(header.count) bytes is too large")
 
         var bytes = [UInt8](repeating: 0, count: 8 + header.count + offset)
         bytes.withUnsafeMutableBytes { raw in
@@ -130,7 +131,7 @@ public enum SafeTensors {
         } catch {
             throw .invalidArgument("cannot write \(path): \(error.message)")
         }
-        try BinaryFile.writeAtomically(bytes, to: path)
+        try FileSystem.writeAtomically(bytes, to: path)
     }
 
     // MARK: - Header validation

@@ -5,6 +5,7 @@
 /// reference type: reshapes share storage. When it takes part in a differentiable op while gradients are
 /// recorded, `gradNode` remembers how it was made, and `backward()` fills `grad` of the leaves that have
 /// `requiresGrad` (see `Autograd.swift`).
+import _UNetSupport
 public final class Tensor: @unchecked Sendable {
     /// The elements, shared with views of this tensor.
     public let storage: TensorStorage
@@ -135,15 +136,15 @@ public final class Tensor: @unchecked Sendable {
     public func reshaped(_ newShape: [Int]) throws(UnetsegError) -> Tensor {
         var resolved = newShape
         let inferred = newShape.indices.filter { newShape[$0] == -1 }
-        try require(inferred.count <= 1, "only one dimension of \(Shape.describe(newShape)) may be -1")
-        try require(newShape.allSatisfy { $0 >= -1 }, "invalid shape \(Shape.describe(newShape))")
+        try checkArgument(inferred.count <= 1, "only one dimension of \(Shape.describe(newShape)) may be -1")
+        try checkArgument(newShape.allSatisfy { $0 >= -1 }, "invalid shape \(Shape.describe(newShape))")
         if let i = inferred.first {
             let known = newShape.enumerated().reduce(1) { $1.offset == i ? $0 : $0 * $1.element }
-            try require(known > 0 && count % known == 0,
+            try checkArgument(known > 0 && count % known == 0,
                         "cannot view \(Shape.describe(shape)) as \(Shape.describe(newShape))")
             resolved[i] = count / known
         }
-        try require(Shape.elementCount(resolved) == count,
+        try checkArgument(Shape.elementCount(resolved) == count,
                     "cannot view \(Shape.describe(shape)) (\(count) elements) as \(Shape.describe(newShape))")
         let result = Tensor(storage: storage, shape: resolved)
         let inputShape = shape

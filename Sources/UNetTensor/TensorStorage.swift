@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Synchronization
+import _UNetSupport
 
 /// A fixed-size, zero-initialised block of float32 values. Several tensors (views, reshapes) may share one.
 ///

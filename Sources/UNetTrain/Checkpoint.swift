@@ -1,5 +1,6 @@
 import UNetNN
 import UNetTensor
+import _UNetSupport
 
 /// Model checkpoints as safetensors files holding exactly the PyTorch `state_dict` of the post's model, so
 /// that `model.load_state_dict(safetensors.torch.load_file(path))` works in PyTorch, plus `__metadata__`
@@ -69,7 +70,7 @@ public enum Checkpoint {
         if let stored, let given {
             var a = stored, b = given
             a.dropout = 0; b.dropout = 0
-            try require(a == b, "\(path) holds a model with config \(stored), not \(given)")
+            try checkArgument(a == b, "\(path) holds a model with config \(stored), not \(given)")
         }
         // A few bytes of config can declare a model of gigabytes: refuse a large one the file cannot hold
         // before building it. Smaller ones are built, so that loadStateDict lists every missing, unexpected

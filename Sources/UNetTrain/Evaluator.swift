@@ -4,6 +4,7 @@ import Glibc
 import UNetData
 import UNetNN
 import UNetTensor
+import _UNetSupport
 
 /// The results of evaluating a model on a folder of slices.
 public struct EvaluationResult: Sendable {
@@ -44,7 +45,7 @@ public enum Evaluator {
     public static func evaluate(_ model: UNet, on dataset: BrainSegDataset, batchSize: Int = 8,
                                 predictionsDir: String? = nil,
                                 onProgress: (Int, Int) -> Bool = { _, _ in true }) throws(UnetsegError) -> EvaluationResult {
-        try require(batchSize >= 1, "batch size must be at least 1, got \(batchSize)")
+        try checkArgument(batchSize >= 1, "batch size must be at least 1, got \(batchSize)")
         if let predictionsDir {
             try ProtectedInput(dataset.root).requireApart(from: predictionsDir, subfolders: dataset.slices.map(\.patient),
                                                           role: "predictions folder")

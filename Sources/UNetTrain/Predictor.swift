@@ -1,6 +1,7 @@
 import UNetData
 import UNetNN
 import UNetTensor
+import _UNetSupport
 
 /// Segments slice images that have no masks yet.
 public enum Predictor {

@@ -4,6 +4,7 @@ import Glibc
 import UNetData
 import UNetNN
 import UNetTensor
+import _UNetSupport
 
 /// Progress of one training batch, for progress bars and callbacks.
 public struct BatchProgress: Sendable {
@@ -153,10 +154,10 @@ public final class Trainer {
         let buffers = Dictionary(state.momentumBuffers.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         for (i, name) in names.enumerated() {
             guard let b = buffers[name] else { continue }
-            try require(b.shape == model.parameters[i].shape, "\(statePath): momentum buffer \(name) has the wrong shape")
+            try checkArgument(b.shape == model.parameters[i].shape, "\(statePath): momentum buffer \(name) has the wrong shape")
             optimizer.momentumBuffers[i] = b
         }
-        try require(state.schedulerStep <= scheduler.totalSteps, "\(statePath): scheduler step past the end")
+        try checkArgument(state.schedulerStep <= scheduler.totalSteps, "\(statePath): scheduler step past the end")
         while scheduler.stepCount < state.schedulerStep { try scheduler.step() }
         model.dropoutRandomness.generator = state.dropout
         nextEpoch = state.epoch
@@ -272,11 +273,4 @@ public final class Trainer {
         }
         return LossSummary(meanOf: losses)
     }
-}
-
-/// Seconds from an arbitrary fixed point (CLOCK_MONOTONIC).
-public func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
 }

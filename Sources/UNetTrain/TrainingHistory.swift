@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 /// Mean binary cross-entropy, dice loss and total loss over a set of batches (the post's three numbers).
 public struct LossSummary: Sendable, Equatable {

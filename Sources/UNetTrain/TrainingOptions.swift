@@ -1,6 +1,7 @@
 import UNetData
 import UNetNN
 import UNetTensor
+import _UNetSupport
 
 /// Everything a training run needs; the defaults are the post's.
 public struct TrainingOptions: Sendable, Equatable {
@@ -52,16 +53,16 @@ public struct TrainingOptions: Sendable, Equatable {
 
     /// Throws unless every option is usable.
     public func validate() throws(UnetsegError) {
-        try require(!trainDir.isEmpty, "no training folder given")
-        try require(!outDir.isEmpty, "no output folder given")
-        try require(!(resume && overwrite), "resume and overwrite exclude each other: resume continues the run in \(outDir), overwrite replaces it")
-        try require(epochs >= 1 && epochs <= 100_000, "epochs must be in 1...100000, got \(epochs)")
-        try require(batchSize >= 1 && batchSize <= 4096, "batch size must be in 1...4096, got \(batchSize)")
-        try require(learningRate > 0 && learningRate.isFinite, "learning rate must be positive, got \(learningRate)")
-        try require(momentum >= 0 && momentum < 1, "momentum must be in [0, 1), got \(momentum)")
-        try require(diceWeight >= 0 && diceWeight <= 1, "dice weight must be in [0, 1], got \(diceWeight)")
-        try require(threads.map { $0 >= 1 && $0 <= 1024 } ?? true, "threads must be in 1...1024")
-        try require(loaderWorkers >= 0 && loaderWorkers <= DataLoader.maximumWorkers,
+        try checkArgument(!trainDir.isEmpty, "no training folder given")
+        try checkArgument(!outDir.isEmpty, "no output folder given")
+        try checkArgument(!(resume && overwrite), "resume and overwrite exclude each other: resume continues the run in \(outDir), overwrite replaces it")
+        try checkArgument(epochs >= 1 && epochs <= 100_000, "epochs must be in 1...100000, got \(epochs)")
+        try checkArgument(batchSize >= 1 && batchSize <= 4096, "batch size must be in 1...4096, got \(batchSize)")
+        try checkArgument(learningRate > 0 && learningRate.isFinite, "learning rate must be positive, got \(learningRate)")
+        try checkArgument(momentum >= 0 && momentum < 1, "momentum must be in [0, 1), got \(momentum)")
+        try checkArgument(diceWeight >= 0 && diceWeight <= 1, "dice weight must be in [0, 1], got \(diceWeight)")
+        try checkArgument(threads.map { $0 >= 1 && $0 <= 1024 } ?? true, "threads must be in 1...1024")
+        try checkArgument(loaderWorkers >= 0 && loaderWorkers <= DataLoader.maximumWorkers,
                     "loader workers must be in 0...\(DataLoader.maximumWorkers), got \(loaderWorkers)")
         try model.validate()
         try augmentation?.validate()

@@ -1,5 +1,6 @@
 import UNetNN
 import UNetTensor
+import _UNetSupport
 
 /// What `--resume` needs besides the model weights, saved as `training_state.safetensors` in the run folder:
 /// SGD's momentum buffers (tensors `momentum.<parameter name>`) and, in the metadata, where the run stands
@@ -71,7 +72,7 @@ package struct TrainingState {
             throw .format("\(path): malformed partial_losses")
         }
         let modelFile = try field("model_file")
-        try require(!modelFile.contains("/") && !modelFile.isEmpty, "\(path): model_file must be a file name in the run folder")
+        try checkArgument(!modelFile.contains("/") && !modelFile.isEmpty, "\(path): model_file must be a file name in the run folder")
         return TrainingState(
             epoch: try integer("epoch"), batch: try integer("batch"), schedulerStep: try integer("scheduler_step"),
             dropout: RandomGenerator(seed: try unsigned("dropout_seed"), position: try unsigned("dropout_position")),

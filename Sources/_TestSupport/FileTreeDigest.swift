@@ -1,4 +1,5 @@
 import UNetData
+import _UNetSupport
 
 /// A fingerprint of every file below a folder, to show that an operation left it untouched.
 public enum FileTreeDigest {

@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 /// Committed test fixtures under `Tests/UNetTensorTests/Fixtures/`, found from this source file's path
 /// (no resource bundles, no Foundation), and the PyTorch parity fixtures written by

@@ -1,4 +1,4 @@
-import UNetData
+import _UNetSupport
 
 /// A fresh folder under /tmp, removed with its content when released.
 public final class TemporaryFolder {

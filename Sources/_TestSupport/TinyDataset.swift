@@ -1,5 +1,6 @@
 import UNetData
 import UNetTensor
+import _UNetSupport
 
 /// Small datasets in the kaggle_3m layout for tests: each slice is a noisy gradient with a bright square
 /// lesion on some slices, so that a tiny U-Net can learn something in a few steps.

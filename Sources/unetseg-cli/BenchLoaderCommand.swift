@@ -2,6 +2,7 @@ import ArgumentParser
 import UNetData
 import UNetTensor
 import UNetTrain
+import _UNetSupport
 
 /// `unetseg bench loader`: how fast the data pipeline feeds training.
 struct BenchLoaderCommand: ParsableCommand {

@@ -4,6 +4,7 @@ import UNetTrain
 #if canImport(Glibc)
 import Glibc
 #endif
+import _UNetSupport
 
 /// `unetseg bench ops`: the speed of the engine's kernels at the U-Net's shapes (batch 4, 256×256 slices):
 /// SGEMM, each direction of every convolution, the up-convolution, and elementwise ops.

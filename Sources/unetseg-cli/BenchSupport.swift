@@ -1,5 +1,6 @@
 import UNetTensor
 import UNetTrain
+import _UNetSupport
 
 /// Seconds of each of `repeats` runs of `body`, after one warm-up run.
 func timedRuns(repeats: Int, _ body: () throws -> Void) rethrows -> [Double] {

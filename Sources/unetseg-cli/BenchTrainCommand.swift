@@ -5,6 +5,7 @@ import UNetTrain
 #if canImport(Glibc)
 import Glibc
 #endif
+import _UNetSupport
 
 /// `unetseg bench train`: one training step and one inference pass of the post's U-Net.
 struct BenchTrainCommand: ParsableCommand {

@@ -3,6 +3,7 @@ import UNetData
 import UNetNN
 import UNetTensor
 import UNetTrain
+import _UNetSupport
 
 /// `unetseg evaluate`: Dice per volume and per slice, predicted masks and pictures.
 struct EvaluateCommand: ParsableCommand {
@@ -40,34 +41,5 @@ struct EvaluateCommand: ParsableCommand {
                       result.meanVolumeDice, result.medianVolumeDice, result.meanSliceDice, result.bce,
                       result.diceLoss, result.volumeDice.count))
         print("metrics, masks and pictures in \(out)")
-    }
-}
-
-/// `unetseg predict`: masks for images without masks.
-struct PredictCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "predict", abstract: "Segment a slice TIFF or a folder of them; writes 0/255 mask TIFFs.",
-        discussion: """
-            Writes <out>/<patient>/<patient>_<n>_pred.tif for each Kaggle-named slice <patient>_<n>.tif \
-            (<out>/<name>_pred.tif for other names): never named like a label (<patient>_<n>_mask.tif), so a \
-            dataset scan ignores them. --out must lie outside --input (and outside every folder --input links \
-            to): it is refused otherwise, so inputs are never replaced.
-            """)
-
-    @Option(help: "Model checkpoint (.safetensors).") var model: String
-    @Option(help: "A slice TIFF or a folder (searched recursively; existing masks are ignored).") var input: String
-    @Option(help: "Output folder, outside --input.") var out: String
-    @Option(help: "Compute threads (default: one per CPU).") var threads: Int?
-
-    func run() throws {
-        if let threads { Parallel.setThreadCount(threads) }
-        let network = try Checkpoint.load(model)
-        var bar = ProgressBar(title: "predict", total: 1)
-        let written = try Predictor.predict(network, input: input, outDir: out, onProgress: { done, total in
-            if bar.total != total { bar = ProgressBar(title: "predict", total: total) }
-            bar.update(done)
-            return true
-        })
-        print("\(written.count) masks written to \(out)")
     }
 }

@@ -21,9 +21,3 @@ struct UnetsegCommand: ParsableCommand {
         main(nil)
     }
 }
-
-/// `unetseg bench`: performance tables.
-struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure the engine's speed.", subcommands: [BenchOpsCommand.self, BenchTrainCommand.self, BenchLoaderCommand.self])
-}

@@ -4,6 +4,7 @@ import Glibc
 #endif
 import UNetData
 import UNetTensor
+import _UNetSupport
 
 /// Without the fuzzing switch: replays corpus files through the fuzz targets (`make test-fuzz-corpus`),
 /// or writes the seed corpora.
@@ -40,7 +41,7 @@ struct CorpusReplay {
             let names = try FileSystem.listDirectory(folder).sorted()
             guard !names.isEmpty else { fail("\(folder): no inputs") }
             for name in names {
-                let input = try BinaryFile.read(path: FileSystem.joined(folder, name))
+                let input = try FileSystem.readBytes(FileSystem.joined(folder, name))
                 do { try target.run(input, scratch: scratch) } catch {
                     print("FAIL \(target.rawValue)/\(name): \(error)")
                     violations += 1

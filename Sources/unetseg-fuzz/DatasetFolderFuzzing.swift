@@ -1,5 +1,6 @@
 import UNetData
 import UNetTensor
+import _UNetSupport
 
 /// The dataset scan of a folder built from the input, then its first items: a dataset whose items have
 /// the shapes it reports, or an error naming the folder or the file at fault.

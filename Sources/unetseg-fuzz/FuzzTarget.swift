@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 /// One fuzz target: a function from arbitrary bytes to a check of what the library did with them.
 ///

@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 /// The JSON parser on arbitrary bytes: it returns a value or throws, and a value it returns survives
 /// serialising and parsing again unchanged.

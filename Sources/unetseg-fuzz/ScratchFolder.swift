@@ -3,6 +3,7 @@ import Glibc
 #endif
 import UNetData
 import UNetTensor
+import _UNetSupport
 
 /// A private temporary folder for the file-based targets, made once per process under $TMPDIR (or /tmp)
 /// and removed when the process exits normally.

@@ -2,6 +2,7 @@ import UNetData
 import UNetNN
 import UNetTensor
 import UNetTrain
+import _UNetSupport
 
 /// The seed inputs of every target, written by `unetseg-fuzz seeds <folder>` into `<folder>/<target>/`:
 /// small valid files made by the library's own writers, and near-valid variants of them.
@@ -39,7 +40,7 @@ enum SeedCorpus {
         for (name, raster, options) in variants {
             let path = FileSystem.joined(scratch, name)
             try TIFFFile.write(raster, to: path, options: options)
-            seeds.append((name, try BinaryFile.read(path: path)))
+            seeds.append((name, try FileSystem.readBytes(path)))
         }
         seeds.append(("rgb-truncated.tif", Array(seeds[0].bytes.prefix(seeds[0].bytes.count / 2))))
         return seeds
@@ -51,7 +52,7 @@ enum SeedCorpus {
         let model = try UNet(UNetConfig(channelsIn: 1, nClasses: 1, depth: 1, nFilters: 0), generator: &generator)
         let path = FileSystem.joined(scratch, "model.safetensors")
         try Checkpoint.save(model, to: path)
-        let checkpoint = try BinaryFile.read(path: path)
+        let checkpoint = try FileSystem.readBytes(path)
         var dtypes: [UInt8] = []
         var header = "{\"__metadata__\":{\"format\":\"x\"}"
         var offset = 0
@@ -86,7 +87,7 @@ enum SeedCorpus {
         options.augmentation = nil
         options.loaderWorkers = 0
         _ = try Trainer(options: options).run()
-        return try BinaryFile.read(path: FileSystem.joined(options.outDir, TrainingState.fileName))
+        return try FileSystem.readBytes(FileSystem.joined(options.outDir, TrainingState.fileName))
     }
 
     /// Dataset folders in `DatasetFolderFuzzing`'s layout: a valid one, one with an orphan mask, one resized

@@ -1,5 +1,6 @@
 import UNetData
 import UNetTensor
+import _UNetSupport
 
 /// Writes small valid slice files in the dataset layout (`<patient>/<patient>_<n>.tif` and `_mask.tif`),
 /// for the C API fixture and the seed corpora.

@@ -2,6 +2,7 @@ import Testing
 import UNetData
 import _TestSupport
 import UNetTensor
+import _UNetSupport
 
 /// Geometry of resize / rotate / flip on known squares, image–mask alignment, identities and validation.
 @Suite struct AugmentationTests {

@@ -3,6 +3,7 @@ import Glibc
 import UNetData
 import UNetTensor
 import _TestSupport
+import _UNetSupport
 
 /// The kaggle_3m dataset: discovery, pairing, ordering, scaling, weights, sampling and errors.
 @Suite struct BrainSegDatasetTests {

@@ -2,6 +2,7 @@ import Testing
 import UNetData
 import _TestSupport
 import UNetTensor
+import _UNetSupport
 
 /// A source of small random items whose values identify (index, epoch); counts the items it makes.
 struct CountingSource: BatchSource {

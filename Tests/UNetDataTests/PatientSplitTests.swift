@@ -2,6 +2,7 @@ import Testing
 import UNetData
 import _TestSupport
 import UNetTensor
+import _UNetSupport
 
 /// Choosing validation patients and laying the split out as folders of links.
 @Suite struct PatientSplitTests {

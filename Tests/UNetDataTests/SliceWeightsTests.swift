@@ -2,6 +2,7 @@ import Testing
 import UNetData
 import _TestSupport
 import UNetTensor
+import _UNetSupport
 
 /// `calc_slice_weights` and weighted sampling.
 @Suite struct SliceWeightsTests {

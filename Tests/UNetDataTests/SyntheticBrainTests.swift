@@ -1,6 +1,7 @@
 import Testing
 import UNetTensor
 @testable import UNetData
+import _UNetSupport
 
 /// The synthetic LGG-like dataset: options, patient ids, determinism, and the anatomy and lesions of the
 /// generated slices.

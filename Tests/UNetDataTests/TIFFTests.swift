@@ -7,6 +7,7 @@ import Testing
 import UNetData
 import _TestSupport
 import UNetTensor
+import _UNetSupport
 
 /// One way of encoding a test image, for the round-trip matrix.
 struct TIFFEncoding: Sendable, CustomTestStringConvertible {

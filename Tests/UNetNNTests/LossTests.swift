@@ -1,6 +1,7 @@
 import Testing
 import UNetNN
 import UNetTensor
+import _UNetSupport
 
 /// Dice loss and the combined loss, against hand-computed values.
 @Suite struct LossTests {

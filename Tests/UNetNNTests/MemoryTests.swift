@@ -4,6 +4,7 @@ import Glibc
 import Testing
 import UNetNN
 import UNetTensor
+import _UNetSupport
 
 /// The graph is freed after every step: training does not accumulate tensors.
 @Suite struct MemoryTests {
@@ -57,7 +58,7 @@ import UNetTensor
             var g = RandomGenerator(seed: 1)
             let model = try UNet(UNetConfig(depth: 2, nFilters: 2), generator: &g)
             let x = try Tensor.zeros([4, 3, 1024, 1024])
-            let statm = try BinaryFile.read(path: "/proc/self/statm")
+            let statm = try FileSystem.readBytes("/proc/self/statm")
             guard let pages = Int(String(decoding: statm.prefix { $0 != 0x20 }, as: UTF8.self)) else { exit(3) }
             let limit = rlim_t(pages * Int(sysconf(Int32(_SC_PAGESIZE))) + (256 << 20))
             var bounds = rlimit(rlim_cur: limit, rlim_max: limit)

@@ -1,6 +1,7 @@
 import Testing
 import UNetNN
 import UNetTensor
+import _UNetSupport
 
 /// The post's U-Net: structure, parameter names and layouts, forward shapes and modes.
 @Suite struct UNetTests {

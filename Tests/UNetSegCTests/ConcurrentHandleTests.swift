@@ -4,6 +4,7 @@ import Testing
 import UNetSegC
 import UNetTensor
 import _TestSupport
+import _UNetSupport
 
 /// Threads calling into the C API at once: the handle registry, the locks of shared handles and the log
 /// callback, and a loader's background threads, which `make test-sanitize` runs under ThreadSanitizer.

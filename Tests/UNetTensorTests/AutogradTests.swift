@@ -1,5 +1,6 @@
 import Testing
 import UNetTensor
+import _UNetSupport
 
 /// The backward walk: accumulation, shared inputs, no-grad scopes and graph release.
 @Suite struct AutogradTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import UNetTensor
+import _UNetSupport
 
 /// Large storages reuse the mappings of dead ones, zeroed, and the pool gives them back on demand.
 @Suite(.serialized) struct BlockPoolTests {

@@ -1,6 +1,7 @@
 import Testing
 import UNetTensor
 import _TestSupport
+import _UNetSupport
 
 /// conv2d, conv_transpose2d and max_pool2d: hand-computed values, finite-difference gradients, a direct-loop
 /// reference on shapes that span several tiles, thread-count invariance and argument errors.

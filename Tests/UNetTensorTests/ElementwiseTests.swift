@@ -4,6 +4,7 @@ import Glibc
 #endif
 import UNetTensor
 import _TestSupport
+import _UNetSupport
 
 /// Forward values and finite-difference gradients of the elementwise, reduction and activation ops.
 @Suite struct ElementwiseTests {

@@ -1,10 +1,10 @@
 import Testing
-import UNetData
 #if canImport(Glibc)
 import Glibc
 #endif
 import UNetTensor
 import _TestSupport
+import _UNetSupport
 
 /// The safetensors reader and writer: round trips, files written by PyTorch, and every malformed file
 /// rejected with an error naming it.
@@ -93,7 +93,7 @@ import _TestSupport
     /// PyTorch's writer and ours produce the same bytes for float32 tensors without metadata.
     @Test func writesWhatPyTorchWrites() throws {
         let path = Fixtures.path("safetensors/torch_f32.safetensors")
-        let original = try BinaryFile.read(path: path)
+        let original = try FileSystem.readBytes(path)
         let file = try SafeTensors.decode(original, source: path)
         #expect(file.tensors.count == 4)
         let rewritten = try SafeTensors.encode(file.tensors.map { ($0.name, $0.tensor) }, metadata: file.metadata)
@@ -229,7 +229,7 @@ import _TestSupport
         #expect(throws: UnetsegError.io("cannot read \(folder): not a regular file")) { try SafeTensors.read(path: folder) }
 
         let broken = folder + "/broken.safetensors"
-        try BinaryFile.writeAtomically([1, 2, 3], to: broken)
+        try FileSystem.writeAtomically([1, 2, 3], to: broken)
         #expect(throws: UnetsegError.format("\(broken): 3 bytes is too short for a safetensors file (8-byte header length missing)")) {
             try SafeTensors.read(path: broken)
         }

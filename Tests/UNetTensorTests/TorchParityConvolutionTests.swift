@@ -1,6 +1,7 @@
 import Testing
 import UNetTensor
 import _TestSupport
+import _UNetSupport
 
 /// conv2d, conv_transpose2d and max_pool2d against PyTorch on the fixtures written by
 /// `scripts/make_fixtures.py`, with and without bias: outputs and the gradients of (output · w).sum()

@@ -1,6 +1,7 @@
 import Testing
 import UNetTensor
 import _TestSupport
+import _UNetSupport
 
 /// Our elementwise, reduction, activation, shape and loss ops against PyTorch on the fixtures written by
 /// `scripts/make_fixtures.py` (PyTorch in float64 on float32 inputs): the output and the gradients of

@@ -6,6 +6,7 @@ import Glibc
 import UNetNN
 import UNetTensor
 import UNetTrain
+import _UNetSupport
 
 /// Checkpoints: our save/load round trip and metadata, state_dicts written by PyTorch's
 /// `safetensors.torch.save_file`, and every bad file rejected with an error naming it.
@@ -152,7 +153,7 @@ import UNetTrain
             for (name, config, reason) in cases {
                 let path = folder + "/\(name).safetensors"
                 try SafeTensors.write(weights, metadata: ["format": "unetseg", "config": config], to: path)
-                #expect(try BinaryFile.read(path: path).count < 400)
+                #expect(try FileSystem.readBytes(path).count < 400)
                 do throws(UnetsegError) {
                     _ = try Checkpoint.load(path)
                     Issue.record("\(name): expected an error")
@@ -168,7 +169,7 @@ import UNetTrain
         try withTemporaryFolder { folder in
             let good = folder + "/good.safetensors"
             try Checkpoint.save(try sampleModel(), to: good)
-            let bytes = try BinaryFile.read(path: good)
+            let bytes = try FileSystem.readBytes(good)
             let headerLength = Int(bytes[0]) | Int(bytes[1]) << 8 | Int(bytes[2]) << 16
             var badHeader = bytes
             badHeader[8] = UInt8(ascii: "[")                        // the header is no longer an object
@@ -190,7 +191,7 @@ import UNetTrain
             ]
             for (name, content) in variants {
                 let path = folder + "/\(name).safetensors"
-                try BinaryFile.writeAtomically(content, to: path)
+                try FileSystem.writeAtomically(content, to: path)
                 do throws(UnetsegError) {
                     _ = try Checkpoint.load(path)
                     Issue.record("\(name): expected an error")

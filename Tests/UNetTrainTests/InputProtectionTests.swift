@@ -4,6 +4,7 @@ import UNetNN
 import UNetTensor
 import UNetTrain
 import _TestSupport
+import _UNetSupport
 
 /// Predictions and evaluation outputs never land where they could replace an input (issue 17, item 1).
 @Suite struct InputProtectionTests {

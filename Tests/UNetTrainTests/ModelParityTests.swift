@@ -2,6 +2,7 @@ import Testing
 import UNetNN
 import UNetTensor
 import UNetTrain
+import _UNetSupport
 
 /// The model fixtures written by `scripts/make_model_fixtures.py` (PyTorch in float64 on float32 values,
 /// stored as float32) in `Tests/UNetTrainTests/Fixtures/model/`, and the comparison used against them.

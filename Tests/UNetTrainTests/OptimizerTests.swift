@@ -1,6 +1,7 @@
 import Testing
 import UNetTensor
 import UNetTrain
+import _UNetSupport
 
 /// SGD's update rules and the one-cycle schedule, against PyTorch's values.
 @Suite struct OptimizerTests {

@@ -4,6 +4,7 @@ import Testing
 import UNetData
 import UNetTensor
 import _TestSupport
+import _UNetSupport
 
 /// PNG writing: whole files under concurrent writers of one path, errors naming the file.
 @Suite struct PNGFileTests {
@@ -28,7 +29,7 @@ import _TestSupport
             }
         }
         #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
-        #expect(encodings.contains(try BinaryFile.read(path: path)))
+        #expect(encodings.contains(try FileSystem.readBytes(path)))
         #expect(try FileSystem.listDirectory(folder.path) == ["loss_curves.png"])
     }
 

@@ -4,6 +4,7 @@ import UNetNN
 import UNetTensor
 @testable import UNetTrain
 import _TestSupport
+import _UNetSupport
 
 // A new run never destroys an earlier one, resume never pairs weights with a state of another step, and a
 // damaged log.json never traps the loss curves (issue 17, items 2, 12 and 4). An extension of TrainerTests,

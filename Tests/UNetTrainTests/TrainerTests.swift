@@ -4,6 +4,7 @@ import UNetNN
 import UNetTensor
 import UNetTrain
 import _TestSupport
+import _UNetSupport
 
 /// The training loop: files it writes, exact resume, NaN stop, evaluation outputs.
 @Suite struct TrainerTests {

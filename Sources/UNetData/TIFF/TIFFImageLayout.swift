@@ -1,5 +1,6 @@
 import CTIFF
 import UNetTensor
+import _UNetSupport
 
 /// How the first image of an open TIFF stores its samples, read from its tags and checked against what
 /// `TIFFDecoder` handles. The image is cut into blocks: strips (full-width bands of rows) or tiles, one set

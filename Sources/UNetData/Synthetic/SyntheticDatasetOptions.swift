@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 /// What the synthetic LGG-like dataset holds: how many patients, how many axial slices each, the slice size,
 /// the seed, and the share of slices that show a lesion. Values are checked when the options are made, so a
@@ -31,12 +32,12 @@ public struct SyntheticDatasetOptions: Sendable, Equatable {
     public init(patients: Int = 110, minSlices: Int = 20, maxSlices: Int = 40, size: Int = 256, seed: UInt64 = 1,
                 lesionSliceFraction: Double = 0.38) throws(UnetsegError) {
         let p = Self.patientRange, s = Self.sliceRange, z = Self.sizeRange, f = Self.lesionSliceFractionRange
-        try require(p.contains(patients), "patients must be in \(p.lowerBound)…\(p.upperBound), got \(patients)")
-        try require(s.contains(minSlices), "minSlices must be in \(s.lowerBound)…\(s.upperBound), got \(minSlices)")
-        try require(s.contains(maxSlices), "maxSlices must be in \(s.lowerBound)…\(s.upperBound), got \(maxSlices)")
-        try require(minSlices <= maxSlices, "minSlices (\(minSlices)) must not exceed maxSlices (\(maxSlices))")
-        try require(z.contains(size), "size must be in \(z.lowerBound)…\(z.upperBound) pixels, got \(size)")
-        try require(lesionSliceFraction.isFinite && f.contains(lesionSliceFraction),
+        try checkArgument(p.contains(patients), "patients must be in \(p.lowerBound)…\(p.upperBound), got \(patients)")
+        try checkArgument(s.contains(minSlices), "minSlices must be in \(s.lowerBound)…\(s.upperBound), got \(minSlices)")
+        try checkArgument(s.contains(maxSlices), "maxSlices must be in \(s.lowerBound)…\(s.upperBound), got \(maxSlices)")
+        try checkArgument(minSlices <= maxSlices, "minSlices (\(minSlices)) must not exceed maxSlices (\(maxSlices))")
+        try checkArgument(z.contains(size), "size must be in \(z.lowerBound)…\(z.upperBound) pixels, got \(size)")
+        try checkArgument(lesionSliceFraction.isFinite && f.contains(lesionSliceFraction),
                     "lesionSliceFraction must be in \(f.lowerBound)…\(f.upperBound), got \(lesionSliceFraction)")
         self.patients = patients
         self.minSlices = minSlices
@@ -72,7 +73,7 @@ public struct SyntheticDatasetOptions: Sendable, Equatable {
 
     /// Throws unless `index` names a patient of this dataset.
     func checkPatient(_ index: Int) throws(UnetsegError) {
-        try require((0..<patients).contains(index), "patient index \(index) is not in 0..<\(patients)")
+        try checkArgument((0..<patients).contains(index), "patient index \(index) is not in 0..<\(patients)")
     }
 
     // MARK: - Random streams

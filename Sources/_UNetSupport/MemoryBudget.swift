@@ -82,7 +82,7 @@ public enum MemoryBudget {
 
     /// The cgroup v2 `memory.max` of this process's group, if set.
     static let controlGroupLimit: Int? = {
-        guard let text = try? BinaryFile.read(path: "/sys/fs/cgroup/memory.max", maximumSize: 64) else {
+        guard let text = try? FileSystem.readBytes("/sys/fs/cgroup/memory.max", maximumSize: 64) else {
             return nil
         }
         return Int(String(decoding: text, as: UTF8.self).filter { !$0.isWhitespace })
@@ -94,7 +94,7 @@ public enum MemoryBudget {
         guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
         let cap = Int(clamping: limit.rlim_cur)
         // /proc/self/statm: total program size in pages, first field.
-        guard let text = try? BinaryFile.read(path: "/proc/self/statm", maximumSize: 4096),
+        guard let text = try? FileSystem.readBytes("/proc/self/statm", maximumSize: 4096),
               let pages = Int(String(decoding: text.prefix { $0 != 0x20 }, as: UTF8.self))
         else { return cap }
         return max(0, cap - pages * sysconf(Int32(_SC_PAGESIZE)))

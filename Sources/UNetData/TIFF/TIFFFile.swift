@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 /// How `TIFFFile.write` compresses the image data.
 public enum TIFFCompression: Sendable, CaseIterable {

@@ -3,6 +3,7 @@ import CTIFF
 import Glibc
 #endif
 import UNetTensor
+import _UNetSupport
 
 /// Removes libtiff's process-wide error and warning handlers, which print to stderr. A global `let` is
 /// initialised once, thread-safely, on first use.

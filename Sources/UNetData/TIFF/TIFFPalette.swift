@@ -1,5 +1,6 @@
 import CTIFF
 import UNetTensor
+import _UNetSupport
 
 /// The colour map of a palette TIFF, ready to expand indexes into RGB planes. 8-bit images give 8-bit RGB
 /// (16-bit colour-map entries scaled to 0…255; maps that already hold only 0…255, as some writers make,

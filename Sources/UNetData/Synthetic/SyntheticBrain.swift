@@ -2,6 +2,7 @@ import UNetTensor
 #if canImport(Glibc)
 import Glibc
 #endif
+import _UNetSupport
 
 /// Synthetic LGG-like brain MRI in the layout of `kaggle_3m` (Buda et al. 2019): axial slices with three
 /// channels (pre-contrast, FLAIR, post-contrast) of 0…255 values, and binary masks (0 or 255) of the FLAIR
@@ -15,7 +16,7 @@ public enum SyntheticBrain {
                              options: SyntheticDatasetOptions) throws(UnetsegError) -> (image: Raster, mask: Raster) {
         try options.checkPatient(patient)
         let phantom = SyntheticPhantom(patient: patient, options: options)
-        try require((0..<phantom.sliceCount).contains(slice),
+        try checkArgument((0..<phantom.sliceCount).contains(slice),
                     "slice \(slice) is not in 0..<\(phantom.sliceCount) of patient \(patient)")
         let result = phantom.render(slice: slice, noise: options.generator(.sliceNoise, patient, slice))
         return (result.image, result.mask)

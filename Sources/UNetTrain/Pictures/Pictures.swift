@@ -1,6 +1,7 @@
 import UNetData
 import UNetNN
 import UNetTensor
+import _UNetSupport
 
 /// The figures of the post, drawn as PNG-ready canvases: the image / true mask / predicted mask grid,
 /// contours over FLAIR, loss curves, and the augmentation grid.
@@ -128,7 +129,7 @@ public enum Pictures {
     /// settings (resize 0.2, flip 0.5, rotate 90), shown as grayscale (`transform_rgb_to_grayscale`).
     public static func augmentationGrid(image: Tensor, mask: Tensor, count: Int = 24, columns: Int = 6,
                                         generator: inout RandomGenerator) throws(UnetsegError) -> Canvas {
-        try require(image.rank == 3 && image.shape[0] == 3, "augmentation grid needs a [3, H, W] image")
+        try checkArgument(image.rank == 3 && image.shape[0] == 3, "augmentation grid needs a [3, H, W] image")
         let (h, w) = (image.shape[1], image.shape[2]), plane = h * w
         let rows = (max(1, count) + columns - 1) / columns
         var canvas = Canvas(width: columns * (w + gap) + gap, height: rows * (h + gap) + gap, background: .black)

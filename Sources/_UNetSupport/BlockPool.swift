@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import _UNetSupport
 
 /// The library's large blocks of memory (tensor storages, kernel scratch), mapped with `mmap` and kept
 /// for reuse instead of being returned to the system.
@@ -11,9 +12,9 @@ import Glibc
 /// that holds it (at most twice its size, so little memory sits unused in a block), zeroed with one
 /// `memset` at memory speed when the caller needs zeros. The pool holds at most `capacity` bytes; beyond
 /// that blocks are unmapped, and a mapping or a memory-budget check that fails drains it first.
-enum BlockPool {
+public enum BlockPool {
     /// Sizes are multiples of this (2 MiB, a transparent huge page).
-    static let granularity = 2 << 20
+    public static let granularity = 2 << 20
 
     /// An idle mapping: nothing points into it, so any thread may take it.
     private struct Block: @unchecked Sendable {
@@ -31,16 +32,16 @@ enum BlockPool {
     /// Most bytes kept idle: a quarter of the memory limit of a call (`MemoryBudget`, which follows
     /// physical memory, the control group and `UNETSEG_MEMORY_LIMIT`), enough for a training step's
     /// activations and gradients to be found again by the next step.
-    static let capacity: Int = MemoryBudget.limit().bytes / 4
+    public static let capacity: Int = MemoryBudget.limit().bytes / 4
 
     /// `bytes` rounded up to the granularity.
-    static func rounded(_ bytes: Int) -> Int {
+    public static func rounded(_ bytes: Int) -> Int {
         (max(bytes, 1) + granularity - 1) / granularity * granularity
     }
 
     /// A block of at least `bytes` (its first `bytes` zeroed when `zeroed`) and its size, from the pool or a new mapping;
     /// nil when the system has no memory to give. Give it back with `give`.
-    static func obtain(_ bytes: Int, zeroed: Bool) -> (address: UnsafeMutableRawPointer, size: Int)? {
+    public static func obtain(_ bytes: Int, zeroed: Bool) -> (address: UnsafeMutableRawPointer, size: Int)? {
         let size = rounded(bytes)
         if let block = take(size) {
             if zeroed { memset(block.address, 0, bytes) }
@@ -69,7 +70,7 @@ enum BlockPool {
 
     /// Keeps the block at `address` of `size` bytes (as `obtain` gave it) for reuse, or unmaps it when the
     /// pool is full.
-    static func give(_ address: UnsafeMutableRawPointer, size: Int) {
+    public static func give(_ address: UnsafeMutableRawPointer, size: Int) {
         let block = Block(address: address)
         let kept = shelves.withLock { shelves -> Bool in
             guard shelves.bytes + size <= capacity else { return false }
@@ -82,7 +83,7 @@ enum BlockPool {
 
     /// Unmaps every idle block (when a mapping fails, and for tests). Returns the bytes released.
     @discardableResult
-    static func drain() -> Int {
+    public static func drain() -> Int {
         let idle = shelves.withLock { shelves -> Shelves in
             defer { shelves = Shelves() }
             return shelves
@@ -94,5 +95,5 @@ enum BlockPool {
     }
 
     /// Bytes held idle now.
-    static var idleBytes: Int { shelves.withLock { $0.bytes } }
+    public static var idleBytes: Int { shelves.withLock { $0.bytes } }
 }

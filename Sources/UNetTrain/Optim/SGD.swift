@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 /// Stochastic gradient descent with PyTorch's rules (`torch.optim.SGD`):
 /// g ← grad + weightDecay·p; with momentum, b ← g on the first step, else b ← momentum·b + (1 − dampening)·g,
@@ -22,11 +23,11 @@ public final class SGD {
     /// An optimiser for `parameters` (PyTorch defaults: no momentum, dampening, decay or Nesterov).
     public init(_ parameters: [Tensor], learningRate: Float, momentum: Float = 0, dampening: Float = 0,
                 weightDecay: Float = 0, nesterov: Bool = false) throws(UnetsegError) {
-        try require(learningRate >= 0 && learningRate.isFinite, "learning rate must be finite and ≥ 0, got \(learningRate)")
-        try require(momentum >= 0 && momentum.isFinite, "momentum must be finite and ≥ 0, got \(momentum)")
-        try require(weightDecay >= 0 && weightDecay.isFinite, "weight decay must be finite and ≥ 0, got \(weightDecay)")
-        try require(dampening.isFinite, "dampening must be finite")
-        try require(!nesterov || (momentum > 0 && dampening == 0), "Nesterov momentum requires a momentum and zero dampening")
+        try checkArgument(learningRate >= 0 && learningRate.isFinite, "learning rate must be finite and ≥ 0, got \(learningRate)")
+        try checkArgument(momentum >= 0 && momentum.isFinite, "momentum must be finite and ≥ 0, got \(momentum)")
+        try checkArgument(weightDecay >= 0 && weightDecay.isFinite, "weight decay must be finite and ≥ 0, got \(weightDecay)")
+        try checkArgument(dampening.isFinite, "dampening must be finite")
+        try checkArgument(!nesterov || (momentum > 0 && dampening == 0), "Nesterov momentum requires a momentum and zero dampening")
         self.parameters = parameters
         self.learningRate = learningRate
         self.momentum = momentum

@@ -1,13 +1,14 @@
 import CPNG
 import UNetTensor
+import _UNetSupport
 
 /// Writes canvases as 8-bit RGB PNG files with libpng's simplified API.
 public enum PNGFile {
     /// Writes `canvas` to `path`: encoded in memory, then written atomically (a temporary file with a name
     /// of its own in the same folder, flushed, closed with errors checked, renamed; see
-    /// `BinaryFile.writeAtomically`), so concurrent writers of one path each leave a whole file.
+    /// `FileSystem.writeAtomically`), so concurrent writers of one path each leave a whole file.
     public static func write(_ canvas: Canvas, to path: String) throws(UnetsegError) {
-        try BinaryFile.writeAtomically(try encode(canvas, path: path), to: path)
+        try FileSystem.writeAtomically(try encode(canvas, path: path), to: path)
     }
 
     /// The PNG file's bytes for `canvas`; `path` is for messages.

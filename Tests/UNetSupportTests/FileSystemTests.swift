@@ -2,9 +2,10 @@
 import Glibc
 #endif
 import Testing
-import UNetData
 import _TestSupport
+import UNetData
 import UNetTensor
+import _UNetSupport
 
 /// The Glibc file helpers, in a fresh temporary folder per test.
 @Suite struct FileSystemTests {
@@ -71,7 +72,7 @@ import UNetTensor
         } catch {
             #expect(error.message.contains(huge) && error.message.contains("larger than the limit"), "\(error)")
         }
-        #expect(ftruncate(fd, off_t(BinaryFile.defaultMaximumSize + 1)) == 0)
+        #expect(ftruncate(fd, off_t(FileSystem.defaultMaximumSize + 1)) == 0)
         do throws(UnetsegError) {
             _ = try SafeTensors.read(path: huge)
             Issue.record("read a file over the cap")

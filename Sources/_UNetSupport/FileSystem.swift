@@ -1,11 +1,17 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import UNetTensor
+import Synchronization
 
-/// File and folder helpers on Glibc (the library avoids Foundation). Paths are plain `String`s, absolute or
-/// relative to the working directory. Every failure throws `UnetsegError.io` with a message naming the path
-/// and the system's reason.
+/// The library's one file layer, on Glibc (the library avoids Foundation): queries, folder changes, and
+/// whole-file reads and writes for checkpoints, training state, predictions, logs and pictures alike.
+///
+/// Its guarantees: reads refuse what is not a regular file (a FIFO is never waited on) and cap the size
+/// (and hold it to `MemoryBudget`); every write goes to a hidden temporary file in the target's folder,
+/// is flushed to disk, renamed over the target and the folder flushed, so that a crash or a full disk
+/// leaves either the old file or the new one, never half of one. Paths are plain `String`s, absolute or
+/// relative to the working directory. Every failure throws `UnetsegError.io` with a message naming the
+/// path and the system's reason.
 public enum FileSystem {
     // MARK: - Queries
 
@@ -180,7 +186,8 @@ public enum FileSystem {
         if symlink(target, linkPath) != 0 { throw ioError("cannot create link to \(target) at", linkPath) }
     }
 
-    /// Copies the regular file `source` to `destination` (replaced if present), keeping its permission bits.
+    /// Copies the regular file `source` to `destination` (replaced if present, atomically as
+    /// `writeAtomically`), keeping its permission bits.
     public static func copyFile(from source: String, to destination: String) throws(UnetsegError) {
         let input = open(source, O_RDONLY | O_CLOEXEC | O_NONBLOCK)   // a FIFO must not block the open
         guard input >= 0 else { throw ioError("cannot open", source) }
@@ -188,21 +195,28 @@ public enum FileSystem {
         var info = stat()
         guard fstat(input, &info) == 0 else { throw ioError("cannot read", source) }
         guard info.st_mode & S_IFMT == S_IFREG else { throw .io("cannot copy \(source): not a regular file") }
-        let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, info.st_mode & 0o777)
-        guard output >= 0 else { throw ioError("cannot create", destination) }
-        defer { close(output) }
+        let (temporary, output) = try createTemporary(besides: destination)
         let chunk = 1 << 16
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
         defer { buffer.deallocate() }
-        while true {
+        var failure: UnetsegError?
+        if fchmod(output, info.st_mode & 0o777) != 0 { failure = ioError("cannot write", destination) }
+        while failure == nil {
             let n = read(input, buffer, chunk)
             if n == 0 { break }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw ioError("cannot read", source)
+                failure = ioError("cannot read", source)
+            } else if let code = writeAll(output, UnsafeRawBufferPointer(start: buffer, count: n)) {
+                failure = ioError("cannot write", destination, code)
             }
-            try writeAll(output, UnsafeRawBufferPointer(start: buffer, count: n), path: destination)
         }
+        if let failure {
+            close(output)
+            unlink(temporary)
+            throw failure
+        }
+        try commit(output, temporary: temporary, to: destination)
     }
 
     /// Copies folder `source` and everything below it to `destination` (created; must not exist).
@@ -245,11 +259,46 @@ public enum FileSystem {
 
     // MARK: - Whole files
 
-    /// The bytes of the regular file `path`, at most `maximumSize` (see `BinaryFile.read`: a FIFO or
-    /// folder is refused naming the file, never waited on).
-    public static func readBytes(_ path: String,
-                                 maximumSize: Int = BinaryFile.defaultMaximumSize) throws(UnetsegError) -> [UInt8] {
-        try BinaryFile.read(path: path, maximumSize: maximumSize)
+    /// Largest file `readBytes` accepts by default (4 GiB: far above a model or training state); reads
+    /// are also held to `MemoryBudget`.
+    public static let defaultMaximumSize = 1 << 32
+
+    /// The bytes of the regular file at `path`. Throws `.io` when it cannot be opened or read, is not a
+    /// regular file (a FIFO is refused at once, never waited on), or is larger than `maximumSize` bytes, and
+    /// `.outOfMemory` when its size does not fit `MemoryBudget`. Files that report size 0 but have content
+    /// (`/proc`) are read to their end, up to `maximumSize`.
+    public static func readBytes(_ path: String, maximumSize: Int = defaultMaximumSize) throws(UnetsegError) -> [UInt8] {
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (it is then refused as not a regular file).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw ioError("cannot open", path) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw ioError("cannot stat", path) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw .io("cannot read \(path): not a regular file") }
+        let size = Int(info.st_size)
+        guard size >= 0, size <= maximumSize else {
+            throw .io("cannot read \(path): \(size) bytes is larger than the limit of \(maximumSize)")
+        }
+        try MemoryBudget.reserve(size, for: "reading \(path)")
+        var bytes = [UInt8](repeating: 0, count: size == 0 ? min(maximumSize, 4096) : size)
+        var done = 0
+        while true {
+            if done == bytes.count {
+                guard size == 0, done < maximumSize else { break }
+                bytes += [UInt8](repeating: 0, count: min(maximumSize - done, done))
+            }
+            let n = bytes.withUnsafeMutableBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return 0 }
+                return Glibc.read(fd, base + done, buffer.count - done)
+            }
+            if n > 0 { done += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw ioError("cannot read", path) }
+            guard size == 0 || done == size else { throw .io("cannot read \(path): the file changed while reading") }
+            break
+        }
+        if size == 0 { bytes.removeSubrange(done...) }
+        return bytes
     }
 
     /// Largest text file `readText` reads (256 MiB: logs, JSON, CSV).
@@ -260,11 +309,18 @@ public enum FileSystem {
         String(decoding: try readBytes(path, maximumSize: maximumTextSize), as: UTF8.self)
     }
 
-    /// Writes `bytes` to `path` atomically: to a temporary file in the same folder, flushed to disk, then
-    /// renamed over `path`, so a crash leaves either the old file or the new one, never half of one (see
-    /// `BinaryFile.writeAtomically`).
+    /// Replaces the file at `path` by `bytes` so that a crash leaves either the old file or the new one,
+    /// never a partial one: writes a temporary file in the same folder, flushes it to disk, renames it
+    /// over `path`, then flushes the folder (see `createTemporary` and `commit`).
     public static func writeAtomically(_ bytes: some Collection<UInt8>, to path: String) throws(UnetsegError) {
-        try BinaryFile.writeAtomically(Array(bytes), to: path)
+        let (temporary, fd) = try createTemporary(besides: path)
+        let contiguous = Array(bytes)
+        if let failure = contiguous.withUnsafeBytes({ writeAll(fd, $0) }) {
+            close(fd)
+            unlink(temporary)
+            throw ioError("cannot write", path, failure)
+        }
+        try commit(fd, temporary: temporary, to: path)
     }
 
     /// Writes `text` as UTF-8 to `path` atomically (see `writeAtomically(_:to:)`).
@@ -272,21 +328,61 @@ public enum FileSystem {
         try writeAtomically(text.utf8, to: path)
     }
 
-    private static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, path: String) throws(UnetsegError) {
-        var offset = 0
-        while offset < buffer.count {
-            guard let base = buffer.baseAddress else { return }
-            let n = write(fd, base + offset, buffer.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ioError("cannot write", path)
-            }
-            offset += n
+    /// Creates an empty, hidden file with a name no other writer uses (process id and a counter) in the
+    /// folder of `path`, open for reading and writing, for `commit` to move over `path` once written.
+    public static func createTemporary(besides path: String) throws(UnetsegError) -> (path: String, fd: Int32) {
+        guard !path.isEmpty, !path.hasSuffix("/") else { throw .io("cannot write '\(path)': the path names no file") }
+        let serial = temporaryCounter.add(1, ordering: .relaxed).newValue
+        let temporary = joined(parentDirectory(path), "." + baseName(path) + ".tmp-\(getpid())-\(serial)")
+        let fd = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { throw ioError("cannot write \(path): cannot create", temporary) }
+        return (temporary, fd)
+    }
+
+    /// Finishes a write begun with `createTemporary`: flushes `fd` to disk, closes it (a failed close is an
+    /// error: on network file systems it can be the first report of a failed write), renames `temporary`
+    /// over `path` and flushes the folder. Always closes `fd`; removes `temporary` on failure. Errors name
+    /// `path`.
+    public static func commit(_ fd: Int32, temporary: String, to path: String) throws(UnetsegError) {
+        var failure: UnetsegError?
+        if fsync(fd) != 0 { failure = ioError("cannot write", "\(path): fsync failed") }
+        if close(fd) != 0 && failure == nil { failure = ioError("cannot write", "\(path): close failed") }
+        if failure == nil && rename(temporary, path) != 0 { failure = ioError("cannot write", "\(path): rename failed") }
+        if let failure {
+            unlink(temporary)
+            throw failure
+        }
+        let folderFD = open(parentDirectory(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folderFD >= 0 {   // best effort: makes the rename itself durable
+            _ = fsync(folderFD)
+            close(folderFD)
         }
     }
 
-    /// An `.io` error "`what` `path`: reason" with the reason from `errno`.
-    static func ioError(_ what: String, _ path: String, _ code: Int32 = errno) -> UnetsegError {
-        .io("\(what) \(path): \(String(cString: strerror(code)))")
+    /// Distinguishes temporary files of concurrent writes in one process.
+    private static let temporaryCounter = Atomic<Int>(0)
+
+    /// Writes all of `buffer` to `fd`; returns the error number of a failed write, nil on success.
+    private static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Int32? {
+        guard let base = buffer.baseAddress else { return nil }
+        var done = 0
+        while done < buffer.count {
+            let n = write(fd, base + done, buffer.count - done)
+            if n > 0 { done += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            return n == 0 ? EIO : errno
+        }
+        return nil
+    }
+
+    /// An `.io` error "`what` `path`: reason" with the reason from `errno` (or `code`).
+    public static func ioError(_ what: String, _ path: String, _ code: Int32 = errno) -> UnetsegError {
+        .io("\(what) \(path): \(describe(code))")
+    }
+
+    /// The system's text for an error number.
+    public static func describe(_ code: Int32) -> String {
+        guard let text = strerror(code) else { return "error \(code)" }
+        return String(cString: text)
     }
 }

@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 /// Writes a synthetic LGG-like dataset to disk in Kaggle's `kaggle_3m` layout: one folder per patient with
 /// `<id>_<n>.tif` RGB slices and `<id>_<n>_mask.tif` 0/255 masks (uncompressed, like the real set).

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import _UNetSupport
 
 // Binary cross-entropy, mean-reduced, with PyTorch's semantics: logs clamped at −100 in the forward, and
 // the input gradient (x − t) / max(x(1 − x), 1e−12) · g / n.

@@ -1,4 +1,5 @@
 import UNetTensor
+import _UNetSupport
 
 // The post's losses: binary cross-entropy (Tensor.binaryCrossEntropy), dice loss, and their weighted sum.
 
@@ -21,7 +22,7 @@ public struct SegmentationLoss {
 
 /// The post's training loss: `diceWeight · dice + (1 − diceWeight) · bce` (dice weight 0.3 in the post).
 public func segmentationLoss(_ prediction: Tensor, _ target: Tensor, diceWeight: Float = 0.3) throws(UnetsegError) -> SegmentationLoss {
-    try require(diceWeight >= 0 && diceWeight <= 1, "dice weight must be in [0, 1], got \(diceWeight)")
+    try checkArgument(diceWeight >= 0 && diceWeight <= 1, "dice weight must be in [0, 1], got \(diceWeight)")
     let bce = try prediction.binaryCrossEntropy(target)
     let dice = try diceLoss(prediction, target)
     return SegmentationLoss(bce: bce, dice: dice, total: try diceWeight * dice + (1 - diceWeight) * bce)

@@ -1,5 +1,6 @@
 import Testing
 import UNetTensor
+import _UNetSupport
 
 /// The strict JSON parser (RFC 8259) and the serializer: values, errors with offsets, limits, round trips.
 @Suite struct JSONTests {

@@ -30,6 +30,6 @@ public enum UnetsegError: Error, Equatable, CustomStringConvertible, Sendable {
 
 /// Throws `UnetsegError.invalidArgument(message())` unless `condition` holds.
 @inlinable
-public func require(_ condition: Bool, _ message: @autoclosure () -> String) throws(UnetsegError) {
+public func checkArgument(_ condition: Bool, _ message: @autoclosure () -> String) throws(UnetsegError) {
     if !condition { throw .invalidArgument(message()) }
 }

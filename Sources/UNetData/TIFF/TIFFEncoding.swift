@@ -3,15 +3,16 @@ import CTIFF
 import Glibc
 #endif
 import UNetTensor
+import _UNetSupport
 
 /// Encodes a `Raster` as a TIFF with libtiff: checks the raster and options, writes a temporary file next
 /// to the destination, strip by strip or tile by tile, then flushes it and renames it into place
-/// (`BinaryFile.createTemporary` and `commit`).
+/// (`FileSystem.createTemporary` and `commit`).
 enum TIFFEncoder {
     static func encode(_ raster: Raster, to path: String, options: TIFFWriteOptions) throws(UnetsegError) {
         try validate(raster, options: options, path: path)
         let fail = { (reason: String) -> UnetsegError in .io("cannot write TIFF file '\(path)': \(reason)") }
-        let (temporaryPath, fd) = try BinaryFile.createTemporary(besides: path)
+        let (temporaryPath, fd) = try FileSystem.createTemporary(besides: path)
         // libtiff closes `fd` with the file and ignores close errors: a duplicate is kept for `commit`, which
         // flushes it, closes it reporting errors, and renames the file into place.
         let kept = dup(fd)
@@ -39,7 +40,7 @@ enum TIFFEncoder {
         tiff.close()
         guard tiff.errorCount == 0 else { throw fail(tiff.describe("libtiff reported an error while closing it")) }
         committed = true
-        try BinaryFile.commit(kept, temporary: temporaryPath, to: path)
+        try FileSystem.commit(kept, temporary: temporaryPath, to: path)
     }
 
     /// Refuses rasters and options that cannot be written (or read back).
@@ -47,20 +48,20 @@ enum TIFFEncoder {
                                  path: String) throws(UnetsegError) {
         let what = "cannot write TIFF file '\(path)'"
         let maximum = TIFFFile.maximumDimension
-        try require(raster.channels == 1 || raster.channels == 3,
+        try checkArgument(raster.channels == 1 || raster.channels == 3,
                     "\(what): the raster has \(raster.channels) channels; 1 (grayscale) or 3 (RGB) can be written")
-        try require((1...maximum).contains(raster.width) && (1...maximum).contains(raster.height),
+        try checkArgument((1...maximum).contains(raster.width) && (1...maximum).contains(raster.height),
                     "\(what): the raster is \(raster.width)×\(raster.height); sides must be 1…\(maximum)")
-        try require(raster.width * raster.height <= TIFFFile.maximumPixels,
+        try checkArgument(raster.width * raster.height <= TIFFFile.maximumPixels,
                     "\(what): the raster is \(raster.width)×\(raster.height), over \(TIFFFile.maximumPixels) pixels")
-        try require(raster.samples.count == raster.channels * raster.height * raster.width,
+        try checkArgument(raster.samples.count == raster.channels * raster.height * raster.width,
                     "\(what): the raster holds \(raster.samples.count) samples, not "
                         + "\(raster.channels)×\(raster.height)×\(raster.width)")
-        try require(options.bitsPerSample == 8 || options.bitsPerSample == 16,
+        try checkArgument(options.bitsPerSample == 8 || options.bitsPerSample == 16,
                     "\(what): bitsPerSample is \(options.bitsPerSample); it must be 8 or 16")
-        try require(!options.tiled || (16...1024).contains(options.tileSize) && options.tileSize % 16 == 0,
+        try checkArgument(!options.tiled || (16...1024).contains(options.tileSize) && options.tileSize % 16 == 0,
                     "\(what): tileSize is \(options.tileSize); it must be a multiple of 16 from 16 to 1024")
-        try require(options.rowsPerStrip >= 0, "\(what): rowsPerStrip is \(options.rowsPerStrip)")
+        try checkArgument(options.rowsPerStrip >= 0, "\(what): rowsPerStrip is \(options.rowsPerStrip)")
         if let nan = raster.samples.firstIndex(where: \.isNaN) {
             throw .numeric("\(what): sample \(nan) of the raster is NaN")
         }

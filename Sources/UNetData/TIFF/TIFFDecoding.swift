@@ -3,6 +3,7 @@ import CTIFF
 import Glibc
 #endif
 import UNetTensor
+import _UNetSupport
 
 /// Decodes the first image of a TIFF file into a planar `Raster`: checks the file (signature, tags, that
 /// every strip or tile lies inside it) before allocating pixels, then reads strips or tiles with libtiff

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import UNetTensor
+import _UNetSupport
 
 /// The one-cycle learning-rate policy exactly as PyTorch's `OneCycleLR` (and R torch's `lr_one_cycle`) with
 /// cosine annealing and two phases: over the first `pctStart` of the steps the rate rises from
@@ -34,13 +35,13 @@ public final class OneCycleLR {
     public init(optimizer: SGD, maxLR: Double, epochs: Int, stepsPerEpoch: Int, pctStart: Double = 0.3,
                 divFactor: Double = 25, finalDivFactor: Double = 1e4, baseMomentum: Double = 0.85,
                 maxMomentum: Double = 0.95, cycleMomentum: Bool = true, startingStep: Int = 0) throws(UnetsegError) {
-        try require(epochs > 0 && stepsPerEpoch > 0, "one-cycle needs epochs and steps per epoch > 0, got \(epochs) and \(stepsPerEpoch)")
+        try checkArgument(epochs > 0 && stepsPerEpoch > 0, "one-cycle needs epochs and steps per epoch > 0, got \(epochs) and \(stepsPerEpoch)")
         let (total, overflow) = epochs.multipliedReportingOverflow(by: stepsPerEpoch)
-        try require(!overflow && total < Int(Int32.max), "one-cycle: too many steps")
-        try require(maxLR > 0 && maxLR.isFinite, "max_lr must be positive, got \(maxLR)")
-        try require(pctStart > 0 && pctStart < 1, "pct_start must be in (0, 1), got \(pctStart)")
-        try require(divFactor > 0 && finalDivFactor > 0, "div factors must be positive")
-        try require(startingStep >= 0 && startingStep <= total, "starting step \(startingStep) outside 0...\(total)")
+        try checkArgument(!overflow && total < Int(Int32.max), "one-cycle: too many steps")
+        try checkArgument(maxLR > 0 && maxLR.isFinite, "max_lr must be positive, got \(maxLR)")
+        try checkArgument(pctStart > 0 && pctStart < 1, "pct_start must be in (0, 1), got \(pctStart)")
+        try checkArgument(divFactor > 0 && finalDivFactor > 0, "div factors must be positive")
+        try checkArgument(startingStep >= 0 && startingStep <= total, "starting step \(startingStep) outside 0...\(total)")
         self.optimizer = optimizer
         self.maxLR = maxLR
         self.totalSteps = total
