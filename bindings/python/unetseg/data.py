@@ -9,27 +9,17 @@ threads give the same batches.
 
 from __future__ import annotations
 
-import os
 from ctypes import byref, c_int32, c_int64, create_string_buffer
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, Sequence, Tuple, Union
 
 from ._callbacks import CallbackRelay, ProgressBar
+from ._convert import NAME_CAPACITY, PathLike, augmentation_params, float32_value, path_bytes
 from ._handle import OwnedHandle
-from ._lib import (
-    AugmentationParams,
-    DatasetHandle,
-    DatasetParams,
-    LoaderHandle,
-    ProgressCallback,
-    TensorHandle,
-    float32_value,
-    lib,
-    path_bytes,
-)
+from ._lib import lib
+from ._types import DatasetHandle, DatasetParams, LoaderHandle, ProgressCallback, TensorHandle
 from .tensor import Tensor
 
-PathLike = Union[str, "os.PathLike[str]"]
 #: The post's ``augmentation_params``: ``(scale, angle, flip)``, e.g. ``(0.05, 15, 0.5)``.
 Augmentation = Tuple[float, float, float]
 
@@ -41,9 +31,6 @@ def _library_augmentation() -> Augmentation:
 
 #: The post's training augmentation, as the library defines it: ``(0.05, 15, 0.5)``.
 POST_AUGMENTATION: Augmentation = _library_augmentation()
-
-# Patient ids are short (the Kaggle ones 21 bytes); the library says when a buffer is too small.
-_NAME_CAPACITY = 256
 
 
 def _pair(function: Any, image: Tensor, mask: Tensor, *args: Any) -> Tuple[Tensor, Tensor]:
@@ -90,16 +77,6 @@ def random_rotate(image: Any, mask: Any, angle: float) -> Tuple[Tensor, Tensor]:
     return _pair(lib.unetseg_augmentation_random_rotate, *_image_and_mask(image, mask), angle)
 
 
-def _augmentation_params(augmentation: Optional[Sequence[float]]) -> AugmentationParams:
-    params = lib.unetseg_dataset_default_params().augmentation
-    if augmentation is None:
-        params.enabled = False
-    else:
-        params.enabled = True
-        params.scale, params.angle, params.flip = (float(v) for v in augmentation)
-    return params
-
-
 # ---- dataset ---------------------------------------------------------------------------------------------
 
 
@@ -133,7 +110,7 @@ class BrainSegDataset(OwnedHandle):
         seed: Optional[int] = None,
     ) -> None:
         params: DatasetParams = lib.unetseg_dataset_default_params()
-        params.augmentation = _augmentation_params(augmentation)
+        params.augmentation = augmentation_params(augmentation)
         params.random_sampling = bool(random_sampling)
         if seed is not None:
             params.seed = seed
@@ -175,8 +152,8 @@ class BrainSegDataset(OwnedHandle):
 
     def slice_info(self, slice_index: int) -> SliceInfo:
         """Patient, slice number and lesion pixels of slice ``slice_index`` (in patient and slice order)."""
-        patient, number, lesion = create_string_buffer(_NAME_CAPACITY), c_int32(), c_int64()
-        lib.unetseg_dataset_slice_info(self.handle, slice_index, patient, _NAME_CAPACITY, byref(number),
+        patient, number, lesion = create_string_buffer(NAME_CAPACITY), c_int32(), c_int64()
+        lib.unetseg_dataset_slice_info(self.handle, slice_index, patient, NAME_CAPACITY, byref(number),
                                        byref(lesion))
         return SliceInfo(patient.value.decode(), number.value, lesion.value)
 

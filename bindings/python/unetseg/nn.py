@@ -8,32 +8,19 @@ the GIL is released during library calls.
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from ctypes import byref, c_bool, c_int32, c_int64, create_string_buffer
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
 import numpy as np
 
+from ._convert import NAME_CAPACITY, PathLike, float32_array, float32_value, path_bytes
 from ._handle import OwnedHandle
-from ._lib import (
-    MAX_NDIM,
-    ModelHandle,
-    ModelParams,
-    TensorHandle,
-    float32_array,
-    float32_value,
-    lib,
-    path_bytes,
-)
+from ._lib import lib
+from ._types import MAX_NDIM, ModelHandle, ModelParams, TensorHandle
 from .errors import InvalidArgument
 from .tensor import Tensor, as_tensor
-
-PathLike = Union[str, "os.PathLike[str]"]
-
-# Parameter names of the post's model are at most ~50 bytes; the library says when a buffer is too small.
-_NAME_CAPACITY = 256
 
 
 @dataclass(frozen=True)
@@ -262,8 +249,8 @@ class UNet(OwnedHandle):
             lib.unetseg_model_named_parameter_count(self.handle, byref(count))
             info = []
             for index in range(count.value):
-                name = create_string_buffer(_NAME_CAPACITY)
-                lib.unetseg_model_parameter_name(self.handle, index, name, _NAME_CAPACITY)
+                name = create_string_buffer(NAME_CAPACITY)
+                lib.unetseg_model_parameter_name(self.handle, index, name, NAME_CAPACITY)
                 sizes, ndim = (c_int64 * MAX_NDIM)(), c_int32()
                 lib.unetseg_model_parameter_shape(self.handle, index, sizes, MAX_NDIM, byref(ndim))
                 info.append((name.value.decode(), tuple(sizes[: ndim.value])))

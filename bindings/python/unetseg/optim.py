@@ -11,7 +11,8 @@ from ctypes import Structure, byref, c_double
 from typing import Any, Iterable, List, Optional, Union
 
 from ._handle import OwnedHandle
-from ._lib import OneCycleHandle, SGDHandle, lib
+from ._lib import lib
+from ._types import OneCycleHandle, SGDHandle
 from .errors import InvalidArgument
 from .nn import Parameter, UNet
 

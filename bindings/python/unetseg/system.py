@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from . import _lib
-from ._lib import SystemReport, lib
+from ._lib import lib
+from ._types import SystemReport
 
 # unetseg_system_info_string's documented upper bound on the text's size.
 _INFO_CAPACITY = 256

@@ -13,8 +13,10 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._lib import MAX_NDIM, TensorHandle, float32_array, lib, shape_array
+from ._convert import float32_array, shape_array
 from ._handle import OwnedHandle
+from ._lib import lib
+from ._types import MAX_NDIM, TensorHandle
 from .errors import InvalidArgument
 
 Scalar = Union[int, float, np.number]

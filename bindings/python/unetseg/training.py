@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from ._callbacks import CallbackRelay, ProgressBar
-from ._lib import (
+from ._convert import NAME_CAPACITY, PathLike, augmentation_params, path_bytes
+from ._lib import lib
+from ._types import (
     BatchCallback,
     BatchProgress,
     EpochCallback,
@@ -25,16 +27,9 @@ from ._lib import (
     LossValues,
     ModelHandle,
     ProgressCallback,
-    lib,
-    path_bytes,
 )
-from .data import POST_AUGMENTATION, _augmentation_params
+from .data import POST_AUGMENTATION
 from .nn import UNet, UNetConfig
-
-PathLike = Union[str, "os.PathLike[str]"]
-
-# Patient ids are short (the Kaggle ones 21 bytes); the library says when a buffer is too small.
-_NAME_CAPACITY = 256
 
 
 @dataclass(frozen=True)
@@ -157,7 +152,7 @@ def fit(
     params.overwrite = bool(overwrite)
     if model is not None:
         params.model = model._to_params()
-    params.augmentation = _augmentation_params(augmentation)
+    params.augmentation = augmentation_params(augmentation)
 
     relay = CallbackRelay()
     history: List[EpochReport] = []
@@ -213,8 +208,8 @@ def _volume_dice(result: EvaluationHandle) -> Dict[str, float]:
     lib.unetseg_evaluation_volume_count(result, byref(count))
     scores: Dict[str, float] = {}
     for index in range(count.value):
-        patient, dice = create_string_buffer(_NAME_CAPACITY), c_double()
-        lib.unetseg_evaluation_patient(result, index, patient, _NAME_CAPACITY)
+        patient, dice = create_string_buffer(NAME_CAPACITY), c_double()
+        lib.unetseg_evaluation_patient(result, index, patient, NAME_CAPACITY)
         lib.unetseg_evaluation_volume_dice(result, index, byref(dice))
         scores[patient.value.decode()] = dice.value
     return scores
