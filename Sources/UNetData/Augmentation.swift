@@ -217,6 +217,12 @@ public enum Augmentation {
             centerX = Float(width - 1) / 2
             centerY = Float(height - 1) / 2
         }
+
+        /// The source point of column 0 of output row `y`; column x adds x·(cos, sin) to it.
+        func sourceOfRow(_ y: Int) -> (x: Float, y: Float) {
+            let dy = Float(y) - centerY
+            return (centerX - centerX * cos - dy * sin, centerY - centerX * sin + dy * cos)
+        }
     }
 
     /// Bilinear rotation with zero outside the source.
@@ -225,10 +231,7 @@ public enum Augmentation {
         let height = size.height, width = size.width, plane = height * width
         let fw = Float(width), fh = Float(height)
         for y in 0..<height {
-            let dy = Float(y) - r.centerY
-            // Source point of column x: (rowX + x·cos, rowY + x·sin).
-            let rowX = r.centerX - r.centerX * r.cos - dy * r.sin
-            let rowY = r.centerY - r.centerX * r.sin + dy * r.cos
+            let (rowX, rowY) = r.sourceOfRow(y)
             for x in 0..<width {
                 let sx = rowX + Float(x) * r.cos, sy = rowY + Float(x) * r.sin
                 guard sx > -1, sy > -1, sx < fw, sy < fh else { continue }
@@ -269,9 +272,7 @@ public enum Augmentation {
         let height = size.height, width = size.width, plane = height * width
         let fw = Float(width), fh = Float(height)
         for y in 0..<height {
-            let dy = Float(y) - r.centerY
-            let rowX = r.centerX - r.centerX * r.cos - dy * r.sin
-            let rowY = r.centerY - r.centerX * r.sin + dy * r.cos
+            let (rowX, rowY) = r.sourceOfRow(y)
             for x in 0..<width {
                 let sx = roundedToEven(rowX + Float(x) * r.cos), sy = roundedToEven(rowY + Float(x) * r.sin)
                 guard sx >= 0, sy >= 0, sx < fw, sy < fh else { continue }
