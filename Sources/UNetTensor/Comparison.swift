@@ -1,4 +1,5 @@
 // Comparisons: not differentiable; results are 0/1 float tensors without a graph.
+
 import _UNetSupport
 
 extension Tensor {

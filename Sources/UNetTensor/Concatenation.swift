@@ -1,4 +1,5 @@
 // Concatenation along one dimension (the U-Net joins `[up, bridge]` along channels, dim 1 of NCHW).
+
 import _UNetSupport
 
 extension Tensor {

@@ -6,6 +6,7 @@
 // gradient is that convolution's weight gradient with the roles of input and output swapped. The
 // kernels of ConvolutionKernels.swift serve all three. With kernel 2, stride 2, padding 0 (the U-Net's
 // up-convolution) windows do not overlap, so the work splits into independent tiles with no scatter races.
+
 import _UNetSupport
 
 extension Tensor {

@@ -1,5 +1,6 @@
 // 2-D convolution (PyTorch's `conv2d` without dilation or groups), forward and backward, on the im2col +
 // GEMM kernels of ConvolutionKernels.swift.
+
 import _UNetSupport
 
 extension Tensor {

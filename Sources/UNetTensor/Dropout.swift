@@ -1,5 +1,6 @@
 // Dropout with inverted scaling, as PyTorch: in training each element is zeroed with probability p and the
 // kept ones are scaled by 1/(1−p); in evaluation it is the identity.
+
 import _UNetSupport
 
 extension Tensor {

@@ -1,5 +1,6 @@
 // Elementwise arithmetic: + − × ÷ between tensors of the same shape, and with a scalar on either side.
 // Each op computes its forward and records, right below, the backward that sends gradient to its inputs.
+
 import _UNetSupport
 
 // MARK: - Kernels

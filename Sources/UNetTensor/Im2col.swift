@@ -5,6 +5,7 @@
 // output position oy·Wo + ox. Column (oy, ox) of row (c, ky, kx) holds input[c, oy·s − p + ky, ox·s − p + kx],
 // or 0 where that falls in the padding. The kernels work on a slice of channels and a range of output
 // positions at a time, so that callers can keep the column buffer cache-sized.
+
 import _UNetSupport
 
 /// Sizes of one 2-D convolution (no dilation, no groups): a batch of `inChannels`×`inHeight`×`inWidth`

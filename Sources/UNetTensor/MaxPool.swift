@@ -1,4 +1,5 @@
 // 2-D max pooling (PyTorch's `max_pool2d` without padding or dilation, floor mode), forward and backward.
+
 import _UNetSupport
 
 extension Tensor {

@@ -1,6 +1,7 @@
 // The safetensors file format: an 8-byte little-endian header length N, N bytes of UTF-8 JSON mapping each
 // tensor name to {"dtype", "shape", "data_offsets": [begin, end]} (byte offsets from the end of the header)
 // plus an optional "__metadata__" object of strings, then the raw little-endian tensor data.
+
 import _UNetSupport
 
 /// The content of a safetensors file: float32 tensors (row-major, as stored) and the string metadata.

@@ -1,4 +1,5 @@
 // Stacking equal-shaped tensors into a new leading dimension (batches from items). Not differentiable.
+
 import _UNetSupport
 
 extension Tensor {

@@ -5,6 +5,7 @@
 /// reference type: reshapes share storage. When it takes part in a differentiable op while gradients are
 /// recorded, `gradNode` remembers how it was made, and `backward()` fills `grad` of the leaves that have
 /// `requiresGrad` (see `Autograd.swift`).
+
 import _UNetSupport
 public final class Tensor: @unchecked Sendable {
     /// The elements, shared with views of this tensor.
