@@ -394,26 +394,26 @@ def _declare_all(library: ctypes.CDLL) -> None:
     d(library, "unetseg_tensor_add", _Status, [TensorHandle, TensorHandle, _TensorOut])
     # int32_t unetseg_tensor_add_scalar(unetseg_tensor const *tensor, float scalar, unetseg_tensor **out_tensor);
     d(library, "unetseg_tensor_add_scalar", _Status, [TensorHandle, c_float, _TensorOut])
-    # int32_t unetseg_tensor_scalar_add(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
-    d(library, "unetseg_tensor_scalar_add", _Status, [c_float, TensorHandle, _TensorOut])
+    # int32_t unetseg_tensor_radd_scalar(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_radd_scalar", _Status, [c_float, TensorHandle, _TensorOut])
     # int32_t unetseg_tensor_sub(unetseg_tensor const *a, unetseg_tensor const *b, unetseg_tensor **out_tensor);
     d(library, "unetseg_tensor_sub", _Status, [TensorHandle, TensorHandle, _TensorOut])
     # int32_t unetseg_tensor_sub_scalar(unetseg_tensor const *tensor, float scalar, unetseg_tensor **out_tensor);
     d(library, "unetseg_tensor_sub_scalar", _Status, [TensorHandle, c_float, _TensorOut])
-    # int32_t unetseg_tensor_scalar_sub(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
-    d(library, "unetseg_tensor_scalar_sub", _Status, [c_float, TensorHandle, _TensorOut])
+    # int32_t unetseg_tensor_rsub_scalar(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_rsub_scalar", _Status, [c_float, TensorHandle, _TensorOut])
     # int32_t unetseg_tensor_mul(unetseg_tensor const *a, unetseg_tensor const *b, unetseg_tensor **out_tensor);
     d(library, "unetseg_tensor_mul", _Status, [TensorHandle, TensorHandle, _TensorOut])
     # int32_t unetseg_tensor_mul_scalar(unetseg_tensor const *tensor, float scalar, unetseg_tensor **out_tensor);
     d(library, "unetseg_tensor_mul_scalar", _Status, [TensorHandle, c_float, _TensorOut])
-    # int32_t unetseg_tensor_scalar_mul(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
-    d(library, "unetseg_tensor_scalar_mul", _Status, [c_float, TensorHandle, _TensorOut])
+    # int32_t unetseg_tensor_rmul_scalar(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_rmul_scalar", _Status, [c_float, TensorHandle, _TensorOut])
     # int32_t unetseg_tensor_div(unetseg_tensor const *a, unetseg_tensor const *b, unetseg_tensor **out_tensor);
     d(library, "unetseg_tensor_div", _Status, [TensorHandle, TensorHandle, _TensorOut])
     # int32_t unetseg_tensor_div_scalar(unetseg_tensor const *tensor, float scalar, unetseg_tensor **out_tensor);
     d(library, "unetseg_tensor_div_scalar", _Status, [TensorHandle, c_float, _TensorOut])
-    # int32_t unetseg_tensor_scalar_div(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
-    d(library, "unetseg_tensor_scalar_div", _Status, [c_float, TensorHandle, _TensorOut])
+    # int32_t unetseg_tensor_rdiv_scalar(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
+    d(library, "unetseg_tensor_rdiv_scalar", _Status, [c_float, TensorHandle, _TensorOut])
     # int32_t unetseg_tensor_gt_scalar(unetseg_tensor const *tensor, float scalar, unetseg_tensor **out_tensor);
     d(library, "unetseg_tensor_gt_scalar", _Status, [TensorHandle, c_float, _TensorOut])
     # int32_t unetseg_tensor_sigmoid(unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
