@@ -205,8 +205,8 @@ extension Tensor {
     returningTensor(out_tensor) { () throws(UnetsegError) in try Handles.tensor(tensor) / scalar }
 }
 
-/// scalar + tensor for every element, differentiable: unetseg_tensor_add_scalar with the
-/// operands reversed (the r of Python's __radd__; PyTorch's rsub).
+/// scalar + tensor for every element, differentiable: unetseg_tensor_add_scalar with the operands
+/// reversed (the r of PyTorch's rsub).
 ///
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
@@ -215,7 +215,7 @@ extension Tensor {
 }
 
 /// scalar - tensor for every element (the post's 1 - dice), differentiable: unetseg_tensor_sub_scalar with
-/// the operands reversed (the r of Python's __rsub__; PyTorch's rsub).
+/// the operands reversed (the r of PyTorch's rsub).
 ///
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
@@ -223,8 +223,8 @@ extension Tensor {
     returningTensor(out_tensor) { () throws(UnetsegError) in try scalar - Handles.tensor(tensor) }
 }
 
-/// scalar * tensor for every element, differentiable: unetseg_tensor_mul_scalar with the
-/// operands reversed (the r of Python's __rmul__; PyTorch's rsub).
+/// scalar * tensor for every element, differentiable: unetseg_tensor_mul_scalar with the operands
+/// reversed (the r of PyTorch's rsub).
 ///
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
@@ -232,8 +232,8 @@ extension Tensor {
     returningTensor(out_tensor) { () throws(UnetsegError) in try scalar * Handles.tensor(tensor) }
 }
 
-/// scalar / tensor for every element, differentiable: unetseg_tensor_div_scalar with the
-/// operands reversed (the r of Python's __rdiv__; PyTorch's rsub).
+/// scalar / tensor for every element, differentiable: unetseg_tensor_div_scalar with the operands
+/// reversed (the r of PyTorch's rsub).
 ///
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
