@@ -6,16 +6,17 @@ import UNetTensor
 
 // The R bridge: the `unetseg_r_*` family, the functions R calls through `.C`, and their plumbing. It is a
 // layer over the Swift core in the same library, beside the pointer API (Sources/UNetSegC), not on top of
-// it; its prototypes go to bindings/R/unetseg/src/unetseg_r.h, which is not installed.
+// it; its prototypes are generated into bindings/R/unetseg_r.h, which `make install` does not install.
 //
 // The rule, for every R function: one route. An R shim converts R's arguments with the helpers below
-// (`rTensor`, `rObject`, `rInt`, `doubleFromR`, `rSeed`, `rPath`, ...), calls the same Swift helper the pointer
-// API's function calls (`unetseg_model_params.makeModel`, `ModelHandle.forward`, `RandomAugmentation`,
-// ...; each says "the work of unetseg_..."), which holds all the validation, and returns new objects with
-// `rReturn` or `rReturnPair`, all inside one `rCall`. It never calls a fallible `unetseg_*` pointer-API
-// function (one returning a status) to rebuild an error from its status; the infallible ones
-// (`unetseg_*_default_params`, `unetseg_status_string`) are plain values and may be used. When the work you need is inline in a pointer-API function, move
-// it into such a helper next to that function first and call it from both. See CONTRIBUTING-R.md.
+// (`rTensor`, `rObject`, `rInt`, `doubleFromR`, `rSeed`, `rPath`, ...), calls the same Swift helper the
+// pointer API's function calls (`unetseg_model_params.makeModel`, `ModelHandle.forward`,
+// `RandomAugmentation`, ...; each says "the work of unetseg_..."), which holds all the validation, and
+// returns new objects with `rReturn` or `rReturnPair`, all inside one `rCall`. It never calls a fallible
+// `unetseg_*` pointer-API function (one returning a status) to rebuild an error from its status; the
+// infallible ones (`unetseg_*_default_params`, `unetseg_status_string`) are plain values and may be used.
+// When the work you need is inline in a pointer-API function, move it into such a helper next to that
+// function first and call it from both. See CONTRIBUTING-R.md.
 //
 // `.C` passes only `int *`, `double *` and `char **` and returns nothing, so every R function takes pointers
 // only and ends with `char **message, int *status`: `*status` is a `unetseg_status` and `*message` the
