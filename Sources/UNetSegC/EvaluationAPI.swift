@@ -30,17 +30,16 @@ extension ModelHandle {
     /// after every batch, and writes what `params` ask for: the work of unetseg_evaluate.
     func evaluate(on folder: String, _ params: unetseg_evaluate_params,
                   onProgress: (Int, Int) -> Bool) throws(UnetsegError) -> EvaluationResult {
-        let p = params
-        try require(p.batch_size >= 1 && p.batch_size <= 4096, "batch_size must be in 1...4096, got \(p.batch_size)")
-        let predictionsDir = try optionalPathArgument(p.predictions_dir, "params->predictions_dir")
-        let outputDir = try optionalPathArgument(p.output_dir, "params->output_dir")
-        let modelPath = try optionalPathArgument(p.model_path, "params->model_path")
+        try require(params.batch_size >= 1 && params.batch_size <= 4096, "batch_size must be in 1...4096, got \(params.batch_size)")
+        let predictionsDir = try optionalPathArgument(params.predictions_dir, "params->predictions_dir")
+        let outputDir = try optionalPathArgument(params.output_dir, "params->output_dir")
+        let modelPath = try optionalPathArgument(params.model_path, "params->model_path")
         try requireSegmentsSlices()
         let dataset = try BrainSegDataset(root: folder)
-        try requireActivationsFit(batch: Int(p.batch_size), height: dataset.height, width: dataset.width)
+        try requireActivationsFit(batch: Int(params.batch_size), height: dataset.height, width: dataset.width)
         if let outputDir { try ProtectedInput(folder).requireApart(from: outputDir, role: "output_dir") }
         let result = try inEvaluationMode { () throws(UnetsegError) in
-            let result = try Evaluator.evaluate(model, on: dataset, batchSize: Int(p.batch_size),
+            let result = try Evaluator.evaluate(model, on: dataset, batchSize: Int(params.batch_size),
                                                 predictionsDir: predictionsDir, onProgress: onProgress)
             if let outputDir {
                 try Evaluator.writeMetrics(result, to: outputDir)
