@@ -40,15 +40,18 @@ lib: setup
 lib-cli: lib
 	$(LIB_BUILD) --product unetseg-cli
 
-## header: regenerate include/unetseg.h from the @c functions' declarations and doc comments
+## header: regenerate include/unetseg.h (the public C API) and bindings/R/unetseg_r.h (the R bridge's
+## unetseg_r_* functions, never installed) from the @c functions' declarations and doc comments
+R_HEADER := bindings/R/unetseg_r.h
 header: lib
-	scripts/generate-header $(RAW_HEADER) include/unetseg.h
+	scripts/generate-header $(RAW_HEADER) include/unetseg.h $(R_HEADER)
 
-## check-header: fail if include/unetseg.h is not what the sources generate (CI)
+## check-header: fail if include/unetseg.h or bindings/R/unetseg_r.h is not what the sources generate (CI)
 check-header: header
-	git diff --exit-code include/
+	git diff --exit-code include/ $(R_HEADER)
 
-## install: libunetseg.so, unetseg.h, unetseg_types.h and unetseg.pc under PREFIX (default /usr/local)
+## install: libunetseg.so, unetseg.h, unetseg_types.h and unetseg.pc under PREFIX (default /usr/local); not
+## the R bridge's unetseg_r.h, which is no part of the C API
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libunetseg.so

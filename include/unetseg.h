@@ -129,39 +129,13 @@ extern "C" {
  * Library: versions, system report, threads, seed, errors, logging
  * --------------------------------------------------------------------------------------------------------- */
 
+/// The library's version, for example "0.1.0".
+/// Returns a static string: do not free it.
+extern char const *unetseg_version(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
 /// The C API version the library implements: compare with UNETSEG_API_VERSION from the header you compiled
 /// against.
 extern int32_t unetseg_api_version(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// The number of threads the library computes with.
-extern int32_t unetseg_get_num_threads(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// The message of the last fallible call on this thread: "" when it succeeded, otherwise what went wrong
-/// (naming the argument, the shape or the file).
-/// Returns a string owned by the library, valid until the next call into the library on this thread: copy
-/// it to keep it. Never NULL.
-extern char const *unetseg_last_error(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// The number of handles (tensors, models, optimisers, schedules) made and not yet freed: a leak check
-/// for tests and bindings.
-extern int64_t unetseg_live_handle_count(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Seeds the library's global random generator (torch_manual_seed): models created with seed -1 draw their
-/// initial weights from it, so the same seed gives the same model.
-extern void unetseg_manual_seed(uint64_t seed) UNETSEG_NOEXCEPT;
-
-/// Sends the library's log messages (see unetseg_log_level) to callback, with user_data; NULL stops
-/// logging. The library keeps user_data, does not own it, and calls callback until it is replaced.
-extern void unetseg_set_log_callback(unetseg_log_callback callback, void *user_data) UNETSEG_NOEXCEPT;
-
-/// Sets the number of threads the library computes with; 0 restores the default (one per CPU online).
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT when num_threads is outside 0...1024.
-extern int32_t unetseg_set_num_threads(int32_t num_threads) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// The name of a status code, for example "invalid argument" for UNETSEG_STATUS_INVALID_ARGUMENT, or
-/// "unknown status" for a value that is not a unetseg_status.
-/// Returns a static string: do not free it. Never NULL.
-extern char const *unetseg_status_string(int32_t status) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Fills out_report with the library version, the kernels of the library's own OpenBLAS instance, the
 /// threads, the CPUs and their widest SIMD, whether the host process has an OpenBLAS of its own (which the
@@ -177,38 +151,41 @@ extern int32_t unetseg_system_info(unetseg_system_report *out_report) UNETSEG_NO
 extern int32_t unetseg_system_info_string(char *out_text,
                                           size_t capacity) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// The library's version, for example "0.1.0".
-/// Returns a static string: do not free it.
-extern char const *unetseg_version(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+/// Sets the number of threads the library computes with; 0 restores the default (one per CPU online).
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT when num_threads is outside 0...1024.
+extern int32_t unetseg_set_num_threads(int32_t num_threads) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// The number of threads the library computes with.
+extern int32_t unetseg_get_num_threads(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Seeds the library's global random generator (torch_manual_seed): models created with seed -1 draw their
+/// initial weights from it, so the same seed gives the same model.
+extern void unetseg_manual_seed(uint64_t seed) UNETSEG_NOEXCEPT;
+
+/// The message of the last fallible call on this thread: "" when it succeeded, otherwise what went wrong
+/// (naming the argument, the shape or the file).
+/// Returns a string owned by the library, valid until the next call into the library on this thread: copy
+/// it to keep it. Never NULL.
+extern char const *unetseg_last_error(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// The name of a status code, for example "invalid argument" for UNETSEG_STATUS_INVALID_ARGUMENT, or
+/// "unknown status" for a value that is not a unetseg_status.
+/// Returns a static string: do not free it. Never NULL.
+extern char const *unetseg_status_string(int32_t status) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Sends the library's log messages (see unetseg_log_level) to callback, with user_data; NULL stops
+/// logging. The library keeps user_data, does not own it, and calls callback until it is replaced.
+extern void unetseg_set_log_callback(unetseg_log_callback callback, void *user_data) UNETSEG_NOEXCEPT;
+
+/// The number of handles (tensors, models, optimisers, schedules) made and not yet freed: a leak check
+/// for tests and bindings.
+extern int64_t unetseg_live_handle_count(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /* ---------------------------------------------------------------------------------------------------------
  * Tensors: creation, shape and data, ops, autograd
  * --------------------------------------------------------------------------------------------------------- */
 
-/// Elementwise a + b (same shape), differentiable.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or shapes that differ.
-extern int32_t unetseg_tensor_add(unetseg_tensor const *a, unetseg_tensor const *b,
-                                  unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// tensor + scalar for every element, differentiable.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_tensor_add_scalar(unetseg_tensor const *tensor, float scalar,
-                                         unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Back-propagates from a one-element tensor (a loss): adds d tensor / d leaf to the gradient of every
-/// leaf that requires grad (model parameters, tensors given unetseg_tensor_set_requires_grad), then frees
-/// the graph.
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, a tensor of
-/// more than one element or one that does not require grad.
-extern int32_t unetseg_tensor_backward(unetseg_tensor *tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Copies tensor's elements, row-major, into out_data, which holds capacity floats.
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a capacity
-/// below the tensor's element count (nothing is written then).
-extern int32_t unetseg_tensor_copy_to(unetseg_tensor const *tensor, float *out_data,
-                                      int64_t capacity) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+/* ---- Creation and release ------------------------------------------------------------------------------ */
 
 /// Makes a tensor holding a copy of the caller's data: ndim sizes at shape (ndim from 0 to
 /// UNETSEG_MAX_NDIM, every size positive; shape may be NULL when ndim is 0, a scalar), and their product
@@ -219,11 +196,103 @@ extern int32_t unetseg_tensor_copy_to(unetseg_tensor const *tensor, float *out_d
 extern int32_t unetseg_tensor_create(float const *data, int64_t const *shape, int32_t ndim,
                                      unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
+/// Makes a tensor of zeros with ndim sizes at shape (as unetseg_tensor_create).
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or the
+/// errors of unetseg_tensor_create.
+extern int32_t unetseg_tensor_zeros(int64_t const *shape, int32_t ndim,
+                                    unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Frees a tensor handle. NULL is accepted and ignored; a handle that is not live (freed twice) is ignored
+/// with a warning to the log callback. Tensors made from it (views, op results, gradients) stay valid.
+extern void unetseg_tensor_free(unetseg_tensor *tensor) UNETSEG_NOEXCEPT;
+
+/* ---- Shape and data ------------------------------------------------------------------------------------ */
+
+/// Writes the number of dimensions of tensor (0 for a scalar) into *out_ndim.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_tensor_ndim(unetseg_tensor const *tensor,
+                                   int32_t *out_ndim) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Writes the sizes of tensor's dimensions, outermost first, into out_shape, which holds capacity
+/// elements (UNETSEG_MAX_NDIM always suffice).
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a capacity
+/// below the tensor's ndim.
+extern int32_t unetseg_tensor_shape(unetseg_tensor const *tensor, int64_t *out_shape,
+                                    int32_t capacity) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Writes the number of elements of tensor into *out_numel.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_tensor_numel(unetseg_tensor const *tensor,
+                                    int64_t *out_numel) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Copies tensor's elements, row-major, into out_data, which holds capacity floats.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a capacity
+/// below the tensor's element count (nothing is written then).
+extern int32_t unetseg_tensor_copy_to(unetseg_tensor const *tensor, float *out_data,
+                                      int64_t capacity) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Writes the value of a one-element tensor into *out_value (the post's loss$item()).
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a tensor of
+/// more than one element.
+extern int32_t unetseg_tensor_item(unetseg_tensor const *tensor,
+                                   float *out_value) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// A new handle to the same elements with ndim sizes at shape; one size may be -1 and is inferred
+/// (torch's view). The result shares storage with tensor and is differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a shape with another element count.
+extern int32_t unetseg_tensor_view(unetseg_tensor const *tensor, int64_t const *shape, int32_t ndim,
+                                   unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Same as unetseg_tensor_view (every tensor is contiguous, so torch's reshape is its view).
+extern int32_t unetseg_tensor_reshape(unetseg_tensor const *tensor, int64_t const *shape, int32_t ndim,
+                                      unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/* ---- Elementwise ops between two tensors of the same shape --------------------------------------------- */
+
+/// Elementwise a + b (same shape), differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or shapes that differ.
+extern int32_t unetseg_tensor_add(unetseg_tensor const *a, unetseg_tensor const *b,
+                                  unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Elementwise a - b (same shape), differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or shapes that differ.
+extern int32_t unetseg_tensor_sub(unetseg_tensor const *a, unetseg_tensor const *b,
+                                  unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Elementwise a * b (same shape), differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or shapes that differ.
+extern int32_t unetseg_tensor_mul(unetseg_tensor const *a, unetseg_tensor const *b,
+                                  unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
 /// Elementwise a / b (same shape), differentiable; division by zero gives infinities as in IEEE 754.
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or shapes that differ.
 extern int32_t unetseg_tensor_div(unetseg_tensor const *a, unetseg_tensor const *b,
                                   unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/* ---- Tensor and scalar --------------------------------------------------------------------------------- */
+
+/// tensor + scalar for every element, differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_tensor_add_scalar(unetseg_tensor const *tensor, float scalar,
+                                         unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// tensor - scalar for every element, differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_tensor_sub_scalar(unetseg_tensor const *tensor, float scalar,
+                                         unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// tensor * scalar for every element, differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_tensor_mul_scalar(unetseg_tensor const *tensor, float scalar,
+                                         unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// tensor / scalar for every element, differentiable.
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
@@ -231,9 +300,69 @@ extern int32_t unetseg_tensor_div(unetseg_tensor const *a, unetseg_tensor const 
 extern int32_t unetseg_tensor_div_scalar(unetseg_tensor const *tensor, float scalar,
                                          unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// Frees a tensor handle. NULL is accepted and ignored; a handle that is not live (freed twice) is ignored
-/// with a warning to the log callback. Tensors made from it (views, op results, gradients) stay valid.
-extern void unetseg_tensor_free(unetseg_tensor *tensor) UNETSEG_NOEXCEPT;
+/// scalar + tensor for every element, differentiable: unetseg_tensor_add_scalar with the operands
+/// reversed (the r of PyTorch's rsub).
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_tensor_radd_scalar(float scalar, unetseg_tensor const *tensor,
+                                          unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// scalar - tensor for every element (the post's 1 - dice), differentiable: unetseg_tensor_sub_scalar with
+/// the operands reversed (the r of PyTorch's rsub).
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_tensor_rsub_scalar(float scalar, unetseg_tensor const *tensor,
+                                          unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// scalar * tensor for every element, differentiable: unetseg_tensor_mul_scalar with the operands
+/// reversed (the r of PyTorch's rsub).
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_tensor_rmul_scalar(float scalar, unetseg_tensor const *tensor,
+                                          unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// scalar / tensor for every element, differentiable: unetseg_tensor_div_scalar with the operands
+/// reversed (the r of PyTorch's rsub).
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_tensor_rdiv_scalar(float scalar, unetseg_tensor const *tensor,
+                                          unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// 1 where an element of tensor is greater than scalar, else 0 (the post's prediction > 0.5); not
+/// differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_tensor_gt_scalar(unetseg_tensor const *tensor, float scalar,
+                                        unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/* ---- Reductions and activations ------------------------------------------------------------------------ */
+
+/// The sum of all elements as a 0-dimensional tensor, differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_tensor_sum(unetseg_tensor const *tensor,
+                                  unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// The mean of all elements as a 0-dimensional tensor, differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_tensor_mean(unetseg_tensor const *tensor,
+                                   unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// 1 / (1 + exp(-x)) for every element, differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_tensor_sigmoid(unetseg_tensor const *tensor,
+                                      unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/* ---- Autograd ------------------------------------------------------------------------------------------ */
+
+/// Back-propagates from a one-element tensor (a loss): adds d tensor / d leaf to the gradient of every
+/// leaf that requires grad (model parameters, tensors given unetseg_tensor_set_requires_grad), then frees
+/// the graph.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, a tensor of
+/// more than one element or one that does not require grad.
+extern int32_t unetseg_tensor_backward(unetseg_tensor *tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// A new handle to tensor's accumulated gradient (same shape), or NULL in *out_grad when it has none (no
 /// backward yet, or after zero_grad). The gradient handle shares storage with the gradient, so it sees
@@ -243,138 +372,29 @@ extern void unetseg_tensor_free(unetseg_tensor *tensor) UNETSEG_NOEXCEPT;
 extern int32_t unetseg_tensor_grad(unetseg_tensor const *tensor,
                                    unetseg_tensor **out_grad) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// 1 where an element of tensor is greater than scalar, else 0 (the post's prediction > 0.5); not
-/// differentiable.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_tensor_gt_scalar(unetseg_tensor const *tensor, float scalar,
-                                        unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Writes the value of a one-element tensor into *out_value (the post's loss$item()).
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a tensor of
-/// more than one element.
-extern int32_t unetseg_tensor_item(unetseg_tensor const *tensor,
-                                   float *out_value) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// The mean of all elements as a 0-dimensional tensor, differentiable.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_tensor_mean(unetseg_tensor const *tensor,
-                                   unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Elementwise a * b (same shape), differentiable.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or shapes that differ.
-extern int32_t unetseg_tensor_mul(unetseg_tensor const *a, unetseg_tensor const *b,
-                                  unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// tensor * scalar for every element, differentiable.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_tensor_mul_scalar(unetseg_tensor const *tensor, float scalar,
-                                         unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Writes the number of dimensions of tensor (0 for a scalar) into *out_ndim.
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_tensor_ndim(unetseg_tensor const *tensor,
-                                   int32_t *out_ndim) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Writes the number of elements of tensor into *out_numel.
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_tensor_numel(unetseg_tensor const *tensor,
-                                    int64_t *out_numel) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Writes whether gradients flow to tensor into *out_requires_grad.
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_tensor_requires_grad(unetseg_tensor const *tensor,
-                                            bool *out_requires_grad) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Same as unetseg_tensor_view (every tensor is contiguous, so torch's reshape is its view).
-extern int32_t unetseg_tensor_reshape(unetseg_tensor const *tensor, int64_t const *shape, int32_t ndim,
-                                      unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// scalar + tensor for every element, differentiable.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_tensor_scalar_add(float scalar, unetseg_tensor const *tensor,
-                                         unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// scalar / tensor for every element, differentiable.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_tensor_scalar_div(float scalar, unetseg_tensor const *tensor,
-                                         unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// scalar * tensor for every element, differentiable.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_tensor_scalar_mul(float scalar, unetseg_tensor const *tensor,
-                                         unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// scalar - tensor for every element (the post's 1 - dice), differentiable.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_tensor_scalar_sub(float scalar, unetseg_tensor const *tensor,
-                                         unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
 /// Sets whether gradients flow to tensor, which must be a leaf (made by create or zeros, not by an op).
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a tensor
 /// made by a differentiable op.
 extern int32_t unetseg_tensor_set_requires_grad(unetseg_tensor *tensor,
                                                 bool requires_grad) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// Writes the sizes of tensor's dimensions, outermost first, into out_shape, which holds capacity
-/// elements (UNETSEG_MAX_NDIM always suffice).
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a capacity
-/// below the tensor's ndim.
-extern int32_t unetseg_tensor_shape(unetseg_tensor const *tensor, int64_t *out_shape,
-                                    int32_t capacity) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// 1 / (1 + exp(-x)) for every element, differentiable.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_tensor_sigmoid(unetseg_tensor const *tensor,
-                                      unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Elementwise a - b (same shape), differentiable.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or shapes that differ.
-extern int32_t unetseg_tensor_sub(unetseg_tensor const *a, unetseg_tensor const *b,
-                                  unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// tensor - scalar for every element, differentiable.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_tensor_sub_scalar(unetseg_tensor const *tensor, float scalar,
-                                         unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// The sum of all elements as a 0-dimensional tensor, differentiable.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_tensor_sum(unetseg_tensor const *tensor,
-                                  unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// A new handle to the same elements with ndim sizes at shape; one size may be -1 and is inferred
-/// (torch's view). The result shares storage with tensor and is differentiable.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a shape with another element count.
-extern int32_t unetseg_tensor_view(unetseg_tensor const *tensor, int64_t const *shape, int32_t ndim,
-                                   unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+/// Writes whether gradients flow to tensor into *out_requires_grad.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_tensor_requires_grad(unetseg_tensor const *tensor,
+                                            bool *out_requires_grad) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Drops tensor's gradient (torch's zero_grad(set_to_none = TRUE)); gradient handles taken before keep
 /// their values.
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_tensor_zero_grad(unetseg_tensor *tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// Makes a tensor of zeros with ndim sizes at shape (as unetseg_tensor_create).
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or the
-/// errors of unetseg_tensor_create.
-extern int32_t unetseg_tensor_zeros(int64_t const *shape, int32_t ndim,
-                                    unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
 /* ---------------------------------------------------------------------------------------------------------
  * Model: creation, forward, modes, named parameters, files, prediction
  * --------------------------------------------------------------------------------------------------------- */
+
+/// The post's model: channels_in 3, n_classes 1, depth 5, n_filters 6 (64 first channels), dropout 0.6,
+/// seed -1 (initial weights from the global generator, see unetseg_manual_seed).
+extern unetseg_model_params unetseg_model_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Makes a U-Net with the shape in params, initialised as torch initialises the post's model, in training
 /// mode (dropout active).
@@ -382,23 +402,6 @@ extern int32_t unetseg_tensor_zeros(int64_t const *shape, int32_t ndim,
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a field out of range (the message names it).
 extern int32_t unetseg_model_create(unetseg_model_params const *params,
                                     unetseg_model **out_model) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// The post's model: channels_in 3, n_classes 1, depth 5, n_filters 6 (64 first channels), dropout 0.6,
-/// seed -1 (initial weights from the global generator, see unetseg_manual_seed).
-extern unetseg_model_params unetseg_model_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Puts the model in evaluation mode (dropout is the identity), as model$eval().
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_model_eval(unetseg_model *model) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Runs the model on input [N, channels_in, H, W] (H and W multiples of 2^(depth-1)) and returns the
-/// probabilities [N, n_classes, H, W]. In training mode dropout is active; the graph for
-/// unetseg_tensor_backward is recorded in either mode.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free);
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a wrong input shape;
-/// UNETSEG_STATUS_OUT_OF_MEMORY for a batch too large.
-extern int32_t unetseg_model_forward(unetseg_model *model, unetseg_tensor const *input,
-                                     unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Frees a model handle. NULL is accepted and ignored; a handle that is not live is ignored with a
 /// warning. Tensors it made and optimisers over its parameters stay valid.
@@ -410,10 +413,90 @@ extern void unetseg_model_free(unetseg_model *model) UNETSEG_NOEXCEPT;
 extern int32_t unetseg_model_get_params(unetseg_model const *model,
                                         unetseg_model_params *out_params) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
+/// Runs the model on input [N, channels_in, H, W] (H and W multiples of 2^(depth-1)) and returns the
+/// probabilities [N, n_classes, H, W]. In training mode dropout is active; the graph for
+/// unetseg_tensor_backward is recorded in either mode.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free);
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a wrong input shape;
+/// UNETSEG_STATUS_OUT_OF_MEMORY for a batch too large.
+extern int32_t unetseg_model_forward(unetseg_model *model, unetseg_tensor const *input,
+                                     unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Puts the model in training mode (dropout active), as model$train().
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_model_train(unetseg_model *model) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Puts the model in evaluation mode (dropout is the identity), as model$eval().
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_model_eval(unetseg_model *model) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
 /// Writes whether the model is in training mode into *out_training.
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_model_is_training(unetseg_model const *model,
                                          bool *out_training) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Drops the gradients of all the model's parameters (as an optimiser's zero_grad).
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_model_zero_grad(unetseg_model *model) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/* ---- Named parameters ---------------------------------------------------------------------------------- */
+
+/// Writes the total number of parameter elements (weights and biases) into *out_count.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_model_parameter_count(unetseg_model const *model,
+                                             int64_t *out_count) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Writes the number of named parameter tensors (the entries of the state_dict) into *out_count. They are
+/// numbered 0 to count - 1 in the order of torch's named_parameters().
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_model_named_parameter_count(unetseg_model const *model,
+                                                   int32_t *out_count) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Copies the name of parameter index (a state_dict key such as "down_path.0.conv_block.conv_block.0.weight")
+/// and a NUL into out_name, which holds capacity bytes.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out
+/// of range or a buffer too small (the message says how many bytes are needed; 128 suffice for the
+/// post's model).
+extern int32_t unetseg_model_parameter_name(unetseg_model const *model, int32_t index, char *out_name,
+                                            size_t capacity) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Writes the index of the parameter called name into *out_index.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a name the
+/// model does not have.
+extern int32_t unetseg_model_parameter_index(unetseg_model const *model, char const *name,
+                                             int32_t *out_index) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Writes the number of dimensions of parameter index into *out_ndim and its sizes into out_shape, which
+/// holds capacity elements (conv weights are [out, in, kh, kw], transposed-conv weights [in, out, kh, kw],
+/// biases [out]; 4 always suffice).
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out
+/// of range or a capacity below the parameter's ndim.
+extern int32_t unetseg_model_parameter_shape(unetseg_model const *model, int32_t index, int64_t *out_shape,
+                                             int32_t capacity,
+                                             int32_t *out_ndim) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Copies the values of parameter index, row-major, into out_data, which holds capacity floats.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out
+/// of range or a capacity below the parameter's element count.
+extern int32_t unetseg_model_parameter_get(unetseg_model const *model, int32_t index, float *out_data,
+                                           int64_t capacity) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Overwrites the values of parameter index with count floats from data, row-major (count must be the
+/// parameter's element count). Optimiser state (momentum) is kept.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out
+/// of range or a wrong count (nothing is changed then).
+extern int32_t unetseg_model_parameter_set(unetseg_model *model, int32_t index, float const *data,
+                                           int64_t count) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/* ---- Files --------------------------------------------------------------------------------------------- */
+
+/// Saves the model to path as safetensors: exactly the PyTorch state_dict of the post's model (loadable
+/// with safetensors.torch.load_file) plus the model's shape in the metadata. Written to a temporary file
+/// in the same folder and renamed, so a crash never leaves half a file.
+/// Returns UNETSEG_STATUS_OK; UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an empty path or a dead handle;
+/// UNETSEG_STATUS_IO when the file cannot be written (the message names it).
+extern int32_t unetseg_model_save(unetseg_model const *model,
+                                  char const *path) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Loads a model from a safetensors file. A file written by unetseg_model_save carries its shape: pass
 /// NULL params to require that. A state_dict written by PyTorch has none: pass the model's params (seed is
@@ -429,52 +512,7 @@ extern int32_t unetseg_model_is_training(unetseg_model const *model,
 extern int32_t unetseg_model_load(char const *path, unetseg_model_params const *params,
                                   unetseg_model **out_model) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// Writes the number of named parameter tensors (the entries of the state_dict) into *out_count. They are
-/// numbered 0 to count - 1 in the order of torch's named_parameters().
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_model_named_parameter_count(unetseg_model const *model,
-                                                   int32_t *out_count) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Writes the total number of parameter elements (weights and biases) into *out_count.
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_model_parameter_count(unetseg_model const *model,
-                                             int64_t *out_count) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Copies the values of parameter index, row-major, into out_data, which holds capacity floats.
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out
-/// of range or a capacity below the parameter's element count.
-extern int32_t unetseg_model_parameter_get(unetseg_model const *model, int32_t index, float *out_data,
-                                           int64_t capacity) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Writes the index of the parameter called name into *out_index.
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a name the
-/// model does not have.
-extern int32_t unetseg_model_parameter_index(unetseg_model const *model, char const *name,
-                                             int32_t *out_index) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Copies the name of parameter index (a state_dict key such as "down_path.0.conv_block.conv_block.0.weight")
-/// and a NUL into out_name, which holds capacity bytes.
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out
-/// of range or a buffer too small (the message says how many bytes are needed; 128 suffice for the
-/// post's model).
-extern int32_t unetseg_model_parameter_name(unetseg_model const *model, int32_t index, char *out_name,
-                                            size_t capacity) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Overwrites the values of parameter index with count floats from data, row-major (count must be the
-/// parameter's element count). Optimiser state (momentum) is kept.
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out
-/// of range or a wrong count (nothing is changed then).
-extern int32_t unetseg_model_parameter_set(unetseg_model *model, int32_t index, float const *data,
-                                           int64_t count) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Writes the number of dimensions of parameter index into *out_ndim and its sizes into out_shape, which
-/// holds capacity elements (conv weights are [out, in, kh, kw], transposed-conv weights [in, out, kh, kw],
-/// biases [out]; 4 always suffice).
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out
-/// of range or a capacity below the parameter's ndim.
-extern int32_t unetseg_model_parameter_shape(unetseg_model const *model, int32_t index, int64_t *out_shape,
-                                             int32_t capacity,
-                                             int32_t *out_ndim) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+/* ---- Prediction ---------------------------------------------------------------------------------------- */
 
 /// Segments n images [n, channels_in, height, width] (float32, row-major, already normalised as for
 /// training) from images and writes the probabilities [n, n_classes, height, width] into
@@ -486,22 +524,6 @@ extern int32_t unetseg_model_parameter_shape(unetseg_model const *model, int32_t
 extern int32_t unetseg_model_predict(unetseg_model *model, float const *images, int64_t n, int64_t height,
                                      int64_t width, float *out_probabilities,
                                      int64_t capacity) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Saves the model to path as safetensors: exactly the PyTorch state_dict of the post's model (loadable
-/// with safetensors.torch.load_file) plus the model's shape in the metadata. Written to a temporary file
-/// in the same folder and renamed, so a crash never leaves half a file.
-/// Returns UNETSEG_STATUS_OK; UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an empty path or a dead handle;
-/// UNETSEG_STATUS_IO when the file cannot be written (the message names it).
-extern int32_t unetseg_model_save(unetseg_model const *model,
-                                  char const *path) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Puts the model in training mode (dropout active), as model$train().
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_model_train(unetseg_model *model) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Drops the gradients of all the model's parameters (as an optimiser's zero_grad).
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_model_zero_grad(unetseg_model *model) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /* ---------------------------------------------------------------------------------------------------------
  * Losses
@@ -516,6 +538,13 @@ extern int32_t unetseg_model_zero_grad(unetseg_model *model) UNETSEG_NOEXCEPT UN
 extern int32_t unetseg_loss_bce(unetseg_tensor const *prediction, unetseg_tensor const *target,
                                 unetseg_tensor **out_loss) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
+/// The post's dice loss 1 - (2 sum(p t) + 1) / (sum(p) + sum(t) + 1) over the whole flattened batch; a
+/// 0-dimensional tensor, differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_loss (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or element counts that differ.
+extern int32_t unetseg_loss_dice(unetseg_tensor const *prediction, unetseg_tensor const *target,
+                                 unetseg_tensor **out_loss) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
 /// The post's training loss: total = dice_weight * dice + (1 - dice_weight) * bce (dice_weight 0.3 in the
 /// post), with its two parts; three 0-dimensional tensors, differentiable (back-propagate total).
 /// Returns UNETSEG_STATUS_OK and three new handles in *out_total, *out_bce and *out_dice (free each with
@@ -525,16 +554,14 @@ extern int32_t unetseg_loss_combined(unetseg_tensor const *prediction, unetseg_t
                                      float dice_weight, unetseg_tensor **out_total, unetseg_tensor **out_bce,
                                      unetseg_tensor **out_dice) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// The post's dice loss 1 - (2 sum(p t) + 1) / (sum(p) + sum(t) + 1) over the whole flattened batch; a
-/// 0-dimensional tensor, differentiable.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_loss (free it with unetseg_tensor_free), or
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or element counts that differ.
-extern int32_t unetseg_loss_dice(unetseg_tensor const *prediction, unetseg_tensor const *target,
-                                 unetseg_tensor **out_loss) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
 /* ---------------------------------------------------------------------------------------------------------
- * SGD optimiser
+ * Optimisers: SGD and the one-cycle learning-rate schedule
  * --------------------------------------------------------------------------------------------------------- */
+
+/* ---- SGD ----------------------------------------------------------------------------------------------- */
+
+/// The post's optimiser settings: lr 0.1, momentum 0.9, dampening 0, weight_decay 0, nesterov false.
+extern unetseg_sgd_params unetseg_sgd_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Makes an SGD optimiser (torch's rules) over all of model's parameters. It keeps them alive: the model
 /// handle may be freed first.
@@ -543,24 +570,23 @@ extern int32_t unetseg_loss_dice(unetseg_tensor const *prediction, unetseg_tenso
 extern int32_t unetseg_sgd_create(unetseg_model *model, unetseg_sgd_params const *params,
                                   unetseg_sgd **out_optimizer) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// The post's optimiser settings: lr 0.1, momentum 0.9, dampening 0, weight_decay 0, nesterov false.
-extern unetseg_sgd_params unetseg_sgd_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Frees an optimiser handle. NULL is accepted and ignored; a handle that is not live is ignored with a
-/// warning. A schedule driving it stays valid.
-extern void unetseg_sgd_free(unetseg_sgd *optimizer) UNETSEG_NOEXCEPT;
+/// Drops the gradients of the optimiser's parameters (optimizer$zero_grad()).
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_sgd_zero_grad(unetseg_sgd *optimizer) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Updates every parameter that has a gradient (optimizer$step()).
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_sgd_step(unetseg_sgd *optimizer) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// Drops the gradients of the optimiser's parameters (optimizer$zero_grad()).
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_sgd_zero_grad(unetseg_sgd *optimizer) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+/// Frees an optimiser handle. NULL is accepted and ignored; a handle that is not live is ignored with a
+/// warning. A schedule driving it stays valid.
+extern void unetseg_sgd_free(unetseg_sgd *optimizer) UNETSEG_NOEXCEPT;
 
-/* ---------------------------------------------------------------------------------------------------------
- * One-cycle learning-rate schedule
- * --------------------------------------------------------------------------------------------------------- */
+/* ---- One-cycle schedule -------------------------------------------------------------------------------- */
+
+/// The post's schedule: max_lr 0.1, epochs 20, steps_per_epoch 0 (set it: the number of batches per
+/// epoch), pct_start 0.3, div_factor 25, final_div_factor 1e4, momentum 0.85 to 0.95, cycle_momentum true.
+extern unetseg_one_cycle_params unetseg_one_cycle_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Makes a one-cycle schedule over epochs * steps_per_epoch steps and sets optimizer's learning rate (and
 /// momentum) to their values at step 0. Call unetseg_one_cycle_step after every batch. It keeps the
@@ -570,13 +596,10 @@ extern int32_t unetseg_sgd_zero_grad(unetseg_sgd *optimizer) UNETSEG_NOEXCEPT UN
 extern int32_t unetseg_one_cycle_create(unetseg_sgd *optimizer, unetseg_one_cycle_params const *params,
                                         unetseg_one_cycle **out_scheduler) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// The post's schedule: max_lr 0.1, epochs 20, steps_per_epoch 0 (set it: the number of batches per
-/// epoch), pct_start 0.3, div_factor 25, final_div_factor 1e4, momentum 0.85 to 0.95, cycle_momentum true.
-extern unetseg_one_cycle_params unetseg_one_cycle_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Frees a schedule handle. NULL is accepted and ignored; a handle that is not live is ignored with a
-/// warning.
-extern void unetseg_one_cycle_free(unetseg_one_cycle *scheduler) UNETSEG_NOEXCEPT;
+/// Advances the schedule one step and sets the optimiser's learning rate (and momentum).
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a step past
+/// the last one (epochs * steps_per_epoch), as torch.
+extern int32_t unetseg_one_cycle_step(unetseg_one_cycle *scheduler) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Writes the learning rate at the current step into *out_lr.
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
@@ -588,10 +611,9 @@ extern int32_t unetseg_one_cycle_get_lr(unetseg_one_cycle const *scheduler,
 extern int32_t unetseg_one_cycle_get_momentum(unetseg_one_cycle const *scheduler,
                                               double *out_momentum) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// Advances the schedule one step and sets the optimiser's learning rate (and momentum).
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a step past
-/// the last one (epochs * steps_per_epoch), as torch.
-extern int32_t unetseg_one_cycle_step(unetseg_one_cycle *scheduler) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+/// Frees a schedule handle. NULL is accepted and ignored; a handle that is not live is ignored with a
+/// warning.
+extern void unetseg_one_cycle_free(unetseg_one_cycle *scheduler) UNETSEG_NOEXCEPT;
 
 /* ---------------------------------------------------------------------------------------------------------
  * Datasets: kaggle_3m folders as (image, mask) items
@@ -602,9 +624,29 @@ extern int32_t unetseg_one_cycle_step(unetseg_one_cycle *scheduler) UNETSEG_NOEX
 /// augmentation.enabled and random_sampling to true.
 extern unetseg_dataset_params unetseg_dataset_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
+/// Opens the slices under root (searched recursively; kaggle_3m layout: PATIENT_N.tif with its mask
+/// PATIENT_N_mask.tif, paired by name; other files are ignored), ordered by patient and slice number.
+/// Reads every mask once, for the lesion weights; images are read when an item is asked for.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_dataset (free it with unetseg_dataset_free);
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an augmentation value out of range or a folder without
+/// slices; UNETSEG_STATUS_IO for a folder that does not exist; UNETSEG_STATUS_FORMAT for an image without
+/// its mask (or the reverse), an unreadable mask or masks of different sizes (the message names the file).
+extern int32_t unetseg_dataset_open(char const *root, unetseg_dataset_params const *params,
+                                    unetseg_dataset **out_dataset) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
 /// Frees a dataset handle. NULL is accepted and ignored; a handle that is not live is ignored with a
 /// warning. Loaders over the dataset and tensors it made stay valid.
 extern void unetseg_dataset_free(unetseg_dataset *dataset) UNETSEG_NOEXCEPT;
+
+/// Writes the number of items (slices) into *out_length: the post's length(ds).
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_dataset_length(unetseg_dataset const *dataset,
+                                      int64_t *out_length) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Writes the height and width of every slice (all have the same) into *out_height and *out_width.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_dataset_image_size(unetseg_dataset const *dataset, int64_t *out_height,
+                                          int64_t *out_width) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Item index (0-based) of epoch: the image [3, H, W] (each image min-max scaled to [0, 1]) and the mask
 /// [1, H, W] (0 or 1) of slice index, or with random_sampling of a slice drawn by lesion weight, augmented
@@ -616,26 +658,6 @@ extern void unetseg_dataset_free(unetseg_dataset *dataset) UNETSEG_NOEXCEPT;
 extern int32_t unetseg_dataset_get_item(unetseg_dataset const *dataset, int64_t index, int64_t epoch,
                                         unetseg_tensor **out_image,
                                         unetseg_tensor **out_mask) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Writes the height and width of every slice (all have the same) into *out_height and *out_width.
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_dataset_image_size(unetseg_dataset const *dataset, int64_t *out_height,
-                                          int64_t *out_width) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Writes the number of items (slices) into *out_length: the post's length(ds).
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_dataset_length(unetseg_dataset const *dataset,
-                                      int64_t *out_length) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Opens the slices under root (searched recursively; kaggle_3m layout: PATIENT_N.tif with its mask
-/// PATIENT_N_mask.tif, paired by name; other files are ignored), ordered by patient and slice number.
-/// Reads every mask once, for the lesion weights; images are read when an item is asked for.
-/// Returns UNETSEG_STATUS_OK and a new handle in *out_dataset (free it with unetseg_dataset_free);
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an augmentation value out of range or a folder without
-/// slices; UNETSEG_STATUS_IO for a folder that does not exist; UNETSEG_STATUS_FORMAT for an image without
-/// its mask (or the reverse), an unreadable mask or masks of different sizes (the message names the file).
-extern int32_t unetseg_dataset_open(char const *root, unetseg_dataset_params const *params,
-                                    unetseg_dataset **out_dataset) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Writes into *out_slice the slice that item index of epoch shows: index itself, or with random_sampling
 /// the slice drawn by lesion weight (pass it to unetseg_dataset_slice_info).
@@ -659,42 +681,6 @@ extern int32_t unetseg_dataset_slice_info(unetseg_dataset const *dataset, int64_
  * Augmentation: the post's resize, rotation and flip, fixed or random
  * --------------------------------------------------------------------------------------------------------- */
 
-/// Mirrors image [C, H, W] and mask [M, H, W] left to right (torchvision's hflip). Not differentiable; the
-/// inputs are not changed.
-/// Returns UNETSEG_STATUS_OK and new handles in *out_image and *out_mask (free both with
-/// unetseg_tensor_free), or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or shapes that do not
-/// fit.
-extern int32_t unetseg_augmentation_hflip(unetseg_tensor const *image, unetseg_tensor const *mask,
-                                          unetseg_tensor **out_image,
-                                          unetseg_tensor **out_mask) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// unetseg_augmentation_hflip with probability flip (the post's 0.5), in [0, 1]; otherwise copies. Draws
-/// one number from the global generator (unetseg_manual_seed).
-/// Returns UNETSEG_STATUS_OK and new handles in *out_image and *out_mask (free both with
-/// unetseg_tensor_free), or UNETSEG_STATUS_INVALID_ARGUMENT as unetseg_augmentation_hflip, or for a
-/// probability outside [0, 1].
-extern int32_t unetseg_augmentation_random_flip(unetseg_tensor const *image, unetseg_tensor const *mask,
-                                                float flip, unetseg_tensor **out_image,
-                                                unetseg_tensor **out_mask) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// unetseg_augmentation_resize by a factor drawn from U(1 - scale, 1 + scale) (the post's 0.05), scale in
-/// [0, 1). Draws one number from the global generator (unetseg_manual_seed).
-/// Returns UNETSEG_STATUS_OK and new handles in *out_image and *out_mask (free both with
-/// unetseg_tensor_free), or UNETSEG_STATUS_INVALID_ARGUMENT as unetseg_augmentation_resize, or for scale out
-/// of range.
-extern int32_t unetseg_augmentation_random_resize(unetseg_tensor const *image, unetseg_tensor const *mask,
-                                                  float scale, unetseg_tensor **out_image,
-                                                  unetseg_tensor **out_mask) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// unetseg_augmentation_rotate by an angle drawn from U(-angle, angle) degrees (the post's 15), angle >= 0.
-/// Draws one number from the global generator (unetseg_manual_seed).
-/// Returns UNETSEG_STATUS_OK and new handles in *out_image and *out_mask (free both with
-/// unetseg_tensor_free), or UNETSEG_STATUS_INVALID_ARGUMENT as unetseg_augmentation_rotate, or for a
-/// negative or infinite angle.
-extern int32_t unetseg_augmentation_random_rotate(unetseg_tensor const *image, unetseg_tensor const *mask,
-                                                  float angle, unetseg_tensor **out_image,
-                                                  unetseg_tensor **out_mask) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
 /// Resizes image [C, H, W] and mask [M, H, W] by scale (in (0, 100]), then crops the centre or zero-pads
 /// back to H x W: image bilinear, mask nearest (so it stays 0/1), as torch's interpolate. scale 1 is the
 /// identity. Not differentiable; the inputs are not changed.
@@ -715,9 +701,49 @@ extern int32_t unetseg_augmentation_rotate(unetseg_tensor const *image, unetseg_
                                            float degrees, unetseg_tensor **out_image,
                                            unetseg_tensor **out_mask) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
+/// Mirrors image [C, H, W] and mask [M, H, W] left to right (torchvision's hflip). Not differentiable; the
+/// inputs are not changed.
+/// Returns UNETSEG_STATUS_OK and new handles in *out_image and *out_mask (free both with
+/// unetseg_tensor_free), or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or shapes that do not
+/// fit.
+extern int32_t unetseg_augmentation_hflip(unetseg_tensor const *image, unetseg_tensor const *mask,
+                                          unetseg_tensor **out_image,
+                                          unetseg_tensor **out_mask) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// unetseg_augmentation_resize by a factor drawn from U(1 - scale, 1 + scale) (the post's 0.05), scale in
+/// [0, 1). Draws one number from the global generator (unetseg_manual_seed).
+/// Returns UNETSEG_STATUS_OK and new handles in *out_image and *out_mask (free both with
+/// unetseg_tensor_free), or UNETSEG_STATUS_INVALID_ARGUMENT as unetseg_augmentation_resize, or for scale out
+/// of range.
+extern int32_t unetseg_augmentation_random_resize(unetseg_tensor const *image, unetseg_tensor const *mask,
+                                                  float scale, unetseg_tensor **out_image,
+                                                  unetseg_tensor **out_mask) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// unetseg_augmentation_rotate by an angle drawn from U(-angle, angle) degrees (the post's 15), angle >= 0.
+/// Draws one number from the global generator (unetseg_manual_seed).
+/// Returns UNETSEG_STATUS_OK and new handles in *out_image and *out_mask (free both with
+/// unetseg_tensor_free), or UNETSEG_STATUS_INVALID_ARGUMENT as unetseg_augmentation_rotate, or for a
+/// negative or infinite angle.
+extern int32_t unetseg_augmentation_random_rotate(unetseg_tensor const *image, unetseg_tensor const *mask,
+                                                  float angle, unetseg_tensor **out_image,
+                                                  unetseg_tensor **out_mask) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// unetseg_augmentation_hflip with probability flip (the post's 0.5), in [0, 1]; otherwise copies. Draws
+/// one number from the global generator (unetseg_manual_seed).
+/// Returns UNETSEG_STATUS_OK and new handles in *out_image and *out_mask (free both with
+/// unetseg_tensor_free), or UNETSEG_STATUS_INVALID_ARGUMENT as unetseg_augmentation_hflip, or for a
+/// probability outside [0, 1].
+extern int32_t unetseg_augmentation_random_flip(unetseg_tensor const *image, unetseg_tensor const *mask,
+                                                float flip, unetseg_tensor **out_image,
+                                                unetseg_tensor **out_mask) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
 /* ---------------------------------------------------------------------------------------------------------
  * Data loaders: batches, epoch after epoch
  * --------------------------------------------------------------------------------------------------------- */
+
+/// The post's dataloader(ds, batch_size = 4): batches of 4 in order, the last one smaller, made on the
+/// calling thread (workers 0), seed 777 for shuffles.
+extern unetseg_loader_params unetseg_loader_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Makes a loader over dataset, positioned at the start of epoch 1. It keeps the dataset alive: the
 /// dataset handle may be freed first.
@@ -728,15 +754,6 @@ extern int32_t unetseg_augmentation_rotate(unetseg_tensor const *image, unetseg_
 /// UNETSEG_MEMORY_LIMIT in the README).
 extern int32_t unetseg_loader_create(unetseg_dataset *dataset, unetseg_loader_params const *params,
                                      unetseg_loader **out_loader) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// The post's dataloader(ds, batch_size = 4): batches of 4 in order, the last one smaller, made on the
-/// calling thread (workers 0), seed 777 for shuffles.
-extern unetseg_loader_params unetseg_loader_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/// Writes the epoch that unetseg_loader_next reads into *out_epoch (1 for a new loader).
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-extern int32_t unetseg_loader_epoch(unetseg_loader const *loader,
-                                    int64_t *out_epoch) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Frees a loader handle, stopping its background threads. NULL is accepted and ignored; a handle that is
 /// not live is ignored with a warning. Batches it returned stay valid.
@@ -766,6 +783,11 @@ extern int32_t unetseg_loader_next(unetseg_loader *loader, unetseg_tensor **out_
 /// epoch.
 extern int32_t unetseg_loader_reset(unetseg_loader *loader,
                                     int64_t epoch) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Writes the epoch that unetseg_loader_next reads into *out_epoch (1 for a new loader).
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_loader_epoch(unetseg_loader const *loader,
+                                    int64_t *out_epoch) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /* ---------------------------------------------------------------------------------------------------------
  * Patient split into training and validation folders
@@ -815,6 +837,12 @@ extern int32_t unetseg_synthetic_write(char const *root, unetseg_synthetic_param
  * High level: a whole training run
  * --------------------------------------------------------------------------------------------------------- */
 
+/// The post's run: 20 epochs of batches of 4, one-cycle up to lr 0.1 with SGD momentum 0.9, the post's
+/// model, loss 0.3 * dice + 0.7 * bce, augmentation (0.05, 15, 0.5), lesion-weighted sampling, seed 777,
+/// the current threads, 1 loader thread, no resume, no overwrite, a checkpoint per epoch. The three folders are NULL:
+/// set train_dir and out_dir (and valid_dir for validation losses).
+extern unetseg_train_params unetseg_train_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
 /// Trains the post's U-Net on params->train_dir as the post and the unetseg CLI do: per batch zero_grad,
 /// forward, loss, backward, SGD step and one-cycle step; per epoch the mean losses on both folders. Writes
 /// into params->out_dir model_EPOCH.safetensors, best.safetensors (lowest validation loss), log.csv,
@@ -844,15 +872,12 @@ extern int32_t unetseg_train(unetseg_train_params const *params, unetseg_batch_c
                              unetseg_epoch_metrics *out_last_epoch,
                              unetseg_model **out_model) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// The post's run: 20 epochs of batches of 4, one-cycle up to lr 0.1 with SGD momentum 0.9, the post's
-/// model, loss 0.3 * dice + 0.7 * bce, augmentation (0.05, 15, 0.5), lesion-weighted sampling, seed 777,
-/// the current threads, 1 loader thread, no resume, no overwrite, a checkpoint per epoch. The three folders are NULL:
-/// set train_dir and out_dir (and valid_dir for validation losses).
-extern unetseg_train_params unetseg_train_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
 /* ---------------------------------------------------------------------------------------------------------
  * High level: evaluation (Dice per volume and slice, metrics.json, pictures)
  * --------------------------------------------------------------------------------------------------------- */
+
+/// Batches of 8 slices; no predicted masks, metrics file or pictures written.
+extern unetseg_evaluate_params unetseg_evaluate_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Runs model (evaluation mode, no graph; its mode is restored afterwards) over every slice under data_dir
 /// (kaggle_3m layout, in order, no augmentation) and scores it: Dice of each patient's volume with
@@ -877,19 +902,9 @@ extern int32_t unetseg_evaluate(unetseg_model *model, char const *data_dir,
                                 void *user_data, unetseg_evaluation_metrics *out_metrics,
                                 unetseg_evaluation **out_result) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// Batches of 8 slices; no predicted masks, metrics file or pictures written.
-extern unetseg_evaluate_params unetseg_evaluate_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
 /// Frees an evaluation result. NULL is accepted and ignored; a handle that is not live is ignored with a
 /// warning.
 extern void unetseg_evaluation_free(unetseg_evaluation *evaluation) UNETSEG_NOEXCEPT;
-
-/// Copies the patient id of volume index and a NUL into out_patient, which holds capacity bytes.
-/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out of
-/// range or a buffer too small (the message says how many bytes are needed; 64 suffice for Kaggle names).
-extern int32_t unetseg_evaluation_patient(unetseg_evaluation const *evaluation, int32_t index,
-                                          char *out_patient,
-                                          size_t capacity) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Writes the number of patients (volumes) evaluated into *out_count; they are numbered 0 to count - 1 in
 /// the dataset's order (by patient id).
@@ -903,6 +918,13 @@ extern int32_t unetseg_evaluation_volume_count(unetseg_evaluation const *evaluat
 /// of range.
 extern int32_t unetseg_evaluation_volume_dice(unetseg_evaluation const *evaluation, int32_t index,
                                               double *out_dice) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Copies the patient id of volume index and a NUL into out_patient, which holds capacity bytes.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out of
+/// range or a buffer too small (the message says how many bytes are needed; 64 suffice for Kaggle names).
+extern int32_t unetseg_evaluation_patient(unetseg_evaluation const *evaluation, int32_t index,
+                                          char *out_patient,
+                                          size_t capacity) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /* ---------------------------------------------------------------------------------------------------------
  * High level: segmenting a folder
@@ -927,398 +949,6 @@ extern int32_t unetseg_evaluation_volume_dice(unetseg_evaluation const *evaluati
 extern int32_t unetseg_predict_folder(unetseg_model *model, char const *input, char const *out_dir,
                                       unetseg_progress_callback progress, void *user_data,
                                       int64_t *out_written) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
-
-/* ---------------------------------------------------------------------------------------------------------
- * R binding (.C): pointer-only functions ending in char **message, int *status
- * --------------------------------------------------------------------------------------------------------- */
-
-/// R (.C): mirrors image and mask left to right with probability *probability, drawn with the global
-/// generator (ds$flip), as unetseg_augmentation_random_flip. New handles in *out_image and *out_mask.
-extern void unetseg_r_augment_flip(int32_t const *image, int32_t const *mask, double const *probability,
-                                   int32_t *out_image, int32_t *out_mask, char **message,
-                                   int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): resizes image [C, H, W] and mask [M, H, W] by a factor drawn from U(1 - *scale, 1 + *scale) with
-/// the global generator, then crops or pads back (ds$resize), as unetseg_augmentation_random_resize. New
-/// handles in *out_image and *out_mask.
-extern void unetseg_r_augment_resize(int32_t const *image, int32_t const *mask, double const *scale,
-                                     int32_t *out_image, int32_t *out_mask, char **message,
-                                     int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): rotates image and mask by an angle drawn from U(-*angle, *angle) degrees with the global
-/// generator (ds$rotate), as unetseg_augmentation_random_rotate. New handles in *out_image and *out_mask.
-extern void unetseg_r_augment_rotate(int32_t const *image, int32_t const *mask, double const *angle,
-                                     int32_t *out_image, int32_t *out_mask, char **message,
-                                     int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): copies into *out_text (R passes 1023 characters) why UNETSEG_BLAS_CORETYPE was ignored (a core
-/// type unetseg does not know, or kernels this CPU cannot run); "" when it was followed or is unset.
-extern void unetseg_r_blas_warning(char **out_text, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): frees dataset handle *dataset (0 and dead handles are ignored).
-extern void unetseg_r_dataset_free(int32_t const *dataset, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): item *index (0-based) of epoch *epoch: new handles to the image [3, H, W] in *out_image and the
-/// mask [1, H, W] in *out_mask (ds[i] reads epoch 0).
-extern void unetseg_r_dataset_get_item(int32_t const *dataset, double const *index, double const *epoch,
-                                       int32_t *out_image, int32_t *out_mask, char **message,
-                                       int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): writes the slices' (height, width) into out_size.
-extern void unetseg_r_dataset_image_size(int32_t const *dataset, int32_t *out_size, char **message,
-                                         int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): writes the number of slices into *out_length (length(ds)).
-extern void unetseg_r_dataset_length(int32_t const *dataset, double *out_length, char **message,
-                                     int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): opens the slices under *root (kaggle_3m layout) as the post's brainseg_dataset, with
-/// augmentation = (scale, angle, flip) when *augment is 1, lesion-weighted sampling when *random_sampling
-/// is 1, and *seed for all its randomness, as unetseg_dataset_open. New handle in *out_dataset.
-extern void unetseg_r_dataset_open(char **root, double const *augmentation, int32_t const *augment,
-                                   int32_t const *random_sampling, double const *seed, int32_t *out_dataset,
-                                   char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): evaluates *model on the slices under *data_dir in batches of *batch_size, as unetseg_evaluate
-/// (the CLI's unetseg evaluate): writes (mean volume Dice, median volume Dice, mean slice Dice, bce, dice
-/// loss, slices) into out_metrics and a new handle to the per-patient result into *out_evaluation.
-/// Predicted masks go to *predictions_dir and metrics.json and the pictures to *output_dir when they are
-/// not "".
-extern void unetseg_r_evaluate(int32_t const *model, char **data_dir, int32_t const *batch_size,
-                               char **predictions_dir, char **output_dir, double *out_metrics,
-                               int32_t *out_evaluation, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): frees evaluation handle *evaluation (0 and dead handles are ignored).
-extern void unetseg_r_evaluation_free(int32_t const *evaluation, char **message,
-                                      int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): patient *index (0-based) of an evaluation: its id into *out_patient (R passes 255 characters)
-/// and the Dice of its volume into *out_dice (unetseg_evaluation_patient, unetseg_evaluation_volume_dice).
-extern void unetseg_r_evaluation_patient(int32_t const *evaluation, int32_t const *index, char **out_patient,
-                                         double *out_dice, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): writes the number of patients of an evaluation into *out_count (unetseg_evaluation_volume_count).
-extern void unetseg_r_evaluation_patient_count(int32_t const *evaluation, int32_t *out_count, char **message,
-                                               int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): trains as unetseg_train (the trainer of the CLI's unetseg train): folders = (train_dir,
-/// valid_dir or "", out_dir); integers = (epochs, batch_size, depth, n_filters, augment, random_sampling,
-/// threads (0: keep), loader_workers, resume, overwrite); doubles = (lr, momentum, dropout, dice_weight, scale, angle,
-/// flip, seed). Writes one row of 9 values per epoch (epoch, training loss, bce, dice, validation loss,
-/// bce, dice, lr, seconds) into out_history, which holds integers[0] rows, the number of rows into
-/// *out_epochs and a new handle to the trained model into *out_model. After every batch it checks for R's
-/// user interrupt (Ctrl-C): one stops the run at the end of that batch with its state saved (as a callback
-/// returning false does), UNETSEG_STATUS_CANCELLED and a message starting "interrupted".
-extern void unetseg_r_fit(char **folders, int32_t const *integers, double const *doubles, double *out_history,
-                          int32_t *out_epochs, int32_t *out_model, char **message,
-                          int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): writes the number of compute threads into *out_threads.
-extern void unetseg_r_get_num_threads(int32_t *out_threads, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): frees iterator handle *iterator, stopping its background threads (0 and dead handles are
-/// ignored).
-extern void unetseg_r_iterator_free(int32_t const *iterator, char **message,
-                                    int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): the iterator's next batch: *out_has_batch 1 with new handles to the images [B, 3, H, W] in
-/// *out_images and the masks [B, 1, H, W] in *out_masks, or *out_has_batch 0 (and two 0 handles) after the
-/// epoch's last batch.
-extern void unetseg_r_iterator_next(int32_t const *iterator, int32_t *out_images, int32_t *out_masks,
-                                    int32_t *out_has_batch, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): writes the number of live handles (unetseg_live_handle_count) into *out_count.
-extern void unetseg_r_live_handle_count(double *out_count, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): writes the loader's batch size into *out_size.
-extern void unetseg_r_loader_batch_size(int32_t const *loader, int32_t *out_size, char **message,
-                                        int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): a loader over *dataset with settings = (batch_size, shuffle, drop_last, workers) and *seed for
-/// the shuffles, as unetseg_loader_create. New handle in *out_loader.
-extern void unetseg_r_loader_create(int32_t const *dataset, int32_t const *settings, double const *seed,
-                                    int32_t *out_loader, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): frees loader handle *loader (0 and dead handles are ignored).
-extern void unetseg_r_loader_free(int32_t const *loader, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): an iterator over the batches of epoch *epoch of *loader, from batch *starting_batch (0-based).
-/// New handle in *out_iterator.
-extern void unetseg_r_loader_iterate(int32_t const *loader, double const *epoch, double const *starting_batch,
-                                     int32_t *out_iterator, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): writes the number of batches per epoch into *out_length (length(dl)).
-extern void unetseg_r_loader_length(int32_t const *loader, double *out_length, char **message,
-                                    int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): mean binary cross-entropy of *prediction (probabilities) against *target, as torch's
-/// nnf_binary_cross_entropy (logs clamped at -100); differentiable. New handle in *out_tensor.
-extern void unetseg_r_loss_bce(int32_t const *prediction, int32_t const *target, int32_t *out_tensor,
-                               char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): the post's dice loss 1 - (2 sum(p t) + 1) / (sum(p) + sum(t) + 1) over the whole batch;
-/// differentiable. New handle in *out_tensor.
-extern void unetseg_r_loss_dice(int32_t const *prediction, int32_t const *target, int32_t *out_tensor,
-                                char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): seeds the global generator (torch_manual_seed) with *seed, a whole number in 0...2^53.
-extern void unetseg_r_manual_seed(double const *seed, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): writes the model's (channels_in, n_classes, depth, n_filters) into out_config and its dropout
-/// into *out_dropout.
-extern void unetseg_r_model_config(int32_t const *model, int32_t *out_config, double *out_dropout,
-                                   char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): a U-Net with config = (channels_in, n_classes, depth, n_filters), *dropout and *seed (-1: the
-/// global generator, see unetseg_r_manual_seed; else a whole number), as unetseg_model_create. New handle
-/// in *out_model.
-extern void unetseg_r_model_create(int32_t const *config, double const *dropout, double const *seed,
-                                   int32_t *out_model, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): runs the model on *input [N, channels_in, H, W] and returns the probabilities [N, n_classes, H,
-/// W] as a new handle in *out_tensor (model(x)), as unetseg_model_forward.
-extern void unetseg_r_model_forward(int32_t const *model, int32_t const *input, int32_t *out_tensor,
-                                    char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): frees model handle *model (0 and dead handles are ignored).
-extern void unetseg_r_model_free(int32_t const *model, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): writes 1 into *out_training in training mode, 0 in evaluation mode.
-extern void unetseg_r_model_is_training(int32_t const *model, int32_t *out_training, char **message,
-                                        int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): loads a model saved by unetseg_r_model_save or unetseg_model_save from *path (torch_load), as
-/// unetseg_model_load without params. New handle in *out_model (in training mode).
-extern void unetseg_r_model_load(char **path, int32_t *out_model, char **message,
-                                 int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): parameter *index (0-based, torch's named_parameters() order): its state_dict name into
-/// *out_name (R passes 128 characters) and a new handle to the parameter tensor itself (not a copy: an
-/// optimiser over it updates the model) in *out_tensor.
-extern void unetseg_r_model_parameter(int32_t const *model, int32_t const *index, char **out_name,
-                                      int32_t *out_tensor, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): writes the number of named parameter tensors (state_dict entries) into *out_count and of their
-/// elements into *out_elements.
-extern void unetseg_r_model_parameter_count(int32_t const *model, int32_t *out_count, double *out_elements,
-                                            char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): saves the model to *path as safetensors (torch_save), as unetseg_model_save.
-extern void unetseg_r_model_save(int32_t const *model, char **path, char **message,
-                                 int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): training mode (dropout active) when *training is 1, evaluation mode when 0 (model$train(),
-/// model$eval()).
-extern void unetseg_r_model_set_training(int32_t const *model, int32_t const *training, char **message,
-                                         int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): drops the gradients of all the model's parameters (model$zero_grad()).
-extern void unetseg_r_model_zero_grad(int32_t const *model, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): a one-cycle schedule over *optimizer with settings = (max_lr, pct_start, div_factor,
-/// final_div_factor, base_momentum, max_momentum), steps = (epochs, steps_per_epoch) and
-/// *cycle_momentum, as unetseg_one_cycle_create (it sets the optimiser's rate for step 0). New handle in
-/// *out_scheduler.
-extern void unetseg_r_one_cycle_create(int32_t const *optimizer, double const *settings, int32_t const *steps,
-                                       int32_t const *cycle_momentum, int32_t *out_scheduler, char **message,
-                                       int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): frees schedule handle *scheduler (0 and dead handles are ignored).
-extern void unetseg_r_one_cycle_free(int32_t const *scheduler, char **message,
-                                     int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): writes the schedule's (learning rate, momentum, steps taken, total steps) into out_values (4
-/// doubles).
-extern void unetseg_r_one_cycle_get(int32_t const *scheduler, double *out_values, char **message,
-                                    int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): advances the schedule one step (scheduler$step()); stepping past the last step is an error, as
-/// in torch.
-extern void unetseg_r_one_cycle_step(int32_t const *scheduler, char **message,
-                                     int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): segments *input (a slice TIFF or a folder of slices) with *model and writes the predicted masks
-/// under *out_dir, as unetseg_predict_folder (the CLI's unetseg predict); writes their number into
-/// *out_written.
-extern void unetseg_r_predict(int32_t const *model, char **input, char **out_dir, double *out_written,
-                              char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): draws a seed (a whole number below 2^53, which an R double holds exactly) from the global
-/// generator into *out_seed: what datasets and loaders made without a seed use, so that
-/// torch_manual_seed governs them.
-extern void unetseg_r_random_seed(double *out_seed, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): sets the number of compute threads to *num_threads (0 restores one per CPU), as
-/// unetseg_set_num_threads.
-extern void unetseg_r_set_num_threads(int32_t const *num_threads, char **message,
-                                      int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): SGD (torch's rules) over the *count parameter tensors whose handles are at parameters (R's
-/// model$parameters), with settings = (lr, momentum, dampening, weight_decay) and *nesterov. It keeps the
-/// tensors alive. New handle in *out_optimizer.
-extern void unetseg_r_sgd_create(int32_t const *parameters, int32_t const *count, double const *settings,
-                                 int32_t const *nesterov, int32_t *out_optimizer, char **message,
-                                 int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): frees optimiser handle *optimizer (0 and dead handles are ignored).
-extern void unetseg_r_sgd_free(int32_t const *optimizer, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): writes the optimiser's current learning rate and momentum into out_values (2 doubles).
-extern void unetseg_r_sgd_get(int32_t const *optimizer, double *out_values, char **message,
-                              int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): updates every parameter that has a gradient (optimizer$step()).
-extern void unetseg_r_sgd_step(int32_t const *optimizer, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): drops the gradients of the optimiser's parameters (optimizer$zero_grad()).
-extern void unetseg_r_sgd_zero_grad(int32_t const *optimizer, char **message,
-                                    int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): splits the patient folders of *root into integers[0] (n_valid) chosen with *seed for *valid_dir
-/// and the rest for *train_dir, as unetseg_split_patients (links to the source, split.json beside
-/// train_dir), replacing an earlier split when integers[1] (overwrite) is not 0; writes the two counts into
-/// out_counts.
-extern void unetseg_r_split_patients(char **root, char **train_dir, char **valid_dir, int32_t const *integers,
-                                     double const *seed, int32_t *out_counts, char **message,
-                                     int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): copies the name of status code *code (unetseg_status_string) into *out_name (R passes 32
-/// characters).
-extern void unetseg_r_status_string(int32_t const *code, char **out_name, char **message,
-                                    int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): writes a synthetic LGG-like dataset under *root in the kaggle_3m layout with counts =
-/// (patients, min_slices, max_slices, size), *seed and *lesion_fraction, as unetseg_synthetic_write;
-/// writes the number of slices into *out_slices.
-extern void unetseg_r_synthetic_write(char **root, int32_t const *counts, double const *seed,
-                                      double const *lesion_fraction, double *out_slices, char **message,
-                                      int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): copies the one-line system report of unetseg_system_info_string into *out_text (R passes 256
-/// characters).
-extern void unetseg_r_system_info(char **out_text, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): elementwise *a + *b (same shape), differentiable. New handle in *out_tensor.
-extern void unetseg_r_tensor_add(int32_t const *a, int32_t const *b, int32_t *out_tensor, char **message,
-                                 int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): tensor + *scalar for every element, differentiable. New handle in *out_tensor.
-extern void unetseg_r_tensor_add_scalar(int32_t const *tensor, double const *scalar, int32_t *out_tensor,
-                                        char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): back-propagates from a one-element tensor (loss$backward()), as unetseg_tensor_backward.
-extern void unetseg_r_tensor_backward(int32_t const *tensor, char **message,
-                                      int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): a tensor of *ndim sizes at shape (each > 0) holding *length doubles from data, row-major, as
-/// float32; with *requires_grad it is a leaf that collects gradients. *length must be the product of the
-/// sizes. New handle in *out_tensor.
-extern void unetseg_r_tensor_create(double const *data, double const *length, int32_t const *shape,
-                                    int32_t const *ndim, int32_t const *requires_grad, int32_t *out_tensor,
-                                    char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): copies the elements, row-major, into out_data, which holds *capacity doubles.
-extern void unetseg_r_tensor_data(int32_t const *tensor, double *out_data, double const *capacity,
-                                  char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): a copy of the tensor that records no graph (torch's detach, then clone). New handle in
-/// *out_tensor.
-extern void unetseg_r_tensor_detach(int32_t const *tensor, int32_t *out_tensor, char **message,
-                                    int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): elementwise *a / *b (same shape), differentiable. New handle in *out_tensor.
-extern void unetseg_r_tensor_div(int32_t const *a, int32_t const *b, int32_t *out_tensor, char **message,
-                                 int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): tensor / *scalar for every element, differentiable. New handle in *out_tensor.
-extern void unetseg_r_tensor_div_scalar(int32_t const *tensor, double const *scalar, int32_t *out_tensor,
-                                        char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): frees tensor handle *tensor (0 and dead handles are ignored, as by unetseg_tensor_free).
-extern void unetseg_r_tensor_free(int32_t const *tensor, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): a new handle to the accumulated gradient in *out_grad, or 0 when there is none.
-extern void unetseg_r_tensor_grad(int32_t const *tensor, int32_t *out_grad, char **message,
-                                  int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): 1 where an element is greater than *scalar, else 0 (prediction > 0.5); not differentiable. New
-/// handle in *out_tensor.
-extern void unetseg_r_tensor_gt_scalar(int32_t const *tensor, double const *scalar, int32_t *out_tensor,
-                                       char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): writes the value of a one-element tensor into *out_value (loss$item()).
-extern void unetseg_r_tensor_item(int32_t const *tensor, double *out_value, char **message,
-                                  int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): the mean of all elements, a 0-dimensional tensor, differentiable. New handle in *out_tensor.
-extern void unetseg_r_tensor_mean(int32_t const *tensor, int32_t *out_tensor, char **message,
-                                  int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): elementwise *a * *b (same shape), differentiable. New handle in *out_tensor.
-extern void unetseg_r_tensor_mul(int32_t const *a, int32_t const *b, int32_t *out_tensor, char **message,
-                                 int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): tensor * *scalar for every element, differentiable. New handle in *out_tensor.
-extern void unetseg_r_tensor_mul_scalar(int32_t const *tensor, double const *scalar, int32_t *out_tensor,
-                                        char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): writes whether gradients flow to the tensor into *out_requires_grad (0 or 1).
-extern void unetseg_r_tensor_requires_grad(int32_t const *tensor, int32_t *out_requires_grad, char **message,
-                                           int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): *scalar + tensor for every element, differentiable. New handle in *out_tensor.
-extern void unetseg_r_tensor_scalar_add(double const *scalar, int32_t const *tensor, int32_t *out_tensor,
-                                        char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): *scalar / tensor for every element, differentiable. New handle in *out_tensor.
-extern void unetseg_r_tensor_scalar_div(double const *scalar, int32_t const *tensor, int32_t *out_tensor,
-                                        char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): *scalar * tensor for every element, differentiable. New handle in *out_tensor.
-extern void unetseg_r_tensor_scalar_mul(double const *scalar, int32_t const *tensor, int32_t *out_tensor,
-                                        char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): *scalar - tensor for every element (the post's 1 - dice), differentiable. New handle in
-/// *out_tensor.
-extern void unetseg_r_tensor_scalar_sub(double const *scalar, int32_t const *tensor, int32_t *out_tensor,
-                                        char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): sets whether gradients flow to a leaf tensor, as unetseg_tensor_set_requires_grad.
-extern void unetseg_r_tensor_set_requires_grad(int32_t const *tensor, int32_t const *requires_grad,
-                                               char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): writes the number of dimensions into *out_ndim and the sizes, outermost first, into out_shape,
-/// which holds *capacity integers (UNETSEG_MAX_NDIM suffice).
-extern void unetseg_r_tensor_shape(int32_t const *tensor, int32_t *out_shape, int32_t const *capacity,
-                                   int32_t *out_ndim, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): 1 / (1 + exp(-x)) for every element, differentiable. New handle in *out_tensor.
-extern void unetseg_r_tensor_sigmoid(int32_t const *tensor, int32_t *out_tensor, char **message,
-                                     int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): elementwise *a - *b (same shape), differentiable. New handle in *out_tensor.
-extern void unetseg_r_tensor_sub(int32_t const *a, int32_t const *b, int32_t *out_tensor, char **message,
-                                 int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): tensor - *scalar for every element, differentiable. New handle in *out_tensor.
-extern void unetseg_r_tensor_sub_scalar(int32_t const *tensor, double const *scalar, int32_t *out_tensor,
-                                        char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): the sum of all elements, a 0-dimensional tensor, differentiable. New handle in *out_tensor.
-extern void unetseg_r_tensor_sum(int32_t const *tensor, int32_t *out_tensor, char **message,
-                                 int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): the same elements with *ndim sizes at shape, one of which may be -1 (torch's view); shares
-/// storage and is differentiable. New handle in *out_tensor.
-extern void unetseg_r_tensor_view(int32_t const *tensor, int32_t const *shape, int32_t const *ndim,
-                                  int32_t *out_tensor, char **message, int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): drops the tensor's gradient.
-extern void unetseg_r_tensor_zero_grad(int32_t const *tensor, char **message,
-                                       int32_t *status) UNETSEG_NOEXCEPT;
-
-/// R (.C): copies the library's version (unetseg_version) into *out_version, a string R pre-sized.
-extern void unetseg_r_version(char **out_version, char **message, int32_t *status) UNETSEG_NOEXCEPT;
 
 #if defined(__cplusplus)
 } /* extern "C" */

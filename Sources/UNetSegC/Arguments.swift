@@ -9,7 +9,7 @@ import _UNetSupport
 // caller's buffers. Every check throws `invalidArgument` with a message naming the argument.
 
 /// `pointer`, or an error naming `argument` when it is NULL.
-func required<Pointer>(_ pointer: Pointer?, _ argument: String) throws(UnetsegError) -> Pointer {
+func nonNull<Pointer>(_ pointer: Pointer?, _ argument: String) throws(UnetsegError) -> Pointer {
     guard let pointer else { throw .invalidArgument("\(argument) is NULL") }
     return pointer
 }
@@ -22,7 +22,7 @@ func shapeArgument(_ shape: UnsafePointer<Int64>?, _ ndim: Int32, _ argument: St
                    allowInferred: Bool = false) throws(UnetsegError) -> [Int] {
     try checkArgument(ndim >= 0 && ndim <= UNETSEG_MAX_NDIM, "ndim must be in 0...\(UNETSEG_MAX_NDIM), got \(ndim)")
     guard ndim > 0 else { return [] }
-    let sizes = Array(UnsafeBufferPointer(start: try required(shape, argument), count: Int(ndim))).map { Int($0) }
+    let sizes = Array(UnsafeBufferPointer(start: try nonNull(shape, argument), count: Int(ndim))).map { Int($0) }
     let described = Shape.describe(sizes)
     if allowInferred {
         try checkArgument(sizes.allSatisfy { $0 > 0 || $0 == -1 } && sizes.filter { $0 == -1 }.count <= 1,
@@ -42,7 +42,7 @@ func indexArgument(_ index: Int32, count: Int, _ argument: String = "index") thr
 
 /// A file path from C: non-NULL, non-empty, valid UTF-8.
 func pathArgument(_ path: UnsafePointer<CChar>?, _ argument: String = "path") throws(UnetsegError) -> String {
-    guard let text = String(validatingCString: try required(path, argument)) else {
+    guard let text = String(validatingCString: try nonNull(path, argument)) else {
         throw .invalidArgument("\(argument) is not valid UTF-8")
     }
     try checkArgument(!text.isEmpty, "\(argument) is empty")
@@ -52,7 +52,7 @@ func pathArgument(_ path: UnsafePointer<CChar>?, _ argument: String = "path") th
 /// Copies `count` floats from `source` into the caller's `buffer` of `capacity` floats (`argument`).
 func copyOut(_ source: UnsafePointer<Float>, count: Int, to buffer: UnsafeMutablePointer<Float>?,
              capacity: Int64, _ argument: String) throws(UnetsegError) {
-    let buffer = try required(buffer, argument)
+    let buffer = try nonNull(buffer, argument)
     try checkArgument(capacity >= Int64(count), "\(argument) holds \(capacity) floats, \(count) are needed")
     buffer.update(from: source, count: count)
 }
@@ -61,7 +61,7 @@ func copyOut(_ source: UnsafePointer<Float>, count: Int, to buffer: UnsafeMutabl
 /// does not fit (saying how many bytes are needed).
 func copyOut(_ text: String, to buffer: UnsafeMutablePointer<CChar>?, capacity: UInt,
              _ argument: String) throws(UnetsegError) {
-    let buffer = try required(buffer, argument)
+    let buffer = try nonNull(buffer, argument)
     let bytes = Array(text.utf8)
     try checkArgument(UInt(bytes.count) < capacity,
                 "\(argument) holds \(capacity) bytes, \(bytes.count + 1) are needed (with the NUL)")

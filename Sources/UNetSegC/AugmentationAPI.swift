@@ -22,6 +22,25 @@ func withGlobalGenerator<Result: Sendable>(_ body: (inout RandomGenerator) throw
     try defaultGenerator.withLock { (generator: inout RandomGenerator) throws(UnetsegError) -> Result in try body(&generator) }
 }
 
+/// The post's three random augmentations of an image and its mask, each drawing one number from the global
+/// generator: the work of unetseg_augmentation_random_*.
+enum RandomAugmentation {
+    /// Resized by a factor drawn from U(1 - scale, 1 + scale).
+    static func resize(_ image: Tensor, _ mask: Tensor, scale: Float) throws(UnetsegError) -> (image: Tensor, mask: Tensor) {
+        try withGlobalGenerator { (g) throws(UnetsegError) in try Augmentation.randomResize(image, mask, scaleParameter: scale, generator: &g) }
+    }
+
+    /// Rotated by an angle drawn from U(-angle, angle) degrees.
+    static func rotate(_ image: Tensor, _ mask: Tensor, angle: Float) throws(UnetsegError) -> (image: Tensor, mask: Tensor) {
+        try withGlobalGenerator { (g) throws(UnetsegError) in try Augmentation.randomRotate(image, mask, angleParameter: angle, generator: &g) }
+    }
+
+    /// Mirrored left to right with probability `flip`.
+    static func flip(_ image: Tensor, _ mask: Tensor, probability flip: Float) throws(UnetsegError) -> (image: Tensor, mask: Tensor) {
+        try withGlobalGenerator { (g) throws(UnetsegError) in try Augmentation.randomFlip(image, mask, probability: flip, generator: &g) }
+    }
+}
+
 /// Resizes image [C, H, W] and mask [M, H, W] by scale (in (0, 100]), then crops the centre or zero-pads
 /// back to H x W: image bilinear, mask nearest (so it stays 0/1), as torch's interpolate. scale 1 is the
 /// identity. Not differentiable; the inputs are not changed.
@@ -72,7 +91,7 @@ func withGlobalGenerator<Result: Sendable>(_ body: (inout RandomGenerator) throw
 @c public func unetseg_augmentation_random_resize(_ image: UnsafePointer<unetseg_tensor>?, _ mask: UnsafePointer<unetseg_tensor>?,
                                                   _ scale: Float, _ out_image: TensorOut?, _ out_mask: TensorOut?) -> Int32 {
     augmenting(image, mask, out_image, out_mask, function: #function) { (i, m) throws(UnetsegError) in
-        try withGlobalGenerator { (g) throws(UnetsegError) in try Augmentation.randomResize(i, m, scaleParameter: scale, generator: &g) }
+        try RandomAugmentation.resize(i, m, scale: scale)
     }
 }
 
@@ -85,7 +104,7 @@ func withGlobalGenerator<Result: Sendable>(_ body: (inout RandomGenerator) throw
 @c public func unetseg_augmentation_random_rotate(_ image: UnsafePointer<unetseg_tensor>?, _ mask: UnsafePointer<unetseg_tensor>?,
                                                   _ angle: Float, _ out_image: TensorOut?, _ out_mask: TensorOut?) -> Int32 {
     augmenting(image, mask, out_image, out_mask, function: #function) { (i, m) throws(UnetsegError) in
-        try withGlobalGenerator { (g) throws(UnetsegError) in try Augmentation.randomRotate(i, m, angleParameter: angle, generator: &g) }
+        try RandomAugmentation.rotate(i, m, angle: angle)
     }
 }
 
@@ -98,6 +117,6 @@ func withGlobalGenerator<Result: Sendable>(_ body: (inout RandomGenerator) throw
 @c public func unetseg_augmentation_random_flip(_ image: UnsafePointer<unetseg_tensor>?, _ mask: UnsafePointer<unetseg_tensor>?,
                                                 _ flip: Float, _ out_image: TensorOut?, _ out_mask: TensorOut?) -> Int32 {
     augmenting(image, mask, out_image, out_mask, function: #function) { (i, m) throws(UnetsegError) in
-        try withGlobalGenerator { (g) throws(UnetsegError) in try Augmentation.randomFlip(i, m, probability: flip, generator: &g) }
+        try RandomAugmentation.flip(i, m, probability: flip)
     }
 }

@@ -25,6 +25,14 @@ extension unetseg_augmentation_params {
     }
 }
 
+extension unetseg_dataset_params {
+    /// The dataset of the slices under `folder` with these parameters (validated): the work of
+    /// unetseg_dataset_open.
+    func openDataset(at folder: String) throws(UnetsegError) -> BrainSegDataset {
+        try BrainSegDataset(root: folder, augmentation: try augmentation.validated(), randomSampling: random_sampling, seed: seed)
+    }
+}
+
 /// A plain dataset, as the post's validation set: augmentation disabled (with the post's values 0.05, 15,
 /// 0.5 ready to enable), random_sampling false, seed 777. For the post's training set set
 /// augmentation.enabled and random_sampling to true.
@@ -45,9 +53,7 @@ extension unetseg_augmentation_params {
                                     _ out_dataset: DatasetOut?) -> Int32 {
     returningHandle(out_dataset, "out_dataset", function: #function) { () throws(UnetsegError) in
         let folder = try pathArgument(root, "root")
-        let p = try required(params, "params").pointee
-        return try BrainSegDataset(root: folder, augmentation: try p.augmentation.validated(),
-                                   randomSampling: p.random_sampling, seed: p.seed)
+        return try nonNull(params, "params").pointee.openDataset(at: folder)
     }
 }
 
@@ -63,7 +69,7 @@ extension unetseg_augmentation_params {
 @c public func unetseg_dataset_length(_ dataset: UnsafePointer<unetseg_dataset>?, _ out_length: UnsafeMutablePointer<Int64>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let d = try Handles.dataset(dataset)
-        try required(out_length, "out_length").pointee = Int64(d.count)
+        try nonNull(out_length, "out_length").pointee = Int64(d.count)
     }
 }
 
@@ -74,7 +80,7 @@ extension unetseg_augmentation_params {
                                           _ out_width: UnsafeMutablePointer<Int64>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let d = try Handles.dataset(dataset)
-        let height = try required(out_height, "out_height"), width = try required(out_width, "out_width")
+        let height = try nonNull(out_height, "out_height"), width = try nonNull(out_width, "out_width")
         height.pointee = Int64(d.height)
         width.pointee = Int64(d.width)
     }
@@ -107,7 +113,7 @@ extension unetseg_augmentation_params {
     withStatus { () throws(UnetsegError) in
         let d = try Handles.dataset(dataset)
         let i = try indexArgument(index, count: d.count), e = try epochArgument(epoch)
-        try required(out_slice, "out_slice").pointee = Int64(d.sliceIndex(for: i, epoch: e))
+        try nonNull(out_slice, "out_slice").pointee = Int64(d.sliceIndex(for: i, epoch: e))
     }
 }
 

@@ -26,6 +26,39 @@ extension ModelHandle {
         defer { if wasTraining { model.train() } }
         return try body()
     }
+
+    /// Scores the model on the slices under `folder` as `params` say (validated), calling `onProgress`
+    /// after every batch, and writes what `params` ask for: the work of unetseg_evaluate.
+    func evaluate(on folder: String, _ params: unetseg_evaluate_params,
+                  onProgress: (Int, Int) -> Bool) throws(UnetsegError) -> EvaluationResult {
+        try checkArgument(params.batch_size >= 1 && params.batch_size <= 4096, "batch_size must be in 1...4096, got \(params.batch_size)")
+        let predictionsDir = try optionalPathArgument(params.predictions_dir, "params->predictions_dir")
+        let outputDir = try optionalPathArgument(params.output_dir, "params->output_dir")
+        let modelPath = try optionalPathArgument(params.model_path, "params->model_path")
+        try requireSegmentsSlices()
+        let dataset = try BrainSegDataset(root: folder)
+        try requireActivationsFit(batch: Int(params.batch_size), height: dataset.height, width: dataset.width)
+        if let outputDir { try ProtectedInput(folder).requireApart(from: outputDir, role: "output_dir") }
+        let result = try inEvaluationMode { () throws(UnetsegError) in
+            let result = try Evaluator.evaluate(model, on: dataset, batchSize: Int(params.batch_size),
+                                                predictionsDir: predictionsDir, onProgress: onProgress)
+            if let outputDir {
+                try Evaluator.writeMetrics(result, to: outputDir)
+                try Pictures.writeEvaluationFigures(model, dataset, modelPath: modelPath, to: outputDir)
+            }
+            return result
+        }
+        Log.emit(UNETSEG_LOG_INFO, "evaluated \(result.sliceCount) slices of \(result.volumeDice.count) patients in \(folder): mean volume Dice \(result.meanVolumeDice)")
+        return result
+    }
+}
+
+extension EvaluationResult {
+    /// Patient `index` (0-based, checked) of the evaluation and the Dice of its volume: what
+    /// unetseg_evaluation_patient and unetseg_evaluation_volume_dice read.
+    func volume(_ index: Int32) throws(UnetsegError) -> (patient: String, dice: Double) {
+        volumeDice[try indexArgument(index, count: volumeDice.count)]
+    }
 }
 
 extension unetseg_evaluation_metrics {
@@ -70,26 +103,9 @@ extension unetseg_evaluation_metrics {
         out_result?.pointee = nil
         let handle = try Handles.model(model)
         let folder = try pathArgument(data_dir, "data_dir")
-        let p = try required(params, "params").pointee
-        let metrics = try required(out_metrics, "out_metrics")
-        try checkArgument(p.batch_size >= 1 && p.batch_size <= 4096, "batch_size must be in 1...4096, got \(p.batch_size)")
-        let predictionsDir = try optionalPathArgument(p.predictions_dir, "params->predictions_dir")
-        let outputDir = try optionalPathArgument(p.output_dir, "params->output_dir")
-        let modelPath = try optionalPathArgument(p.model_path, "params->model_path")
-        try handle.requireSegmentsSlices()
-        let dataset = try BrainSegDataset(root: folder)
-        try handle.requireActivationsFit(batch: Int(p.batch_size), height: dataset.height, width: dataset.width)
-        if let outputDir { try ProtectedInput(folder).requireApart(from: outputDir, role: "output_dir") }
-        let result = try handle.inEvaluationMode { () throws(UnetsegError) in
-            let result = try Evaluator.evaluate(handle.model, on: dataset, batchSize: Int(p.batch_size),
-                                                predictionsDir: predictionsDir, onProgress: progressClosure(progress, user_data))
-            if let outputDir {
-                try Evaluator.writeMetrics(result, to: outputDir)
-                try Pictures.writeEvaluationFigures(handle.model, dataset, modelPath: modelPath, to: outputDir)
-            }
-            return result
-        }
-        Log.emit(UNETSEG_LOG_INFO, "evaluated \(result.sliceCount) slices of \(result.volumeDice.count) patients in \(folder): mean volume Dice \(result.meanVolumeDice)")
+        let p = try nonNull(params, "params").pointee
+        let metrics = try nonNull(out_metrics, "out_metrics")
+        let result = try handle.evaluate(on: folder, p, onProgress: progressClosure(progress, user_data))
         metrics.pointee = unetseg_evaluation_metrics(result)
         if let out_result { out_result.pointee = try Handles.register(EvaluationHandle(result)) }
     }
@@ -109,7 +125,7 @@ extension unetseg_evaluation_metrics {
                                                _ out_count: UnsafeMutablePointer<Int32>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let result = try Handles.evaluation(evaluation)
-        try required(out_count, "out_count").pointee = Int32(clamping: result.volumeDice.count)
+        try nonNull(out_count, "out_count").pointee = Int32(clamping: result.volumeDice.count)
     }
 }
 
@@ -121,9 +137,8 @@ extension unetseg_evaluation_metrics {
 @c public func unetseg_evaluation_volume_dice(_ evaluation: UnsafePointer<unetseg_evaluation>?, _ index: Int32,
                                               _ out_dice: UnsafeMutablePointer<Double>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
-        let result = try Handles.evaluation(evaluation)
-        let i = try indexArgument(index, count: result.volumeDice.count)
-        try required(out_dice, "out_dice").pointee = result.volumeDice[i].dice
+        let volume = try Handles.evaluation(evaluation).volume(index)
+        try nonNull(out_dice, "out_dice").pointee = volume.dice
     }
 }
 
@@ -134,8 +149,7 @@ extension unetseg_evaluation_metrics {
 @c public func unetseg_evaluation_patient(_ evaluation: UnsafePointer<unetseg_evaluation>?, _ index: Int32,
                                           _ out_patient: UnsafeMutablePointer<CChar>?, _ capacity: UInt) -> Int32 {
     withStatus { () throws(UnetsegError) in
-        let result = try Handles.evaluation(evaluation)
-        let i = try indexArgument(index, count: result.volumeDice.count)
-        try copyOut(result.volumeDice[i].patient, to: out_patient, capacity: capacity, "out_patient")
+        let volume = try Handles.evaluation(evaluation).volume(index)
+        try copyOut(volume.patient, to: out_patient, capacity: capacity, "out_patient")
     }
 }

@@ -249,7 +249,7 @@ func returningHandle<T: HandleTarget>(_ out: UnsafeMutablePointer<UnsafeMutableP
                                       _ argument: String, sharingLockWith other: UnsafeRawPointer? = nil,
                                       function: String, _ body: () throws(UnetsegError) -> T) -> Int32 {
     withStatus(function) { () throws(UnetsegError) in
-        let out = try required(out, argument)
+        let out = try nonNull(out, argument)
         out.pointee = nil
         out.pointee = try Handles.register(try body(), sharingLockWith: other)
     }
@@ -262,7 +262,7 @@ func returningTensorPair(_ outFirst: TensorOut?, _ firstArgument: String, _ outS
                          _ secondArgument: String, function: String,
                          _ body: () throws(UnetsegError) -> (Tensor, Tensor)?) -> Int32 {
     withStatus(function) { () throws(UnetsegError) in
-        let first = try required(outFirst, firstArgument), second = try required(outSecond, secondArgument)
+        let first = try nonNull(outFirst, firstArgument), second = try nonNull(outSecond, secondArgument)
         first.pointee = nil
         second.pointee = nil
         guard let (a, b) = try body() else { return }

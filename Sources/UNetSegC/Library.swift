@@ -7,6 +7,16 @@ import _UNetSupport
 /// The library's version (semantic versioning), as `unetseg_version()` returns it.
 let libraryVersion: StaticString = "0.1.0"
 
+/// The one-line system report of unetseg_system_info_string.
+var systemInfo: String { "unetseg \(libraryVersion), \(BLAS.summary)" }
+
+/// Sets the number of compute threads (0: one per CPU online), checked: the work of
+/// unetseg_set_num_threads.
+func setThreadCount(_ count: Int32) throws(UnetsegError) {
+    try checkArgument(count >= 0 && count <= 1024, "num_threads must be in 0...1024, got \(count)")
+    Parallel.setThreadCount(Int(count))
+}
+
 /// The library's version, for example "0.1.0".
 ///
 /// Returns a static string: do not free it.
@@ -27,7 +37,7 @@ let libraryVersion: StaticString = "0.1.0"
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT when out_report is NULL.
 @c public func unetseg_system_info(_ out_report: UnsafeMutablePointer<unetseg_system_report>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
-        let out = try required(out_report, "out_report")
+        let out = try nonNull(out_report, "out_report")
         var report = unetseg_system_report()
         writeTruncated(libraryVersion.description, into: &report.version)
         writeTruncated(BLAS.coreName, into: &report.blas_core)
@@ -50,7 +60,7 @@ let libraryVersion: StaticString = "0.1.0"
 /// message says how many bytes are needed; 256 always suffice).
 @c public func unetseg_system_info_string(_ out_text: UnsafeMutablePointer<CChar>?, _ capacity: UInt) -> Int32 {
     withStatus { () throws(UnetsegError) in
-        try copyOut("unetseg \(libraryVersion), \(BLAS.summary)", to: out_text, capacity: capacity, "out_text")
+        try copyOut(systemInfo, to: out_text, capacity: capacity, "out_text")
     }
 }
 
@@ -59,8 +69,7 @@ let libraryVersion: StaticString = "0.1.0"
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT when num_threads is outside 0...1024.
 @c public func unetseg_set_num_threads(_ num_threads: Int32) -> Int32 {
     withStatus { () throws(UnetsegError) in
-        try checkArgument(num_threads >= 0 && num_threads <= 1024, "num_threads must be in 0...1024, got \(num_threads)")
-        Parallel.setThreadCount(Int(num_threads))
+        try setThreadCount(num_threads)
     }
 }
 

@@ -8,6 +8,17 @@ import _UNetSupport
 /// The `unetseg_loader **` out-parameter of unetseg_loader_create.
 public typealias LoaderOut = UnsafeMutablePointer<UnsafeMutablePointer<unetseg_loader>?>
 
+extension unetseg_loader_params {
+    /// A loader over `source` with these parameters (validated): the work of unetseg_loader_create.
+    func makeLoader(over source: BrainSegDataset) throws(UnetsegError) -> LoaderHandle {
+        try checkArgument(batch_size >= 1 && batch_size <= 4096, "batch_size must be in 1...4096, got \(batch_size)")
+        try checkArgument(workers >= 0 && Int(workers) <= DataLoader.maximumWorkers,
+                    "workers must be in 0...\(DataLoader.maximumWorkers), got \(workers)")
+        return LoaderHandle(try DataLoader(source: source, batchSize: Int(batch_size), shuffle: shuffle,
+                                           dropLast: drop_last, workers: Int(workers), seed: seed))
+    }
+}
+
 /// The post's dataloader(ds, batch_size = 4): batches of 4 in order, the last one smaller, made on the
 /// calling thread (workers 0), seed 777 for shuffles.
 @c public func unetseg_loader_default_params() -> unetseg_loader_params {
@@ -26,12 +37,7 @@ public typealias LoaderOut = UnsafeMutablePointer<UnsafeMutablePointer<unetseg_l
                                      _ out_loader: LoaderOut?) -> Int32 {
     returningHandle(out_loader, "out_loader", function: #function) { () throws(UnetsegError) in
         let source = try Handles.dataset(dataset)
-        let p = try required(params, "params").pointee
-        try checkArgument(p.batch_size >= 1 && p.batch_size <= 4096, "batch_size must be in 1...4096, got \(p.batch_size)")
-        try checkArgument(p.workers >= 0 && Int(p.workers) <= DataLoader.maximumWorkers,
-                    "workers must be in 0...\(DataLoader.maximumWorkers), got \(p.workers)")
-        return LoaderHandle(try DataLoader(source: source, batchSize: Int(p.batch_size), shuffle: p.shuffle,
-                                           dropLast: p.drop_last, workers: Int(p.workers), seed: p.seed))
+        return try nonNull(params, "params").pointee.makeLoader(over: source)
     }
 }
 
@@ -48,7 +54,7 @@ public typealias LoaderOut = UnsafeMutablePointer<UnsafeMutablePointer<unetseg_l
 @c public func unetseg_loader_length(_ loader: UnsafePointer<unetseg_loader>?, _ out_length: UnsafeMutablePointer<Int64>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let handle = try Handles.loader(loader)
-        try required(out_length, "out_length").pointee = Int64(handle.loader.batchCount)
+        try nonNull(out_length, "out_length").pointee = Int64(handle.loader.batchCount)
     }
 }
 
@@ -95,6 +101,6 @@ public typealias LoaderOut = UnsafeMutablePointer<UnsafeMutablePointer<unetseg_l
 @c public func unetseg_loader_epoch(_ loader: UnsafePointer<unetseg_loader>?, _ out_epoch: UnsafeMutablePointer<Int64>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let handle = try Handles.loader(loader)
-        try required(out_epoch, "out_epoch").pointee = Int64(handle.epoch)
+        try nonNull(out_epoch, "out_epoch").pointee = Int64(handle.epoch)
     }
 }

@@ -41,7 +41,7 @@ import _UNetSupport
                                      _ dice_weight: Float, _ out_total: TensorOut?, _ out_bce: TensorOut?,
                                      _ out_dice: TensorOut?) -> Int32 {
     withStatus { () throws(UnetsegError) in
-        let outs = [try required(out_total, "out_total"), try required(out_bce, "out_bce"), try required(out_dice, "out_dice")]
+        let outs = [try nonNull(out_total, "out_total"), try nonNull(out_bce, "out_bce"), try nonNull(out_dice, "out_dice")]
         for out in outs { out.pointee = nil }
         let loss = try segmentationLoss(try Handles.tensor(prediction, "prediction"), try Handles.tensor(target, "target"),
                                         diceWeight: dice_weight)

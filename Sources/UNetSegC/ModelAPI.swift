@@ -18,6 +18,16 @@ extension unetseg_model_params {
         return config
     }
 
+    /// A new U-Net of this shape (validated), initialised from `seed`, or from the global generator for -1:
+    /// the work of unetseg_model_create.
+    func makeModel() throws(UnetsegError) -> ModelHandle {
+        let config = try validatedConfig()
+        try checkArgument(seed >= -1, "seed must be -1 (global generator) or >= 0, got \(seed)")
+        if seed == -1 { return ModelHandle(try UNet(config), seed: -1) }
+        var generator = RandomGenerator(seed: UInt64(seed))
+        return ModelHandle(try UNet(config, generator: &generator), seed: seed)
+    }
+
     /// The parameters describing `config` and `seed`.
     init(_ config: UNetConfig, seed: Int64) {
         self.init(channels_in: Int32(clamping: config.channelsIn), n_classes: Int32(clamping: config.nClasses),
@@ -36,6 +46,31 @@ extension ModelHandle {
             throw .outOfMemory("a batch of \(batch) images of \(height)x\(width) needs activations of more than \(TensorStorage.maximumCount) elements; use smaller batches")
         }
     }
+
+    /// The model's probabilities for `x`, once its shape and size are checked: the work of
+    /// unetseg_model_forward.
+    func forward(_ x: Tensor) throws(UnetsegError) -> Tensor {
+        try model.validateInput(x)
+        try requireActivationsFit(batch: x.shape[0], height: x.shape[2], width: x.shape[3])
+        return try model(x)
+    }
+
+    /// The parameters describing this model's shape and seed: what unetseg_model_get_params writes.
+    var params: unetseg_model_params { unetseg_model_params(model.config, seed: seed) }
+
+    /// Saves the model to `file` as safetensors (and logs it): the work of unetseg_model_save.
+    func save(to file: String) throws(UnetsegError) {
+        try Checkpoint.save(model, to: file)
+        Log.emit(UNETSEG_LOG_INFO, "saved the model to \(file)")
+    }
+
+    /// The model saved in `file`, of shape `config` when given (and logs it): the work of
+    /// unetseg_model_load.
+    static func load(from file: String, config: UNetConfig?) throws(UnetsegError) -> ModelHandle {
+        let handle = ModelHandle(try Checkpoint.load(file, config: config), seed: -1)
+        Log.emit(UNETSEG_LOG_INFO, "loaded a model of \(handle.model.parameterCount) parameters from \(file)")
+        return handle
+    }
 }
 
 /// The post's model: channels_in 3, n_classes 1, depth 5, n_filters 6 (64 first channels), dropout 0.6,
@@ -51,12 +86,7 @@ extension ModelHandle {
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a field out of range (the message names it).
 @c public func unetseg_model_create(_ params: UnsafePointer<unetseg_model_params>?, _ out_model: ModelOut?) -> Int32 {
     returningHandle(out_model, "out_model", function: #function) { () throws(UnetsegError) in
-        let params = try required(params, "params").pointee
-        let config = try params.validatedConfig()
-        try checkArgument(params.seed >= -1, "seed must be -1 (global generator) or >= 0, got \(params.seed)")
-        if params.seed == -1 { return ModelHandle(try UNet(config), seed: -1) }
-        var generator = RandomGenerator(seed: UInt64(params.seed))
-        return ModelHandle(try UNet(config, generator: &generator), seed: params.seed)
+        try nonNull(params, "params").pointee.makeModel()
     }
 }
 
@@ -74,7 +104,7 @@ extension ModelHandle {
                                         _ out_params: UnsafeMutablePointer<unetseg_model_params>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let handle = try Handles.model(model)
-        try required(out_params, "out_params").pointee = unetseg_model_params(handle.model.config, seed: handle.seed)
+        try nonNull(out_params, "out_params").pointee = handle.params
     }
 }
 
@@ -89,10 +119,7 @@ extension ModelHandle {
                                      _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in
         let handle = try Handles.model(model)
-        let x = try Handles.tensor(input, "input")
-        try handle.model.validateInput(x)
-        try handle.requireActivationsFit(batch: x.shape[0], height: x.shape[2], width: x.shape[3])
-        return try handle.model(x)
+        return try handle.forward(try Handles.tensor(input, "input"))
     }
 }
 
@@ -116,7 +143,7 @@ extension ModelHandle {
 @c public func unetseg_model_is_training(_ model: UnsafePointer<unetseg_model>?, _ out_training: UnsafeMutablePointer<Bool>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let handle = try Handles.model(model)
-        try required(out_training, "out_training").pointee = handle.model.isTraining
+        try nonNull(out_training, "out_training").pointee = handle.model.isTraining
     }
 }
 
@@ -135,7 +162,7 @@ extension ModelHandle {
 @c public func unetseg_model_parameter_count(_ model: UnsafePointer<unetseg_model>?, _ out_count: UnsafeMutablePointer<Int64>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let handle = try Handles.model(model)
-        try required(out_count, "out_count").pointee = Int64(handle.model.parameterCount)
+        try nonNull(out_count, "out_count").pointee = Int64(handle.model.parameterCount)
     }
 }
 
@@ -146,7 +173,7 @@ extension ModelHandle {
 @c public func unetseg_model_named_parameter_count(_ model: UnsafePointer<unetseg_model>?, _ out_count: UnsafeMutablePointer<Int32>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let handle = try Handles.model(model)
-        try required(out_count, "out_count").pointee = Int32(clamping: handle.parameters.count)
+        try nonNull(out_count, "out_count").pointee = Int32(clamping: handle.parameters.count)
     }
 }
 
@@ -173,8 +200,8 @@ extension ModelHandle {
                                              _ out_index: UnsafeMutablePointer<Int32>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let handle = try Handles.model(model)
-        let key = String(cString: try required(name, "name"))
-        let out = try required(out_index, "out_index")
+        let key = String(cString: try nonNull(name, "name"))
+        let out = try nonNull(out_index, "out_index")
         guard let i = handle.parameters.firstIndex(where: { $0.name == key }) else {
             throw .invalidArgument("the model has no parameter called \"\(key)\"")
         }
@@ -194,7 +221,7 @@ extension ModelHandle {
     withStatus { () throws(UnetsegError) in
         let handle = try Handles.model(model)
         let tensor = handle.parameters[try indexArgument(index, count: handle.parameters.count)].tensor
-        let shape = try required(out_shape, "out_shape"), ndim = try required(out_ndim, "out_ndim")
+        let shape = try nonNull(out_shape, "out_shape"), ndim = try nonNull(out_ndim, "out_ndim")
         try checkArgument(Int(capacity) >= tensor.rank, "out_shape holds \(capacity) sizes, the parameter has \(tensor.rank) dimensions")
         for (i, size) in tensor.shape.enumerated() { shape[i] = Int64(size) }
         ndim.pointee = Int32(tensor.rank)
@@ -224,7 +251,7 @@ extension ModelHandle {
     withStatus { () throws(UnetsegError) in
         let handle = try Handles.model(model)
         let entry = handle.parameters[try indexArgument(index, count: handle.parameters.count)]
-        let source = try required(data, "data")
+        let source = try nonNull(data, "data")
         try checkArgument(count == Int64(entry.tensor.count),
                     "\(entry.name) has \(entry.tensor.count) elements (shape \(Shape.describe(entry.tensor.shape))), got \(count)")
         entry.tensor.storage.pointer.update(from: source, count: entry.tensor.count)
@@ -242,9 +269,7 @@ extension ModelHandle {
 @c public func unetseg_model_save(_ model: UnsafePointer<unetseg_model>?, _ path: UnsafePointer<CChar>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let handle = try Handles.model(model)
-        let file = try pathArgument(path)
-        try Checkpoint.save(handle.model, to: file)
-        Log.emit(UNETSEG_LOG_INFO, "saved the model to \(file)")
+        try handle.save(to: try pathArgument(path))
     }
 }
 
@@ -265,9 +290,7 @@ extension ModelHandle {
     returningHandle(out_model, "out_model", function: #function) { () throws(UnetsegError) in
         let file = try pathArgument(path)
         let given = try params.map { p throws(UnetsegError) in try p.pointee.validatedConfig() }
-        let handle = ModelHandle(try Checkpoint.load(file, config: given), seed: -1)
-        Log.emit(UNETSEG_LOG_INFO, "loaded a model of \(handle.model.parameterCount) parameters from \(file)")
-        return handle
+        return try ModelHandle.load(from: file, config: given)
     }
 }
 
@@ -287,7 +310,7 @@ extension ModelHandle {
     withStatus { () throws(UnetsegError) in
         let handle = try Handles.model(model)
         let model = handle.model, config = model.config
-        let input = try required(images, "images"), output = try required(out_probabilities, "out_probabilities")
+        let input = try nonNull(images, "images"), output = try nonNull(out_probabilities, "out_probabilities")
         try checkArgument(n > 0 && height > 0 && width > 0, "n, height and width must be > 0, got \(n), \(height), \(width)")
         let (count, h, w) = (Int(n), Int(height), Int(width))
         guard let inputCount = Shape.elementCount([count, config.channelsIn, h, w]),

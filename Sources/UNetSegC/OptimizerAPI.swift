@@ -21,7 +21,7 @@ import _UNetSupport
                                   _ out_optimizer: UnsafeMutablePointer<UnsafeMutablePointer<unetseg_sgd>?>?) -> Int32 {
     returningHandle(out_optimizer, "out_optimizer", sharingLockWith: UnsafeRawPointer(model), function: #function) { () throws(UnetsegError) in
         let handle = try Handles.model(model)
-        let p = try required(params, "params").pointee
+        let p = try nonNull(params, "params").pointee
         return SGDHandle(try SGD(handle.parameters.map(\.tensor), learningRate: p.lr, momentum: p.momentum,
                                  dampening: p.dampening, weightDecay: p.weight_decay, nesterov: p.nesterov))
     }
@@ -49,6 +49,19 @@ import _UNetSupport
 
 // MARK: - One-cycle schedule
 
+extension unetseg_one_cycle_params {
+    /// A one-cycle schedule over `sgd` with these parameters (validated), which sets its rate for step 0:
+    /// the work of unetseg_one_cycle_create.
+    func makeSchedule(for sgd: SGD) throws(UnetsegError) -> OneCycleHandle {
+        try checkArgument(base_momentum.isFinite && max_momentum.isFinite && base_momentum >= 0 && max_momentum >= 0,
+                    "momenta must be finite and >= 0, got \(base_momentum) and \(max_momentum)")
+        return OneCycleHandle(try OneCycleLR(
+            optimizer: sgd, maxLR: max_lr, epochs: Int(epochs), stepsPerEpoch: Int(steps_per_epoch),
+            pctStart: pct_start, divFactor: div_factor, finalDivFactor: final_div_factor,
+            baseMomentum: base_momentum, maxMomentum: max_momentum, cycleMomentum: cycle_momentum))
+    }
+}
+
 /// The post's schedule: max_lr 0.1, epochs 20, steps_per_epoch 0 (set it: the number of batches per
 /// epoch), pct_start 0.3, div_factor 25, final_div_factor 1e4, momentum 0.85 to 0.95, cycle_momentum true.
 @c public func unetseg_one_cycle_default_params() -> unetseg_one_cycle_params {
@@ -67,13 +80,7 @@ import _UNetSupport
                                         _ out_scheduler: UnsafeMutablePointer<UnsafeMutablePointer<unetseg_one_cycle>?>?) -> Int32 {
     returningHandle(out_scheduler, "out_scheduler", sharingLockWith: UnsafeRawPointer(optimizer), function: #function) { () throws(UnetsegError) in
         let sgd = try Handles.sgd(optimizer)
-        let p = try required(params, "params").pointee
-        try checkArgument(p.base_momentum.isFinite && p.max_momentum.isFinite && p.base_momentum >= 0 && p.max_momentum >= 0,
-                    "momenta must be finite and >= 0, got \(p.base_momentum) and \(p.max_momentum)")
-        return OneCycleHandle(try OneCycleLR(
-            optimizer: sgd, maxLR: p.max_lr, epochs: Int(p.epochs), stepsPerEpoch: Int(p.steps_per_epoch),
-            pctStart: p.pct_start, divFactor: p.div_factor, finalDivFactor: p.final_div_factor,
-            baseMomentum: p.base_momentum, maxMomentum: p.max_momentum, cycleMomentum: p.cycle_momentum))
+        return try nonNull(params, "params").pointee.makeSchedule(for: sgd)
     }
 }
 
@@ -91,7 +98,7 @@ import _UNetSupport
 @c public func unetseg_one_cycle_get_lr(_ scheduler: UnsafePointer<unetseg_one_cycle>?, _ out_lr: UnsafeMutablePointer<Double>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let schedule = try Handles.oneCycle(scheduler)
-        try required(out_lr, "out_lr").pointee = schedule.learningRate
+        try nonNull(out_lr, "out_lr").pointee = schedule.learningRate
     }
 }
 
@@ -102,7 +109,7 @@ import _UNetSupport
                                               _ out_momentum: UnsafeMutablePointer<Double>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let schedule = try Handles.oneCycle(scheduler)
-        try required(out_momentum, "out_momentum").pointee = schedule.momentum
+        try nonNull(out_momentum, "out_momentum").pointee = schedule.momentum
     }
 }
 

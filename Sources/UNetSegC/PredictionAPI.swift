@@ -6,6 +6,19 @@ import _UNetSupport
 
 // Segmenting slice images that have no masks: a folder in, mask TIFFs out (the CLI's `unetseg predict`).
 
+extension ModelHandle {
+    /// Segments `input` (a slice or a folder) into mask TIFFs under `outDir`, calling `onProgress` after
+    /// every image: the work of unetseg_predict_folder. Returns the number of masks written.
+    func predictFolder(_ input: String, into outDir: String, onProgress: (Int, Int) -> Bool) throws(UnetsegError) -> Int {
+        try requireSegmentsSlices()
+        let written = try inEvaluationMode { () throws(UnetsegError) in
+            try Predictor.predict(model, input: input, outDir: outDir, onProgress: onProgress)
+        }
+        Log.emit(UNETSEG_LOG_INFO, "wrote \(written.count) predicted masks to \(outDir)")
+        return written.count
+    }
+}
+
 /// Segments input, a slice TIFF or a folder searched recursively for slice images (PATIENT_N.tif;
 /// existing masks are ignored), with model (evaluation mode, no graph; its mode is restored afterwards),
 /// and writes each predicted mask (prediction > 0.5) as a 0/255 TIFF:
@@ -29,11 +42,7 @@ import _UNetSupport
     withStatus { () throws(UnetsegError) in
         let handle = try Handles.model(model)
         let source = try pathArgument(input, "input"), destination = try pathArgument(out_dir, "out_dir")
-        try handle.requireSegmentsSlices()
-        let written = try handle.inEvaluationMode { () throws(UnetsegError) in
-            try Predictor.predict(handle.model, input: source, outDir: destination, onProgress: progressClosure(progress, user_data))
-        }
-        Log.emit(UNETSEG_LOG_INFO, "wrote \(written.count) predicted masks to \(destination)")
-        out_written?.pointee = Int64(written.count)
+        let written = try handle.predictFolder(source, into: destination, onProgress: progressClosure(progress, user_data))
+        out_written?.pointee = Int64(written)
     }
 }

@@ -5,6 +5,18 @@ import _UNetSupport
 
 // The post's train/validation split by patient, laid out as two folders of links to the source.
 
+extension unetseg_split_params {
+    /// Splits the patients of `root` as these parameters (validated) say into `trainDir` and `validDir`,
+    /// with split.json beside them: the work of unetseg_split_patients.
+    func splitPatients(of root: String, trainDir: String, validDir: String) throws(UnetsegError) -> PatientSplit {
+        try checkArgument(n_valid >= 0, "n_valid must be >= 0, got \(n_valid)")
+        let split = try PatientSplit.make(patients: try PatientSplit.patients(in: root), nValid: Int(n_valid), seed: seed)
+        let record = try split.applyAndRecord(root: root, trainDir: trainDir, validDir: validDir, overwrite: overwrite)
+        Log.emit(UNETSEG_LOG_INFO, "split \(root): \(split.train.count) training patients in \(trainDir), \(split.valid.count) validation patients in \(validDir), record in \(record)")
+        return split
+    }
+}
+
 /// The post's split: 30 validation patients chosen with seed 777; an earlier split is not overwritten.
 @c public func unetseg_split_default_params() -> unetseg_split_params {
     unetseg_split_params(n_valid: 30, seed: 777, overwrite: false)
@@ -31,11 +43,7 @@ import _UNetSupport
     withStatus { () throws(UnetsegError) in
         let source = try pathArgument(root, "root")
         let train = try pathArgument(train_dir, "train_dir"), valid = try pathArgument(valid_dir, "valid_dir")
-        let p = try required(params, "params").pointee
-        try checkArgument(p.n_valid >= 0, "n_valid must be >= 0, got \(p.n_valid)")
-        let split = try PatientSplit.make(patients: try PatientSplit.patients(in: source), nValid: Int(p.n_valid), seed: p.seed)
-        let record = try split.applyAndRecord(root: source, trainDir: train, validDir: valid, overwrite: p.overwrite)
-        Log.emit(UNETSEG_LOG_INFO, "split \(source): \(split.train.count) training patients in \(train), \(split.valid.count) validation patients in \(valid), record in \(record)")
+        let split = try nonNull(params, "params").pointee.splitPatients(of: source, trainDir: train, validDir: valid)
         out_n_train?.pointee = Int32(clamping: split.train.count)
         out_n_valid?.pointee = Int32(clamping: split.valid.count)
     }

@@ -11,6 +11,15 @@ extension unetseg_synthetic_params {
         try SyntheticDatasetOptions(patients: Int(patients), minSlices: Int(min_slices), maxSlices: Int(max_slices),
                                     size: Int(size), seed: seed, lesionSliceFraction: lesion_slice_fraction)
     }
+
+    /// Writes the dataset these parameters (validated) describe under `folder`, calling `onPatient` after
+    /// each patient: the work of unetseg_synthetic_write. Returns the number of slices written.
+    func writeDataset(to folder: String, onPatient: (Int, Int) -> Bool) throws(UnetsegError) -> Int {
+        let patients = try SyntheticDataset.write(to: folder, options: try validatedOptions(), onPatient: onPatient)
+        let slices = patients.reduce(0) { $0 + $1.sliceCount }
+        Log.emit(UNETSEG_LOG_INFO, "wrote \(patients.count) synthetic patients, \(slices) slices, to \(folder)")
+        return slices
+    }
 }
 
 /// A set like the real one: 110 patients of 20 to 40 slices of 256 x 256 pixels, seed 1, 38 % of the slices
@@ -34,10 +43,7 @@ extension unetseg_synthetic_params {
                                        _ out_slices: UnsafeMutablePointer<Int64>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let folder = try pathArgument(root, "root")
-        let options = try required(params, "params").pointee.validatedOptions()
-        let patients = try SyntheticDataset.write(to: folder, options: options, onPatient: progressClosure(progress, user_data))
-        let slices = patients.reduce(0) { $0 + $1.sliceCount }
-        Log.emit(UNETSEG_LOG_INFO, "wrote \(patients.count) synthetic patients, \(slices) slices, to \(folder)")
+        let slices = try nonNull(params, "params").pointee.writeDataset(to: folder, onPatient: progressClosure(progress, user_data))
         out_slices?.pointee = Int64(slices)
     }
 }

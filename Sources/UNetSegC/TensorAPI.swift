@@ -14,6 +14,15 @@ func returningTensor(_ out: TensorOut?, _ argument: String = "out_tensor", funct
     returningHandle(out, argument, function: function, body)
 }
 
+extension Tensor {
+    /// Sets whether gradients flow to this tensor, which must be a leaf (not made by a differentiable op):
+    /// the work of unetseg_tensor_set_requires_grad.
+    func setRequiresGradOfLeaf(_ value: Bool) throws(UnetsegError) {
+        try checkArgument(gradNode == nil, "requires_grad can only be changed on leaf tensors; this one was made by an op")
+        requiresGrad = value
+    }
+}
+
 // MARK: - Creation and release
 
 /// Makes a tensor holding a copy of the caller's data: ndim sizes at shape (ndim from 0 to
@@ -27,7 +36,7 @@ func returningTensor(_ out: TensorOut?, _ argument: String = "out_tensor", funct
                                      _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in
         let dims = try shapeArgument(shape, ndim)
-        return try Tensor(copying: try required(data, "data"), shape: dims)
+        return try Tensor(copying: try nonNull(data, "data"), shape: dims)
     }
 }
 
@@ -53,7 +62,7 @@ func returningTensor(_ out: TensorOut?, _ argument: String = "out_tensor", funct
 @c public func unetseg_tensor_ndim(_ tensor: UnsafePointer<unetseg_tensor>?, _ out_ndim: UnsafeMutablePointer<Int32>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let t = try Handles.tensor(tensor)
-        try required(out_ndim, "out_ndim").pointee = Int32(t.rank)
+        try nonNull(out_ndim, "out_ndim").pointee = Int32(t.rank)
     }
 }
 
@@ -66,7 +75,7 @@ func returningTensor(_ out: TensorOut?, _ argument: String = "out_tensor", funct
                                     _ capacity: Int32) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let t = try Handles.tensor(tensor)
-        let out = try required(out_shape, "out_shape")
+        let out = try nonNull(out_shape, "out_shape")
         try checkArgument(Int(capacity) >= t.rank, "out_shape holds \(capacity) sizes, the tensor has \(t.rank) dimensions")
         for (i, size) in t.shape.enumerated() { out[i] = Int64(size) }
     }
@@ -78,7 +87,7 @@ func returningTensor(_ out: TensorOut?, _ argument: String = "out_tensor", funct
 @c public func unetseg_tensor_numel(_ tensor: UnsafePointer<unetseg_tensor>?, _ out_numel: UnsafeMutablePointer<Int64>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let t = try Handles.tensor(tensor)
-        try required(out_numel, "out_numel").pointee = Int64(t.count)
+        try nonNull(out_numel, "out_numel").pointee = Int64(t.count)
     }
 }
 
@@ -101,7 +110,7 @@ func returningTensor(_ out: TensorOut?, _ argument: String = "out_tensor", funct
 @c public func unetseg_tensor_item(_ tensor: UnsafePointer<unetseg_tensor>?, _ out_value: UnsafeMutablePointer<Float>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let t = try Handles.tensor(tensor)
-        try required(out_value, "out_value").pointee = try t.item()
+        try nonNull(out_value, "out_value").pointee = try t.item()
     }
 }
 
@@ -197,35 +206,39 @@ func returningTensor(_ out: TensorOut?, _ argument: String = "out_tensor", funct
     returningTensor(out_tensor) { () throws(UnetsegError) in try Handles.tensor(tensor) / scalar }
 }
 
-/// scalar + tensor for every element, differentiable.
+/// scalar + tensor for every element, differentiable: unetseg_tensor_add_scalar with the operands
+/// reversed (the r of PyTorch's rsub).
 ///
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-@c public func unetseg_tensor_scalar_add(_ scalar: Float, _ tensor: UnsafePointer<unetseg_tensor>?, _ out_tensor: TensorOut?) -> Int32 {
+@c public func unetseg_tensor_radd_scalar(_ scalar: Float, _ tensor: UnsafePointer<unetseg_tensor>?, _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try scalar + Handles.tensor(tensor) }
 }
 
-/// scalar - tensor for every element (the post's 1 - dice), differentiable.
+/// scalar - tensor for every element (the post's 1 - dice), differentiable: unetseg_tensor_sub_scalar with
+/// the operands reversed (the r of PyTorch's rsub).
 ///
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-@c public func unetseg_tensor_scalar_sub(_ scalar: Float, _ tensor: UnsafePointer<unetseg_tensor>?, _ out_tensor: TensorOut?) -> Int32 {
+@c public func unetseg_tensor_rsub_scalar(_ scalar: Float, _ tensor: UnsafePointer<unetseg_tensor>?, _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try scalar - Handles.tensor(tensor) }
 }
 
-/// scalar * tensor for every element, differentiable.
+/// scalar * tensor for every element, differentiable: unetseg_tensor_mul_scalar with the operands
+/// reversed (the r of PyTorch's rsub).
 ///
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-@c public func unetseg_tensor_scalar_mul(_ scalar: Float, _ tensor: UnsafePointer<unetseg_tensor>?, _ out_tensor: TensorOut?) -> Int32 {
+@c public func unetseg_tensor_rmul_scalar(_ scalar: Float, _ tensor: UnsafePointer<unetseg_tensor>?, _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try scalar * Handles.tensor(tensor) }
 }
 
-/// scalar / tensor for every element, differentiable.
+/// scalar / tensor for every element, differentiable: unetseg_tensor_div_scalar with the operands
+/// reversed (the r of PyTorch's rsub).
 ///
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
-@c public func unetseg_tensor_scalar_div(_ scalar: Float, _ tensor: UnsafePointer<unetseg_tensor>?, _ out_tensor: TensorOut?) -> Int32 {
+@c public func unetseg_tensor_rdiv_scalar(_ scalar: Float, _ tensor: UnsafePointer<unetseg_tensor>?, _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try scalar / Handles.tensor(tensor) }
 }
 
@@ -284,7 +297,7 @@ func returningTensor(_ out: TensorOut?, _ argument: String = "out_tensor", funct
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_tensor_grad(_ tensor: UnsafePointer<unetseg_tensor>?, _ out_grad: TensorOut?) -> Int32 {
     withStatus { () throws(UnetsegError) in
-        let out = try required(out_grad, "out_grad")
+        let out = try nonNull(out_grad, "out_grad")
         out.pointee = nil
         if let grad = try Handles.tensor(tensor).grad { out.pointee = try Handles.register(grad) }
     }
@@ -296,9 +309,7 @@ func returningTensor(_ out: TensorOut?, _ argument: String = "out_tensor", funct
 /// made by a differentiable op.
 @c public func unetseg_tensor_set_requires_grad(_ tensor: UnsafeMutablePointer<unetseg_tensor>?, _ requires_grad: Bool) -> Int32 {
     withStatus { () throws(UnetsegError) in
-        let t = try Handles.tensor(tensor)
-        try checkArgument(t.gradNode == nil, "requires_grad can only be changed on leaf tensors; this one was made by an op")
-        t.requiresGrad = requires_grad
+        try Handles.tensor(tensor).setRequiresGradOfLeaf(requires_grad)
     }
 }
 
@@ -308,7 +319,7 @@ func returningTensor(_ out: TensorOut?, _ argument: String = "out_tensor", funct
 @c public func unetseg_tensor_requires_grad(_ tensor: UnsafePointer<unetseg_tensor>?, _ out_requires_grad: UnsafeMutablePointer<Bool>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let t = try Handles.tensor(tensor)
-        try required(out_requires_grad, "out_requires_grad").pointee = t.requiresGrad
+        try nonNull(out_requires_grad, "out_requires_grad").pointee = t.requiresGrad
     }
 }
 

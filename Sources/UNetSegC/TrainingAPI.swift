@@ -69,6 +69,23 @@ extension unetseg_train_params {
         try options.validate()
         return options
     }
+
+    /// Trains as these parameters (validated) say, calling `onBatch` after every batch and `onEpoch` after
+    /// every epoch (either returning false stops the run) and logging the post's epoch lines: the work of
+    /// unetseg_train. Returns the trained model and every epoch's metrics.
+    func train(onBatch: (unetseg_batch_progress) -> Bool, onEpoch: (unetseg_epoch_metrics) -> Bool)
+        throws(UnetsegError) -> (model: ModelHandle, history: [unetseg_epoch_metrics]) {
+        let options = try validatedOptions()
+        let trainer = try Trainer(options: options)
+        Log.emit(UNETSEG_LOG_INFO, "training \(trainer.model.parameterCount) parameters on \(trainer.trainLoader.itemCount) slices (\(trainer.trainLoader.batchCount) batches per epoch) into \(options.outDir)")
+        let history = try trainer.run(
+            onBatch: { progress in onBatch(unetseg_batch_progress(progress)) },
+            onEpoch: { report in
+                for line in report.postLines { Log.emit(UNETSEG_LOG_INFO, line) }
+                return onEpoch(unetseg_epoch_metrics(report))
+            })
+        return (ModelHandle(trainer.model, seed: -1), history.map(unetseg_epoch_metrics.init))
+    }
 }
 
 /// The post's run: 20 epochs of batches of 4, one-cycle up to lr 0.1 with SGD momentum 0.9, the post's
@@ -116,22 +133,18 @@ extension unetseg_train_params {
                              _ out_last_epoch: UnsafeMutablePointer<unetseg_epoch_metrics>?, _ out_model: ModelOut?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         out_model?.pointee = nil
-        let options = try required(params, "params").pointee.validatedOptions()
-        let trainer = try Trainer(options: options)
-        Log.emit(UNETSEG_LOG_INFO, "training \(trainer.model.parameterCount) parameters on \(trainer.trainLoader.itemCount) slices (\(trainer.trainLoader.batchCount) batches per epoch) into \(options.outDir)")
-        let history = try trainer.run(
+        let (model, history) = try nonNull(params, "params").pointee.train(
             onBatch: { progress in
                 guard let on_batch else { return true }
-                var report = unetseg_batch_progress(progress)
+                var report = progress
                 return on_batch(&report, user_data)
             },
-            onEpoch: { report in
-                for line in report.postLines { Log.emit(UNETSEG_LOG_INFO, line) }
+            onEpoch: { metrics in
                 guard let on_epoch else { return true }
-                var metrics = unetseg_epoch_metrics(report)
-                return on_epoch(&metrics, user_data)
+                var report = metrics
+                return on_epoch(&report, user_data)
             })
-        if let out_last_epoch, let last = history.last { out_last_epoch.pointee = unetseg_epoch_metrics(last) }
-        if let out_model { out_model.pointee = try Handles.register(ModelHandle(trainer.model, seed: -1)) }
+        if let out_last_epoch, let last = history.last { out_last_epoch.pointee = last }
+        if let out_model { out_model.pointee = try Handles.register(model) }
     }
 }

@@ -108,10 +108,10 @@ extension CAPIProgram {
             case 1: unetseg_tensor_sub_scalar(t, s, out)
             case 2: unetseg_tensor_mul_scalar(t, s, out)
             case 3: unetseg_tensor_div_scalar(t, s, out)
-            case 4: unetseg_tensor_scalar_add(s, t, out)
-            case 5: unetseg_tensor_scalar_sub(s, t, out)
-            case 6: unetseg_tensor_scalar_mul(s, t, out)
-            default: unetseg_tensor_scalar_div(s, t, out)
+            case 4: unetseg_tensor_radd_scalar(s, t, out)
+            case 5: unetseg_tensor_rsub_scalar(s, t, out)
+            case 6: unetseg_tensor_rmul_scalar(s, t, out)
+            default: unetseg_tensor_rdiv_scalar(s, t, out)
             }
         }
     }

@@ -163,10 +163,10 @@ static void test_scalar_ops(void) {
     check_tensor_scalar(unetseg_tensor_mul_scalar, -2, (const float[]){-2, -4, -6, -8, -10, -12});
     check_tensor_scalar(unetseg_tensor_div_scalar, 4, (const float[]){0.25f, 0.5f, 0.75f, 1, 1.25f, 1.5f});
     check_tensor_scalar(unetseg_tensor_gt_scalar, 3, (const float[]){0, 0, 0, 1, 1, 1});
-    check_scalar_tensor(unetseg_tensor_scalar_add, 1, (const float[]){2, 3, 4, 5, 6, 7});
-    check_scalar_tensor(unetseg_tensor_scalar_sub, 1, (const float[]){0, -1, -2, -3, -4, -5});
-    check_scalar_tensor(unetseg_tensor_scalar_mul, 0.5f, (const float[]){0.5f, 1, 1.5f, 2, 2.5f, 3});
-    check_scalar_tensor(unetseg_tensor_scalar_div, 6, (const float[]){6, 3, 2, 1.5f, 1.2f, 1});
+    check_scalar_tensor(unetseg_tensor_radd_scalar, 1, (const float[]){2, 3, 4, 5, 6, 7});
+    check_scalar_tensor(unetseg_tensor_rsub_scalar, 1, (const float[]){0, -1, -2, -3, -4, -5});
+    check_scalar_tensor(unetseg_tensor_rmul_scalar, 0.5f, (const float[]){0.5f, 1, 1.5f, 2, 2.5f, 3});
+    check_scalar_tensor(unetseg_tensor_rdiv_scalar, 6, (const float[]){6, 3, 2, 1.5f, 1.2f, 1});
 }
 
 static void test_reductions_and_sigmoid(void) {
@@ -228,7 +228,7 @@ static void test_autograd(void) {
     CHECK_OK(unetseg_tensor_mul(x, x, &squares));
     CHECK_OK(unetseg_tensor_sum(squares, &s));
     CHECK_OK(unetseg_tensor_div_scalar(s, 2, &half));
-    CHECK_OK(unetseg_tensor_scalar_sub(3, x, &flipped));
+    CHECK_OK(unetseg_tensor_rsub_scalar(3, x, &flipped));
     CHECK_OK(unetseg_tensor_mean(flipped, &m));
     CHECK_OK(unetseg_tensor_add(half, m, &loss));
     CHECK_OK(unetseg_tensor_requires_grad(loss, &requires_grad));

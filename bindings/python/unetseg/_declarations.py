@@ -135,14 +135,14 @@ DECLARATIONS: List[Union[Section, Function]] = [
     # int32_t unetseg_tensor_reshape(unetseg_tensor const *tensor, int64_t const *shape, int32_t ndim,
     #                                unetseg_tensor **out_tensor);
     Function("unetseg_tensor_reshape", _Status, [TensorHandle, _Int64Array, c_int32, _TensorOut]),
-    # int32_t unetseg_tensor_scalar_add(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
-    Function("unetseg_tensor_scalar_add", _Status, [c_float, TensorHandle, _TensorOut]),
-    # int32_t unetseg_tensor_scalar_div(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
-    Function("unetseg_tensor_scalar_div", _Status, [c_float, TensorHandle, _TensorOut]),
-    # int32_t unetseg_tensor_scalar_mul(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
-    Function("unetseg_tensor_scalar_mul", _Status, [c_float, TensorHandle, _TensorOut]),
-    # int32_t unetseg_tensor_scalar_sub(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
-    Function("unetseg_tensor_scalar_sub", _Status, [c_float, TensorHandle, _TensorOut]),
+    # int32_t unetseg_tensor_radd_scalar(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
+    Function("unetseg_tensor_radd_scalar", _Status, [c_float, TensorHandle, _TensorOut]),
+    # int32_t unetseg_tensor_rdiv_scalar(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
+    Function("unetseg_tensor_rdiv_scalar", _Status, [c_float, TensorHandle, _TensorOut]),
+    # int32_t unetseg_tensor_rmul_scalar(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
+    Function("unetseg_tensor_rmul_scalar", _Status, [c_float, TensorHandle, _TensorOut]),
+    # int32_t unetseg_tensor_rsub_scalar(float scalar, unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
+    Function("unetseg_tensor_rsub_scalar", _Status, [c_float, TensorHandle, _TensorOut]),
     # int32_t unetseg_tensor_set_requires_grad(unetseg_tensor *tensor, bool requires_grad);
     Function("unetseg_tensor_set_requires_grad", _Status, [TensorHandle, c_bool]),
     # int32_t unetseg_tensor_shape(unetseg_tensor const *tensor, int64_t *out_shape, int32_t capacity);

@@ -172,7 +172,7 @@ class Tensor(OwnedHandle):
             getattr(lib, f"unetseg_tensor_{op}")(a.handle, b.handle, byref(out))
         elif isinstance(other, (numbers.Real, np.number)) and np.ndim(other) == 0:
             if reflected:
-                getattr(lib, f"unetseg_tensor_scalar_{op}")(float(other), self.handle, byref(out))
+                getattr(lib, f"unetseg_tensor_r{op}_scalar")(float(other), self.handle, byref(out))
             else:
                 getattr(lib, f"unetseg_tensor_{op}_scalar")(self.handle, float(other), byref(out))
         elif isinstance(other, (np.ndarray, list, tuple)):

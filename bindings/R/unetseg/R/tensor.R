@@ -156,7 +156,7 @@ Ops.unetseg_tensor <- function(e1, e2) {
   op <- ops[[.Generic]]
   if (left && right) return(tensor_result(paste0("unetseg_r_tensor_", op), handle_of(e1), handle_of(e2), call = call))
   if (left) return(tensor_result(paste0("unetseg_r_tensor_", op, "_scalar"), handle_of(e1), scalar_operand(e2, call), call = call))
-  tensor_result(paste0("unetseg_r_tensor_scalar_", op), scalar_operand(e1, call), handle_of(e2), call = call)
+  tensor_result(paste0("unetseg_r_tensor_r", op, "_scalar"), scalar_operand(e1, call), handle_of(e2), call = call)
 }
 
 scalar_operand <- function(x, call) {

@@ -8,21 +8,27 @@ import UNetTrain
 import _UNetSupport
 
 // R (.C): the post's whole run in one call, evaluation, prediction, the patient split and the synthetic
-// data set. Each is the pointer API's function (unetseg_train, unetseg_evaluate, ...) with R's arguments.
+// data set. Each does the work of a pointer-API function (unetseg_train, unetseg_evaluate, ...) through
+// the Swift helper that function calls, with R's arguments.
 
 /// The values of one epoch that unetseg_r_fit writes per row: epoch, the training loss, bce and dice, the
 /// validation loss, bce and dice (NaN without validation), the learning rate and the seconds taken.
 let rHistoryColumns = 9
 
-/// What unetseg_r_fit's callbacks share: R's history buffer of `capacity` rows that the epoch callback
-/// fills (`rows` written), R's main thread (the caller), and whether the batch callback stopped the run
-/// because the user interrupted R.
+/// R's history buffer of `capacity` rows that unetseg_r_fit's epoch callback fills (`rows` written).
 struct RHistory {
     let buffer: UnsafeMutablePointer<Double>
     let capacity: Int
     var rows = 0
-    let rThread = pthread_self()
-    var interrupted = false
+
+    /// Writes `m` as the next row, while there is room.
+    mutating func append(_ m: unetseg_epoch_metrics) {
+        guard rows < capacity else { return }
+        let values = [Double(m.epoch), m.train.loss, m.train.bce, m.train.dice, m.valid.loss, m.valid.bce, m.valid.dice, m.lr, m.seconds]
+        let row = buffer + rows * rHistoryColumns
+        for (column, value) in values.enumerated() { row[column] = value }
+        rows += 1
+    }
 }
 
 /// R (.C): trains as unetseg_train (the trainer of the CLI's unetseg train): folders = (train_dir,
@@ -38,8 +44,8 @@ struct RHistory {
                              _ out_epochs: UnsafeMutablePointer<Int32>?, _ out_model: UnsafeMutablePointer<Int32>?,
                              _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        let paths = try required(folders, "folders"), i = try required(integers, "integers"), d = try required(doubles, "doubles")
-        let epochs = try required(out_epochs, "out_epochs")
+        let paths = try nonNull(folders, "folders"), i = try nonNull(integers, "integers"), d = try nonNull(doubles, "doubles")
+        let epochs = try nonNull(out_epochs, "out_epochs")
         var params = unetseg_train_default_params()
         (params.train_dir, params.valid_dir, params.out_dir) = (UnsafePointer(paths[0]), UnsafePointer(paths[1]), UnsafePointer(paths[2]))
         (params.epochs, params.batch_size, params.model.depth, params.model.n_filters) = (i[0], i[1], i[2], i[3])
@@ -48,40 +54,34 @@ struct RHistory {
         params.overwrite = i[9] != 0
         (params.lr, params.momentum, params.model.dropout, params.dice_weight) = (d[0], Float(d[1]), Float(d[2]), Float(d[3]))
         params.seed = try rSeed(d + 7)
-        var history = RHistory(buffer: try required(out_history, "out_history"), capacity: max(0, Int(i[0])))
-        var model: UnsafeMutablePointer<unetseg_model>?
-        let onEpoch: unetseg_epoch_callback = { metrics, user_data in
-            guard let m = metrics?.pointee, let history = user_data?.assumingMemoryBound(to: RHistory.self) else { return true }
-            guard history.pointee.rows < history.pointee.capacity else { return true }
-            let values = [Double(m.epoch), m.train.loss, m.train.bce, m.train.dice, m.valid.loss, m.valid.bce, m.valid.dice, m.lr, m.seconds]
-            let row = history.pointee.buffer + history.pointee.rows * rHistoryColumns
-            for (column, value) in values.enumerated() { row[column] = value }
-            history.pointee.rows += 1
-            return true
-        }
-        // Called on this thread (unetseg_train runs its callbacks on its caller's), which is R's main thread.
-        let onBatch: unetseg_batch_callback = { _, user_data in
-            guard let history = user_data?.assumingMemoryBound(to: RHistory.self),
-                  pthread_equal(pthread_self(), history.pointee.rThread) != 0 else { return true }
-            history.pointee.interrupted = RInterrupt.isPending()
-            return !history.pointee.interrupted
-        }
+        var history = RHistory(buffer: try nonNull(out_history, "out_history"), capacity: max(0, Int(i[0])))
+        let rThread = pthread_self()
+        var interrupted = false
+        let model: ModelHandle
         do throws(UnetsegError) {
-            try withUnsafeMutablePointer(to: &history) { (pointer) throws(UnetsegError) in
-                try rethrowing(unetseg_train(&params, onBatch, onEpoch, UnsafeMutableRawPointer(pointer), nil, &model))
-            }
-        } catch .cancelled(let message) where history.interrupted {
+            // The callbacks run on this thread (the trainer calls them on its caller's), which is R's main
+            // thread; only there may R's interrupt be checked.
+            model = try params.train(
+                onBatch: { _ in
+                    guard pthread_equal(pthread_self(), rThread) != 0 else { return true }
+                    interrupted = RInterrupt.isPending()
+                    return !interrupted
+                },
+                onEpoch: { metrics in
+                    history.append(metrics)
+                    return true
+                }).model
+        } catch .cancelled(let message) where interrupted {
             throw .cancelled("interrupted: \(message)")
         }
         epochs.pointee = Int32(history.rows)
-        try rAdopt(model, ModelHandle.self, to: out_model, "out_model")
+        try rReturn(model, to: out_model, "out_model")
     }
 }
 
 /// The evaluation result behind an R handle.
-func rEvaluation(_ handle: UnsafePointer<Int32>?) throws(UnetsegError) -> UnsafeMutablePointer<unetseg_evaluation>? {
-    _ = try rObject(handle, EvaluationHandle.self, "evaluation")
-    return rPointer(handle)
+func rEvaluation(_ handle: UnsafePointer<Int32>?) throws(UnetsegError) -> EvaluationResult {
+    try rObject(handle, EvaluationHandle.self, "evaluation").result
 }
 
 /// R (.C): evaluates *model on the slices under *data_dir in batches of *batch_size, as unetseg_evaluate
@@ -94,20 +94,19 @@ func rEvaluation(_ handle: UnsafePointer<Int32>?) throws(UnetsegError) -> Unsafe
                                   _ out_metrics: UnsafeMutablePointer<Double>?, _ out_evaluation: UnsafeMutablePointer<Int32>?,
                                   _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        _ = try rModel(model)
-        let out = try required(out_metrics, "out_metrics")
+        let handle = try rModel(model)
+        let out = try nonNull(out_metrics, "out_metrics")
         var params = unetseg_evaluate_default_params()
-        params.batch_size = try required(batch_size, "batch_size").pointee
-        params.predictions_dir = UnsafePointer(try required(predictions_dir, "predictions_dir").pointee)
-        params.output_dir = UnsafePointer(try required(output_dir, "output_dir").pointee)
-        var metrics = unetseg_evaluation_metrics()
-        var evaluation: UnsafeMutablePointer<unetseg_evaluation>?
-        try rethrowing(unetseg_evaluate(rPointer(model), UnsafePointer(try required(data_dir, "data_dir").pointee), &params,
-                                        nil, nil, &metrics, &evaluation))
+        params.batch_size = try nonNull(batch_size, "batch_size").pointee
+        params.predictions_dir = UnsafePointer(try nonNull(predictions_dir, "predictions_dir").pointee)
+        params.output_dir = UnsafePointer(try nonNull(output_dir, "output_dir").pointee)
+        let folder = try rPath(data_dir, "data_dir")
+        let result = try handle.evaluate(on: folder, params, onProgress: { _, _ in true })
+        let metrics = unetseg_evaluation_metrics(result)
         let values = [metrics.mean_volume_dice, metrics.median_volume_dice, metrics.mean_slice_dice, metrics.bce,
                       metrics.dice_loss, Double(metrics.slice_count)]
         for (k, value) in values.enumerated() { out[k] = value }
-        try rAdopt(evaluation, EvaluationHandle.self, to: out_evaluation, "out_evaluation")
+        try rReturn(EvaluationHandle(result), to: out_evaluation, "out_evaluation")
     }
 }
 
@@ -120,7 +119,8 @@ func rEvaluation(_ handle: UnsafePointer<Int32>?) throws(UnetsegError) -> Unsafe
 @c public func unetseg_r_evaluation_patient_count(_ evaluation: UnsafePointer<Int32>?, _ out_count: UnsafeMutablePointer<Int32>?,
                                                   _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        try rethrowing(unetseg_evaluation_volume_count(try rEvaluation(evaluation), out_count))
+        let result = try rEvaluation(evaluation)
+        try nonNull(out_count, "out_count").pointee = Int32(clamping: result.volumeDice.count)
     }
 }
 
@@ -130,10 +130,9 @@ func rEvaluation(_ handle: UnsafePointer<Int32>?) throws(UnetsegError) -> Unsafe
                                             _ out_patient: RString?, _ out_dice: UnsafeMutablePointer<Double>?,
                                             _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        let result = try rEvaluation(evaluation), i = try required(index, "index").pointee
-        let patient = try required(try required(out_patient, "out_patient").pointee, "out_patient")
-        try rethrowing(unetseg_evaluation_patient(result, i, patient, UInt(strlen(patient) + 1)))
-        try rethrowing(unetseg_evaluation_volume_dice(result, i, out_dice))
+        let volume = try rEvaluation(evaluation).volume(try nonNull(index, "index").pointee)
+        try rWrite(volume.patient, to: out_patient, "out_patient")
+        try nonNull(out_dice, "out_dice").pointee = volume.dice
     }
 }
 
@@ -144,11 +143,10 @@ func rEvaluation(_ handle: UnsafePointer<Int32>?) throws(UnetsegError) -> Unsafe
                                  _ out_written: UnsafeMutablePointer<Double>?, _ message: RString?,
                                  _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        _ = try rModel(model)
-        var written: Int64 = 0
-        try rethrowing(unetseg_predict_folder(rPointer(model), UnsafePointer(try required(input, "input").pointee),
-                                              UnsafePointer(try required(out_dir, "out_dir").pointee), nil, nil, &written))
-        try required(out_written, "out_written").pointee = Double(written)
+        let handle = try rModel(model)
+        let source = try rPath(input, "input"), destination = try rPath(out_dir, "out_dir")
+        let written = try handle.predictFolder(source, into: destination, onProgress: { _, _ in true })
+        try nonNull(out_written, "out_written").pointee = Double(written)
     }
 }
 
@@ -161,12 +159,12 @@ func rEvaluation(_ handle: UnsafePointer<Int32>?) throws(UnetsegError) -> Unsafe
                                         _ out_counts: UnsafeMutablePointer<Int32>?, _ message: RString?,
                                         _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        let counts = try required(out_counts, "out_counts"), i = try required(integers, "integers")
-        var params = unetseg_split_params(n_valid: i[0], seed: try rSeed(seed), overwrite: i[1] != 0)
-        try rethrowing(unetseg_split_patients(UnsafePointer(try required(root, "root").pointee),
-                                              UnsafePointer(try required(train_dir, "train_dir").pointee),
-                                              UnsafePointer(try required(valid_dir, "valid_dir").pointee),
-                                              &params, counts, counts + 1))
+        let counts = try nonNull(out_counts, "out_counts"), i = try nonNull(integers, "integers")
+        let params = unetseg_split_params(n_valid: i[0], seed: try rSeed(seed), overwrite: i[1] != 0)
+        let source = try rPath(root, "root")
+        let train = try rPath(train_dir, "train_dir"), valid = try rPath(valid_dir, "valid_dir")
+        let split = try params.splitPatients(of: source, trainDir: train, validDir: valid)
+        (counts[0], counts[1]) = (Int32(clamping: split.train.count), Int32(clamping: split.valid.count))
     }
 }
 
@@ -177,11 +175,10 @@ func rEvaluation(_ handle: UnsafePointer<Int32>?) throws(UnetsegError) -> Unsafe
                                          _ lesion_fraction: UnsafePointer<Double>?, _ out_slices: UnsafeMutablePointer<Double>?,
                                          _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        let c = try required(counts, "counts")
-        var params = unetseg_synthetic_params(patients: c[0], min_slices: c[1], max_slices: c[2], size: c[3], seed: try rSeed(seed),
-                                              lesion_slice_fraction: try rDouble(lesion_fraction, "lesion_fraction"))
-        var slices: Int64 = 0
-        try rethrowing(unetseg_synthetic_write(UnsafePointer(try required(root, "root").pointee), &params, nil, nil, &slices))
-        try required(out_slices, "out_slices").pointee = Double(slices)
+        let c = try nonNull(counts, "counts")
+        let params = unetseg_synthetic_params(patients: c[0], min_slices: c[1], max_slices: c[2], size: c[3], seed: try rSeed(seed),
+                                              lesion_slice_fraction: try doubleFromR(lesion_fraction, "lesion_fraction"))
+        let slices = try params.writeDataset(to: try rPath(root, "root"), onPatient: { _, _ in true })
+        try nonNull(out_slices, "out_slices").pointee = Double(slices)
     }
 }

@@ -18,10 +18,10 @@ import _UNetSupport
     rCall(message, status) { () throws(UnetsegError) in
         let n = try rInt(count, "count")
         try checkArgument(n >= 1, "the optimiser needs at least one parameter tensor, got \(n)")
-        let handles = try required(parameters, "parameters")
+        let handles = try nonNull(parameters, "parameters")
         var tensors: [Tensor] = []
         for i in 0..<n { tensors.append(try rTensor(handles + i, "parameters[\(i + 1)]")) }
-        let s = try required(settings, "settings")
+        let s = try nonNull(settings, "settings")
         try rReturn(SGDHandle(try SGD(tensors, learningRate: Float(s[0]), momentum: Float(s[1]), dampening: Float(s[2]),
                                       weightDecay: Float(s[3]), nesterov: try rBool(nesterov, "nesterov"))),
                     to: out_optimizer, "out_optimizer")
@@ -48,8 +48,8 @@ import _UNetSupport
                                  _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
         let sgd = try rObject(optimizer, SGDHandle.self, "optimizer").optimizer
-        let out = try required(out_values, "out_values")
-        (out[0], out[1]) = (rDouble(sgd.learningRate), rDouble(sgd.momentum))
+        let out = try nonNull(out_values, "out_values")
+        (out[0], out[1]) = (doubleForR(sgd.learningRate), doubleForR(sgd.momentum))
     }
 }
 
@@ -64,14 +64,12 @@ import _UNetSupport
                                           _ out_scheduler: UnsafeMutablePointer<Int32>?, _ message: RString?,
                                           _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        _ = try rObject(optimizer, SGDHandle.self, "optimizer")
-        let s = try required(settings, "settings"), n = try required(steps, "steps")
-        var params = unetseg_one_cycle_params(max_lr: s[0], epochs: n[0], steps_per_epoch: n[1], pct_start: s[1],
+        let sgd = try rObject(optimizer, SGDHandle.self, "optimizer").optimizer
+        let s = try nonNull(settings, "settings"), n = try nonNull(steps, "steps")
+        let params = unetseg_one_cycle_params(max_lr: s[0], epochs: n[0], steps_per_epoch: n[1], pct_start: s[1],
                                               div_factor: s[2], final_div_factor: s[3], base_momentum: s[4],
                                               max_momentum: s[5], cycle_momentum: try rBool(cycle_momentum, "cycle_momentum"))
-        var scheduler: UnsafeMutablePointer<unetseg_one_cycle>?
-        try rethrowing(unetseg_one_cycle_create(rPointer(optimizer), &params, &scheduler))
-        try rAdopt(scheduler, OneCycleHandle.self, to: out_scheduler, "out_scheduler")
+        try rReturn(try params.makeSchedule(for: sgd), to: out_scheduler, "out_scheduler", sharingLockWith: optimizer)
     }
 }
 
@@ -92,7 +90,7 @@ import _UNetSupport
                                        _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
         let schedule = try rObject(scheduler, OneCycleHandle.self, "scheduler").scheduler
-        let out = try required(out_values, "out_values")
+        let out = try nonNull(out_values, "out_values")
         (out[0], out[1], out[2], out[3]) = (schedule.learningRate, schedule.momentum, Double(schedule.stepCount),
                                             Double(schedule.totalSteps))
     }

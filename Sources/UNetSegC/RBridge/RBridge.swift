@@ -5,7 +5,19 @@ import Glibc
 import UNetTensor
 import _UNetSupport
 
-// The plumbing of the `unetseg_r_*` family, the functions R calls through `.C`.
+// The R bridge: the `unetseg_r_*` family, the functions R calls through `.C`, and their plumbing. It is a
+// layer over the Swift core in the same library, beside the pointer API (Sources/UNetSegC), not on top of
+// it; its prototypes are generated into bindings/R/unetseg_r.h, which `make install` does not install.
+//
+// The rule, for every R function: one route. An R shim converts R's arguments with the helpers below
+// (`rTensor`, `rObject`, `rInt`, `doubleFromR`, `rSeed`, `rPath`, ...), calls the same Swift helper the
+// pointer API's function calls (`unetseg_model_params.makeModel`, `ModelHandle.forward`,
+// `RandomAugmentation`, ...; each says "the work of unetseg_..."), which holds all the validation, and
+// returns new objects with `rReturn` or `rReturnPair`, all inside one `rCall`. It never calls a fallible
+// `unetseg_*` pointer-API function (one returning a status) to rebuild an error from its status; the
+// infallible ones (`unetseg_*_default_params`, `unetseg_status_string`) are plain values and may be used.
+// When the work you need is inline in a pointer-API function, move it into such a helper next to that
+// function first and call it from both. See CONTRIBUTING-R.md.
 //
 // `.C` passes only `int *`, `double *` and `char **` and returns nothing, so every R function takes pointers
 // only and ends with `char **message, int *status`: `*status` is a `unetseg_status` and `*message` the
@@ -47,24 +59,46 @@ func writeMessage(_ text: String, into buffer: UnsafeMutablePointer<CChar>, capa
 
 /// Registers `object` and returns its handle as an R integer. Handles are never reused; the (theoretical)
 /// handle past R's integer range is released again and reported.
-func rRegister<T: HandleTarget>(_ object: T) throws(UnetsegError) -> Int32 {
-    var value: Int32 = 0
-    try rAdopt(try Handles.register(object), T.self, to: &value, "handle")
-    return value
+func rRegister<T: HandleTarget>(_ object: T, sharingLockWith other: UnsafeRawPointer? = nil) throws(UnetsegError) -> Int32 {
+    let handle = try Handles.register(object, sharingLockWith: other)
+    let value = UInt(bitPattern: handle)
+    guard value <= UInt(Int32.max) else {
+        Handles.release(UnsafeRawPointer(handle), T.self, #function)
+        throw .outOfMemory("handle numbers exhausted for R (\(value) does not fit an R integer); restart R")
+    }
+    return Int32(value)
 }
 
 /// Stores a new handle to `object` in `*out` (the caller's `argument`); `*out` is 0 unless this succeeds.
+/// Calls on the new handle are serialised with those on the R handle at `other` when given (see
+/// `Handles.register`: the schedule of an optimiser).
 func rReturn<T: HandleTarget>(_ object: @autoclosure () throws(UnetsegError) -> T, to out: UnsafeMutablePointer<Int32>?,
-                              _ argument: String) throws(UnetsegError) {
-    let out = try required(out, argument)
+                              _ argument: String, sharingLockWith other: UnsafePointer<Int32>? = nil) throws(UnetsegError) {
+    let out = try nonNull(out, argument)
     out.pointee = 0
-    out.pointee = try rRegister(try object())
+    out.pointee = try rRegister(try object(), sharingLockWith: other.flatMap { UnsafeRawPointer(bitPattern: Int($0.pointee)) })
+}
+
+/// Stores new handles to `first` and `second` (an image and its mask) in `*outFirst` and `*outSecond` (the
+/// caller's `firstArgument` and `secondArgument`); both are 0 unless both succeed.
+func rReturnPair(_ first: Tensor, _ second: Tensor, to outFirst: UnsafeMutablePointer<Int32>?, _ firstArgument: String,
+                 _ outSecond: UnsafeMutablePointer<Int32>?, _ secondArgument: String) throws(UnetsegError) {
+    let a = try nonNull(outFirst, firstArgument), b = try nonNull(outSecond, secondArgument)
+    (a.pointee, b.pointee) = (0, 0)
+    let firstHandle = try rRegister(first)
+    do throws(UnetsegError) {
+        b.pointee = try rRegister(second)
+    } catch {
+        rRelease([firstHandle], Tensor.self, function: #function)
+        throw error
+    }
+    a.pointee = firstHandle
 }
 
 /// The `T` behind the R integer handle at `handle` (the caller's `argument`); throws for 0 (a freed R
 /// object), a handle that is not live and one of another type.
 func rObject<T: HandleTarget>(_ handle: UnsafePointer<Int32>?, _ type: T.Type, _ argument: String) throws(UnetsegError) -> T {
-    let value = try required(handle, argument).pointee
+    let value = try nonNull(handle, argument).pointee
     try checkArgument(value != 0, "\(argument) was freed (handle 0)")
     return try Handles.object(UnsafeRawPointer(bitPattern: Int(value)), type, argument)
 }
@@ -74,12 +108,6 @@ func rObject<T: HandleTarget>(_ handle: UnsafePointer<Int32>?, _ type: T.Type, _
 func rRelease<T: HandleTarget>(_ handle: UnsafePointer<Int32>?, _ type: T.Type, function: String) {
     guard let value = handle?.pointee, value != 0 else { return }
     Handles.release(UnsafeRawPointer(bitPattern: Int(value)), type, function)
-}
-
-/// The pointer-API handle (`unetseg_tensor *`, ...) that the R integer handle at `handle` stands for, to
-/// call a pointer-API function with; check the handle with `rObject` first.
-func rPointer<CType>(_ handle: UnsafePointer<Int32>?) -> UnsafeMutablePointer<CType>? {
-    handle.flatMap { UnsafeMutablePointer(bitPattern: Int($0.pointee)) }
 }
 
 /// The tensor behind an R handle.
@@ -96,27 +124,27 @@ func rModel(_ handle: UnsafePointer<Int32>?) throws(UnetsegError) -> ModelHandle
 
 /// The R integer at `pointer` (the caller's `argument`).
 func rInt(_ pointer: UnsafePointer<Int32>?, _ argument: String) throws(UnetsegError) -> Int {
-    Int(try required(pointer, argument).pointee)
+    Int(try nonNull(pointer, argument).pointee)
 }
 
 /// The R logical at `pointer` (an R integer: 0 FALSE, else TRUE; NA is refused by `.C` before).
 func rBool(_ pointer: UnsafePointer<Int32>?, _ argument: String) throws(UnetsegError) -> Bool {
-    try required(pointer, argument).pointee != 0
+    try nonNull(pointer, argument).pointee != 0
 }
 
-/// The R double at `pointer`.
-func rDouble(_ pointer: UnsafePointer<Double>?, _ argument: String) throws(UnetsegError) -> Double {
-    try required(pointer, argument).pointee
+/// The R double at `pointer`, from R into Swift (see `doubleForR` for the other direction).
+func doubleFromR(_ pointer: UnsafePointer<Double>?, _ argument: String) throws(UnetsegError) -> Double {
+    try nonNull(pointer, argument).pointee
 }
 
 /// The R double at `pointer` as float32 (R's doubles become float32 inside).
 func rFloat(_ pointer: UnsafePointer<Double>?, _ argument: String) throws(UnetsegError) -> Float {
-    Float(try rDouble(pointer, argument))
+    Float(try doubleFromR(pointer, argument))
 }
 
 /// A seed from an R double: a whole number in 0...2^53 (the integers a double holds exactly).
 func rSeed(_ pointer: UnsafePointer<Double>?, _ argument: String = "seed") throws(UnetsegError) -> UInt64 {
-    let value = try rDouble(pointer, argument)
+    let value = try doubleFromR(pointer, argument)
     try checkArgument(value.isFinite && value >= 0 && value <= 0x1p53 && value.rounded() == value,
                 "\(argument) must be a whole number in 0...2^53, got \(rNumber(value))")
     return UInt64(value)
@@ -127,8 +155,9 @@ func rNumber(_ value: Double) -> String {
     value.rounded() == value && abs(value) < 0x1p53 ? String(Int64(value)) : String(value)
 }
 
-/// A float32 setting as a double with the float's shortest decimal form (0.6, not 0.6000000238), for R.
-func rDouble(_ value: Float) -> Double {
+/// A float32 setting as a double for R, from Swift to R (see `doubleFromR` for the other direction), with
+/// the float's shortest decimal form (0.6, not 0.6000000238).
+func doubleForR(_ value: Float) -> Double {
     Double(String(value)) ?? Double(value)
 }
 
@@ -137,10 +166,15 @@ func rCount(_ pointer: UnsafePointer<Double>?, _ argument: String) throws(Unetse
     Int(try rSeed(pointer, argument))
 }
 
+/// A file or folder path from R's string at `string` (the caller's `argument`), checked as `pathArgument`.
+func rPath(_ string: RString?, _ argument: String) throws(UnetsegError) -> String {
+    try pathArgument(UnsafePointer(try nonNull(string, argument).pointee), argument)
+}
+
 /// Copies `text` into the string R pre-sized at `string` (the caller's `argument`), or throws when it
 /// does not fit, saying how many characters R must pass.
 func rWrite(_ text: String, to string: RString?, _ argument: String) throws(UnetsegError) {
-    let buffer = try required(try required(string, argument).pointee, argument)
+    let buffer = try nonNull(try nonNull(string, argument).pointee, argument)
     try copyOut(text, to: buffer, capacity: UInt(strlen(buffer) + 1), argument)
 }
 
@@ -148,7 +182,7 @@ func rWrite(_ text: String, to string: RString?, _ argument: String) throws(Unet
 func rShape(_ shape: UnsafePointer<Int32>?, _ ndim: UnsafePointer<Int32>?, allowInferred: Bool = false) throws(UnetsegError) -> [Int] {
     let rank = try rInt(ndim, "ndim")
     try checkArgument(rank >= 0 && rank <= Int(UNETSEG_MAX_NDIM), "ndim must be in 0...\(UNETSEG_MAX_NDIM), got \(rank)")
-    let sizes = rank == 0 ? [] : UnsafeBufferPointer(start: try required(shape, "shape"), count: rank).map { Int64($0) }
+    let sizes = rank == 0 ? [] : UnsafeBufferPointer(start: try nonNull(shape, "shape"), count: rank).map { Int64($0) }
     return try sizes.withUnsafeBufferPointer { buffer throws(UnetsegError) in
         try shapeArgument(buffer.baseAddress, Int32(rank), allowInferred: allowInferred)
     }
@@ -157,38 +191,8 @@ func rShape(_ shape: UnsafePointer<Int32>?, _ ndim: UnsafePointer<Int32>?, allow
 /// Copies `count` floats at `source` into R's `capacity` doubles at `out` (the caller's `argument`).
 func rCopyOut(_ source: UnsafePointer<Float>, count: Int, to out: UnsafeMutablePointer<Double>?,
               capacity: UnsafePointer<Double>?, _ argument: String) throws(UnetsegError) {
-    let buffer = try required(out, argument)
+    let buffer = try nonNull(out, argument)
     let room = try rCount(capacity, "capacity")
     try checkArgument(room >= count, "\(argument) holds \(room) numbers, \(count) are needed")
     for i in 0..<count { buffer[i] = Double(source[i]) }
-}
-
-/// Rethrows the outcome of a pointer-API function called inside an R function (`code`, with this
-/// thread's message), so that R sees the same status and message as C.
-func rethrowing(_ code: Int32) throws(UnetsegError) {
-    guard code != UNETSEG_STATUS_OK.code else { return }
-    let message = String(cString: LastError.current)
-    switch code {
-    case UNETSEG_STATUS_INVALID_ARGUMENT.code: throw .invalidArgument(message)
-    case UNETSEG_STATUS_IO.code: throw .io(message)
-    case UNETSEG_STATUS_FORMAT.code: throw .format(message)
-    case UNETSEG_STATUS_OUT_OF_MEMORY.code: throw .outOfMemory(message)
-    case UNETSEG_STATUS_NUMERIC.code: throw .numeric(message)
-    case UNETSEG_STATUS_CANCELLED.code: throw .cancelled(message)
-    default: throw .internal(message)
-    }
-}
-
-/// Stores the handle a pointer-API function made (`pointer`, a live `T`) in `*out` as an R integer; `*out`
-/// is 0 unless this succeeds (a handle past R's integer range is freed again).
-func rAdopt<T: HandleTarget>(_ pointer: UnsafeMutablePointer<T.CType>?, _ type: T.Type, to out: UnsafeMutablePointer<Int32>?,
-                             _ argument: String) throws(UnetsegError) {
-    let out = try required(out, argument)
-    out.pointee = 0
-    let value = UInt(bitPattern: try required(pointer, argument))
-    guard value <= UInt(Int32.max) else {
-        Handles.release(UnsafeRawPointer(pointer), type, #function)
-        throw .outOfMemory("handle numbers exhausted for R (\(value) does not fit an R integer); restart R")
-    }
-    out.pointee = Int32(value)
 }

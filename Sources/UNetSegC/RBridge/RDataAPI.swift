@@ -29,14 +29,13 @@ final class RIteratorHandle: HandleTarget, @unchecked Sendable {
                                       _ out_dataset: UnsafeMutablePointer<Int32>?, _ message: RString?,
                                       _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        let a = try required(augmentation, "augmentation")
-        var params = unetseg_dataset_params(
+        let a = try nonNull(augmentation, "augmentation")
+        let params = unetseg_dataset_params(
             augmentation: unetseg_augmentation_params(enabled: try rBool(augment, "augment"), scale: Float(a[0]),
                                                       angle: Float(a[1]), flip: Float(a[2])),
             random_sampling: try rBool(random_sampling, "random_sampling"), seed: try rSeed(seed))
-        var dataset: UnsafeMutablePointer<unetseg_dataset>?
-        try rethrowing(unetseg_dataset_open(UnsafePointer(try required(root, "root").pointee), &params, &dataset))
-        try rAdopt(dataset, BrainSegDataset.self, to: out_dataset, "out_dataset")
+        let folder = try rPath(root, "root")
+        try rReturn(try params.openDataset(at: folder), to: out_dataset, "out_dataset")
     }
 }
 
@@ -49,7 +48,7 @@ final class RIteratorHandle: HandleTarget, @unchecked Sendable {
 @c public func unetseg_r_dataset_length(_ dataset: UnsafePointer<Int32>?, _ out_length: UnsafeMutablePointer<Double>?,
                                         _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        try required(out_length, "out_length").pointee = Double(try rObject(dataset, BrainSegDataset.self, "dataset").count)
+        try nonNull(out_length, "out_length").pointee = Double(try rObject(dataset, BrainSegDataset.self, "dataset").count)
     }
 }
 
@@ -58,7 +57,7 @@ final class RIteratorHandle: HandleTarget, @unchecked Sendable {
                                             _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
         let d = try rObject(dataset, BrainSegDataset.self, "dataset")
-        let out = try required(out_size, "out_size")
+        let out = try nonNull(out_size, "out_size")
         (out[0], out[1]) = (Int32(clamping: d.height), Int32(clamping: d.width))
     }
 }
@@ -71,55 +70,25 @@ final class RIteratorHandle: HandleTarget, @unchecked Sendable {
                                           _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
         let d = try rObject(dataset, BrainSegDataset.self, "dataset")
-        let i = try rDouble(index, "index"), e = try rCount(epoch, "epoch")
+        let i = try doubleFromR(index, "index"), e = try rCount(epoch, "epoch")
         try checkArgument(i >= 0 && i < Double(d.count) && i.rounded() == i,
                     "index \(rNumber(i + 1)) is out of range for a dataset of \(d.count) slices (R counts from 1)")
         let item = try d.item(Int(i), epoch: e)
-        try rReturnPair(item.image, item.mask, out_image, out_mask)
+        try rReturnPair(item.image, item.mask, to: out_image, "out_image", out_mask, "out_mask")
     }
-}
-
-/// Stores new handles to `first` and `second` in `*out_first` and `*out_second` (both 0 unless both succeed).
-func rReturnPair(_ first: Tensor, _ second: Tensor, _ out_first: UnsafeMutablePointer<Int32>?,
-                 _ out_second: UnsafeMutablePointer<Int32>?) throws(UnetsegError) {
-    let a = try required(out_first, "out_first"), b = try required(out_second, "out_second")
-    (a.pointee, b.pointee) = (0, 0)
-    let firstHandle = try rRegister(first)
-    do throws(UnetsegError) {
-        b.pointee = try rRegister(second)
-    } catch {
-        rRelease([firstHandle], Tensor.self, function: #function)
-        throw error
-    }
-    a.pointee = firstHandle
 }
 
 // MARK: - Augmentation (the post's ds$resize, ds$rotate, ds$flip)
 
-/// Runs the pointer API's random augmentation `transform` (unetseg_augmentation_random_*, which draws from
-/// the global generator) on the image and mask behind the R handles, returning new R handles.
+/// Runs the random augmentation `transform` (one of `RandomAugmentation`'s, which draw from the global
+/// generator) with R's `*parameter` (the caller's `name`) on the image and mask behind the R handles,
+/// returning new R handles.
 func rAugment(_ image: UnsafePointer<Int32>?, _ mask: UnsafePointer<Int32>?, _ parameter: UnsafePointer<Double>?, _ name: String,
               _ out_image: UnsafeMutablePointer<Int32>?, _ out_mask: UnsafeMutablePointer<Int32>?,
-              _ transform: (UnsafePointer<unetseg_tensor>?, UnsafePointer<unetseg_tensor>?, Float, TensorOut?, TensorOut?) -> Int32)
-    throws(UnetsegError) {
-    _ = try rTensor(image, "image")
-    _ = try rTensor(mask, "mask")
-    let value = try rFloat(parameter, name)
-    var newImage: UnsafeMutablePointer<unetseg_tensor>?, newMask: UnsafeMutablePointer<unetseg_tensor>?
-    try rethrowing(transform(UnsafePointer(rPointer(image)), UnsafePointer(rPointer(mask)), value, &newImage, &newMask))
-    do throws(UnetsegError) {
-        try rAdopt(newImage, Tensor.self, to: out_image, "out_image")
-    } catch {
-        Handles.release(UnsafeRawPointer(newMask), Tensor.self, #function)
-        throw error
-    }
-    do throws(UnetsegError) {
-        try rAdopt(newMask, Tensor.self, to: out_mask, "out_mask")
-    } catch {
-        rRelease(out_image, Tensor.self, function: #function)
-        out_image?.pointee = 0
-        throw error
-    }
+              _ transform: (Tensor, Tensor, Float) throws(UnetsegError) -> (image: Tensor, mask: Tensor)) throws(UnetsegError) {
+    let (i, m) = (try rTensor(image, "image"), try rTensor(mask, "mask"))
+    let result = try transform(i, m, try rFloat(parameter, name))
+    try rReturnPair(result.image, result.mask, to: out_image, "out_image", out_mask, "out_mask")
 }
 
 /// R (.C): resizes image [C, H, W] and mask [M, H, W] by a factor drawn from U(1 - *scale, 1 + *scale) with
@@ -129,7 +98,7 @@ func rAugment(_ image: UnsafePointer<Int32>?, _ mask: UnsafePointer<Int32>?, _ p
                                         _ out_image: UnsafeMutablePointer<Int32>?, _ out_mask: UnsafeMutablePointer<Int32>?,
                                         _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        try rAugment(image, mask, scale, "scale", out_image, out_mask, unetseg_augmentation_random_resize)
+        try rAugment(image, mask, scale, "scale", out_image, out_mask, RandomAugmentation.resize)
     }
 }
 
@@ -139,7 +108,7 @@ func rAugment(_ image: UnsafePointer<Int32>?, _ mask: UnsafePointer<Int32>?, _ p
                                         _ out_image: UnsafeMutablePointer<Int32>?, _ out_mask: UnsafeMutablePointer<Int32>?,
                                         _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        try rAugment(image, mask, angle, "angle", out_image, out_mask, unetseg_augmentation_random_rotate)
+        try rAugment(image, mask, angle, "angle", out_image, out_mask, RandomAugmentation.rotate)
     }
 }
 
@@ -149,7 +118,7 @@ func rAugment(_ image: UnsafePointer<Int32>?, _ mask: UnsafePointer<Int32>?, _ p
                                       _ out_image: UnsafeMutablePointer<Int32>?, _ out_mask: UnsafeMutablePointer<Int32>?,
                                       _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        try rAugment(image, mask, probability, "probability", out_image, out_mask, unetseg_augmentation_random_flip)
+        try rAugment(image, mask, probability, "probability", out_image, out_mask, RandomAugmentation.flip)
     }
 }
 
@@ -161,13 +130,11 @@ func rAugment(_ image: UnsafePointer<Int32>?, _ mask: UnsafePointer<Int32>?, _ p
                                        _ seed: UnsafePointer<Double>?, _ out_loader: UnsafeMutablePointer<Int32>?,
                                        _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        _ = try rObject(dataset, BrainSegDataset.self, "dataset")
-        let s = try required(settings, "settings")
-        var params = unetseg_loader_params(batch_size: s[0], shuffle: s[1] != 0, drop_last: s[2] != 0, workers: s[3],
+        let source = try rObject(dataset, BrainSegDataset.self, "dataset")
+        let s = try nonNull(settings, "settings")
+        let params = unetseg_loader_params(batch_size: s[0], shuffle: s[1] != 0, drop_last: s[2] != 0, workers: s[3],
                                            seed: try rSeed(seed))
-        var loader: UnsafeMutablePointer<unetseg_loader>?
-        try rethrowing(unetseg_loader_create(rPointer(dataset), &params, &loader))
-        try rAdopt(loader, LoaderHandle.self, to: out_loader, "out_loader")
+        try rReturn(try params.makeLoader(over: source), to: out_loader, "out_loader")
     }
 }
 
@@ -180,7 +147,7 @@ func rAugment(_ image: UnsafePointer<Int32>?, _ mask: UnsafePointer<Int32>?, _ p
 @c public func unetseg_r_loader_length(_ loader: UnsafePointer<Int32>?, _ out_length: UnsafeMutablePointer<Double>?,
                                        _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        try required(out_length, "out_length").pointee = Double(try rObject(loader, LoaderHandle.self, "loader").loader.batchCount)
+        try nonNull(out_length, "out_length").pointee = Double(try rObject(loader, LoaderHandle.self, "loader").loader.batchCount)
     }
 }
 
@@ -188,7 +155,7 @@ func rAugment(_ image: UnsafePointer<Int32>?, _ mask: UnsafePointer<Int32>?, _ p
 @c public func unetseg_r_loader_batch_size(_ loader: UnsafePointer<Int32>?, _ out_size: UnsafeMutablePointer<Int32>?,
                                            _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        try required(out_size, "out_size").pointee = Int32(clamping: try rObject(loader, LoaderHandle.self, "loader").loader.batchSize)
+        try nonNull(out_size, "out_size").pointee = Int32(clamping: try rObject(loader, LoaderHandle.self, "loader").loader.batchSize)
     }
 }
 
@@ -218,12 +185,12 @@ func rAugment(_ image: UnsafePointer<Int32>?, _ mask: UnsafePointer<Int32>?, _ p
                                        _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
         let it = try rObject(iterator, RIteratorHandle.self, "iterator").iterator
-        let has = try required(out_has_batch, "out_has_batch")
+        let has = try nonNull(out_has_batch, "out_has_batch")
         has.pointee = 0
-        try required(out_images, "out_images").pointee = 0
-        try required(out_masks, "out_masks").pointee = 0
+        try nonNull(out_images, "out_images").pointee = 0
+        try nonNull(out_masks, "out_masks").pointee = 0
         guard let batch = try it.next() else { return }
-        try rReturnPair(batch.images, batch.masks, out_images, out_masks)
+        try rReturnPair(batch.images, batch.masks, to: out_images, "out_images", out_masks, "out_masks")
         has.pointee = 1
     }
 }

@@ -4,8 +4,8 @@ import UNetTensor
 import UNetTrain
 import _UNetSupport
 
-// R (.C): the post's U-Net: creation, forward, modes, parameters, files. The work is the pointer API's
-// (unetseg_model_*), called with the handles R's integers stand for.
+// R (.C): the post's U-Net: creation, forward, modes, parameters, files. The work is that of the pointer
+// API's unetseg_model_* (the Swift helpers they call), on the objects R's integer handles stand for.
 
 /// R (.C): a U-Net with config = (channels_in, n_classes, depth, n_filters), *dropout and *seed (-1: the
 /// global generator, see unetseg_r_manual_seed; else a whole number), as unetseg_model_create. New handle
@@ -14,14 +14,12 @@ import _UNetSupport
                                       _ seed: UnsafePointer<Double>?, _ out_model: UnsafeMutablePointer<Int32>?,
                                       _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        let c = try required(config, "config")
-        let s = try rDouble(seed, "seed")
+        let c = try nonNull(config, "config")
+        let s = try doubleFromR(seed, "seed")
         try checkArgument(s == -1 || (s >= 0 && s <= 0x1p53 && s.rounded() == s), "seed must be -1 or a whole number in 0...2^53, got \(s)")
-        var params = unetseg_model_params(channels_in: c[0], n_classes: c[1], depth: c[2], n_filters: c[3],
+        let params = unetseg_model_params(channels_in: c[0], n_classes: c[1], depth: c[2], n_filters: c[3],
                                           dropout: try rFloat(dropout, "dropout"), seed: Int64(s))
-        var model: UnsafeMutablePointer<unetseg_model>?
-        try rethrowing(unetseg_model_create(&params, &model))
-        try rAdopt(model, ModelHandle.self, to: out_model, "out_model")
+        try rReturn(try params.makeModel(), to: out_model, "out_model")
     }
 }
 
@@ -36,12 +34,10 @@ import _UNetSupport
                                       _ out_dropout: UnsafeMutablePointer<Double>?, _ message: RString?,
                                       _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        var params = unetseg_model_params()
-        _ = try rModel(model)
-        try rethrowing(unetseg_model_get_params(rPointer(model), &params))
-        let out = try required(out_config, "out_config")
+        let params = try rModel(model).params
+        let out = try nonNull(out_config, "out_config")
         (out[0], out[1], out[2], out[3]) = (params.channels_in, params.n_classes, params.depth, params.n_filters)
-        try required(out_dropout, "out_dropout").pointee = rDouble(params.dropout)
+        try nonNull(out_dropout, "out_dropout").pointee = doubleForR(params.dropout)
     }
 }
 
@@ -51,11 +47,9 @@ import _UNetSupport
                                        _ out_tensor: UnsafeMutablePointer<Int32>?, _ message: RString?,
                                        _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        _ = try rModel(model)
-        _ = try rTensor(input, "input")
-        var output: UnsafeMutablePointer<unetseg_tensor>?
-        try rethrowing(unetseg_model_forward(rPointer(model), rPointer(input), &output))
-        try rAdopt(output, Tensor.self, to: out_tensor, "out_tensor")
+        let handle = try rModel(model)
+        let x = try rTensor(input, "input")
+        try rReturn(try handle.forward(x), to: out_tensor, "out_tensor")
     }
 }
 
@@ -73,7 +67,7 @@ import _UNetSupport
 @c public func unetseg_r_model_is_training(_ model: UnsafePointer<Int32>?, _ out_training: UnsafeMutablePointer<Int32>?,
                                            _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        try required(out_training, "out_training").pointee = try rModel(model).model.isTraining ? 1 : 0
+        try nonNull(out_training, "out_training").pointee = try rModel(model).model.isTraining ? 1 : 0
     }
 }
 
@@ -84,8 +78,8 @@ import _UNetSupport
                                                _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
         let handle = try rModel(model)
-        try required(out_count, "out_count").pointee = Int32(clamping: handle.parameters.count)
-        try required(out_elements, "out_elements").pointee = Double(handle.model.parameterCount)
+        try nonNull(out_count, "out_count").pointee = Int32(clamping: handle.parameters.count)
+        try nonNull(out_elements, "out_elements").pointee = Double(handle.model.parameterCount)
     }
 }
 
@@ -97,7 +91,7 @@ import _UNetSupport
                                          _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
         let handle = try rModel(model)
-        let i = try indexArgument(try required(index, "index").pointee, count: handle.parameters.count)
+        let i = try indexArgument(try nonNull(index, "index").pointee, count: handle.parameters.count)
         try rWrite(handle.parameters[i].name, to: out_name, "out_name")
         try rReturn(handle.parameters[i].tensor, to: out_tensor, "out_tensor")
     }
@@ -107,8 +101,8 @@ import _UNetSupport
 @c public func unetseg_r_model_save(_ model: UnsafePointer<Int32>?, _ path: RString?, _ message: RString?,
                                     _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        _ = try rModel(model)
-        try rethrowing(unetseg_model_save(rPointer(model), UnsafePointer(try required(path, "path").pointee)))
+        let handle = try rModel(model)
+        try handle.save(to: try rPath(path, "path"))
     }
 }
 
@@ -117,9 +111,8 @@ import _UNetSupport
 @c public func unetseg_r_model_load(_ path: RString?, _ out_model: UnsafeMutablePointer<Int32>?, _ message: RString?,
                                     _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        var model: UnsafeMutablePointer<unetseg_model>?
-        try rethrowing(unetseg_model_load(UnsafePointer(try required(path, "path").pointee), nil, &model))
-        try rAdopt(model, ModelHandle.self, to: out_model, "out_model")
+        let file = try rPath(path, "path")
+        try rReturn(try ModelHandle.load(from: file, config: nil), to: out_model, "out_model")
     }
 }
 

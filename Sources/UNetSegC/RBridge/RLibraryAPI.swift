@@ -20,8 +20,7 @@ import _UNetSupport
 /// characters).
 @c public func unetseg_r_system_info(_ out_text: RString?, _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        let buffer = try required(try required(out_text, "out_text").pointee, "out_text")
-        try rethrowing(unetseg_system_info_string(buffer, UInt(strlen(buffer) + 1)))
+        try rWrite(systemInfo, to: out_text, "out_text")
     }
 }
 
@@ -35,7 +34,7 @@ import _UNetSupport
 @c public func unetseg_r_set_num_threads(_ num_threads: UnsafePointer<Int32>?, _ message: RString?,
                                          _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        try rethrowing(unetseg_set_num_threads(try required(num_threads, "num_threads").pointee))
+        try setThreadCount(try nonNull(num_threads, "num_threads").pointee)
     }
 }
 
@@ -43,7 +42,7 @@ import _UNetSupport
 @c public func unetseg_r_get_num_threads(_ out_threads: UnsafeMutablePointer<Int32>?, _ message: RString?,
                                          _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        try required(out_threads, "out_threads").pointee = unetseg_get_num_threads()
+        try nonNull(out_threads, "out_threads").pointee = Int32(clamping: Parallel.threadCount)
     }
 }
 
@@ -51,7 +50,7 @@ import _UNetSupport
 @c public func unetseg_r_live_handle_count(_ out_count: UnsafeMutablePointer<Double>?, _ message: RString?,
                                            _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        try required(out_count, "out_count").pointee = Double(unetseg_live_handle_count())
+        try nonNull(out_count, "out_count").pointee = Double(Handles.liveCount)
     }
 }
 
@@ -71,7 +70,7 @@ import _UNetSupport
 @c public func unetseg_r_random_seed(_ out_seed: UnsafeMutablePointer<Double>?, _ message: RString?,
                                      _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        let out = try required(out_seed, "out_seed")
+        let out = try nonNull(out_seed, "out_seed")
         out.pointee = Double(defaultGenerator.withLock { $0.next() } >> 11)
     }
 }

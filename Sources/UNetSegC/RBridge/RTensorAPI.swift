@@ -25,7 +25,7 @@ func rTensorResult(_ out_tensor: UnsafeMutablePointer<Int32>?, _ message: RStrin
                                        _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rTensorResult(out_tensor, message, status) { () throws(UnetsegError) in
         let dims = try rShape(shape, ndim)
-        let count = try rCount(length, "length"), values = try required(data, "data")
+        let count = try rCount(length, "length"), values = try nonNull(data, "data")
         try checkArgument(Shape.elementCount(dims) == count, "\(count) numbers cannot fill shape \(Shape.describe(dims))")
         let tensor = try Tensor.zeros(dims, requiresGrad: try rBool(requires_grad, "requires_grad"))
         let p = tensor.storage.pointer
@@ -46,7 +46,7 @@ func rTensorResult(_ out_tensor: UnsafeMutablePointer<Int32>?, _ message: RStrin
                                       _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
         let t = try rTensor(tensor)
-        let shape = try required(out_shape, "out_shape"), ndim = try required(out_ndim, "out_ndim")
+        let shape = try nonNull(out_shape, "out_shape"), ndim = try nonNull(out_ndim, "out_ndim")
         try checkArgument(try rInt(capacity, "capacity") >= t.rank, "out_shape holds too few sizes for \(t.rank) dimensions")
         try checkArgument(t.shape.allSatisfy { $0 <= Int(Int32.max) }, "a size of \(Shape.describe(t.shape)) does not fit an R integer")
         for (i, size) in t.shape.enumerated() { shape[i] = Int32(size) }
@@ -68,7 +68,7 @@ func rTensorResult(_ out_tensor: UnsafeMutablePointer<Int32>?, _ message: RStrin
 @c public func unetseg_r_tensor_item(_ tensor: UnsafePointer<Int32>?, _ out_value: UnsafeMutablePointer<Double>?,
                                      _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        try required(out_value, "out_value").pointee = Double(try rTensor(tensor).item())
+        try nonNull(out_value, "out_value").pointee = Double(try rTensor(tensor).item())
     }
 }
 
@@ -144,7 +144,7 @@ func rTensorResult(_ out_tensor: UnsafeMutablePointer<Int32>?, _ message: RStrin
 }
 
 /// R (.C): *scalar + tensor for every element, differentiable. New handle in *out_tensor.
-@c public func unetseg_r_tensor_scalar_add(_ scalar: UnsafePointer<Double>?, _ tensor: UnsafePointer<Int32>?,
+@c public func unetseg_r_tensor_radd_scalar(_ scalar: UnsafePointer<Double>?, _ tensor: UnsafePointer<Int32>?,
                                            _ out_tensor: UnsafeMutablePointer<Int32>?, _ message: RString?,
                                            _ status: UnsafeMutablePointer<Int32>?) {
     rTensorResult(out_tensor, message, status) { () throws(UnetsegError) in try rFloat(scalar, "scalar") + rTensor(tensor) }
@@ -152,21 +152,21 @@ func rTensorResult(_ out_tensor: UnsafeMutablePointer<Int32>?, _ message: RStrin
 
 /// R (.C): *scalar - tensor for every element (the post's 1 - dice), differentiable. New handle in
 /// *out_tensor.
-@c public func unetseg_r_tensor_scalar_sub(_ scalar: UnsafePointer<Double>?, _ tensor: UnsafePointer<Int32>?,
+@c public func unetseg_r_tensor_rsub_scalar(_ scalar: UnsafePointer<Double>?, _ tensor: UnsafePointer<Int32>?,
                                            _ out_tensor: UnsafeMutablePointer<Int32>?, _ message: RString?,
                                            _ status: UnsafeMutablePointer<Int32>?) {
     rTensorResult(out_tensor, message, status) { () throws(UnetsegError) in try rFloat(scalar, "scalar") - rTensor(tensor) }
 }
 
 /// R (.C): *scalar * tensor for every element, differentiable. New handle in *out_tensor.
-@c public func unetseg_r_tensor_scalar_mul(_ scalar: UnsafePointer<Double>?, _ tensor: UnsafePointer<Int32>?,
+@c public func unetseg_r_tensor_rmul_scalar(_ scalar: UnsafePointer<Double>?, _ tensor: UnsafePointer<Int32>?,
                                            _ out_tensor: UnsafeMutablePointer<Int32>?, _ message: RString?,
                                            _ status: UnsafeMutablePointer<Int32>?) {
     rTensorResult(out_tensor, message, status) { () throws(UnetsegError) in try rFloat(scalar, "scalar") * rTensor(tensor) }
 }
 
 /// R (.C): *scalar / tensor for every element, differentiable. New handle in *out_tensor.
-@c public func unetseg_r_tensor_scalar_div(_ scalar: UnsafePointer<Double>?, _ tensor: UnsafePointer<Int32>?,
+@c public func unetseg_r_tensor_rdiv_scalar(_ scalar: UnsafePointer<Double>?, _ tensor: UnsafePointer<Int32>?,
                                            _ out_tensor: UnsafeMutablePointer<Int32>?, _ message: RString?,
                                            _ status: UnsafeMutablePointer<Int32>?) {
     rTensorResult(out_tensor, message, status) { () throws(UnetsegError) in try rFloat(scalar, "scalar") / rTensor(tensor) }
@@ -211,7 +211,7 @@ func rTensorResult(_ out_tensor: UnsafeMutablePointer<Int32>?, _ message: RStrin
 @c public func unetseg_r_tensor_grad(_ tensor: UnsafePointer<Int32>?, _ out_grad: UnsafeMutablePointer<Int32>?,
                                      _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        let out = try required(out_grad, "out_grad")
+        let out = try nonNull(out_grad, "out_grad")
         out.pointee = 0
         if let grad = try rTensor(tensor).grad { out.pointee = try rRegister(grad) }
     }
@@ -221,7 +221,7 @@ func rTensorResult(_ out_tensor: UnsafeMutablePointer<Int32>?, _ message: RStrin
 @c public func unetseg_r_tensor_requires_grad(_ tensor: UnsafePointer<Int32>?, _ out_requires_grad: UnsafeMutablePointer<Int32>?,
                                               _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        try required(out_requires_grad, "out_requires_grad").pointee = try rTensor(tensor).requiresGrad ? 1 : 0
+        try nonNull(out_requires_grad, "out_requires_grad").pointee = try rTensor(tensor).requiresGrad ? 1 : 0
     }
 }
 
@@ -229,8 +229,7 @@ func rTensorResult(_ out_tensor: UnsafeMutablePointer<Int32>?, _ message: RStrin
 @c public func unetseg_r_tensor_set_requires_grad(_ tensor: UnsafePointer<Int32>?, _ requires_grad: UnsafePointer<Int32>?,
                                                   _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        _ = try rTensor(tensor)
-        try rethrowing(unetseg_tensor_set_requires_grad(rPointer(tensor), try rBool(requires_grad, "requires_grad")))
+        try rTensor(tensor).setRequiresGradOfLeaf(try rBool(requires_grad, "requires_grad"))
     }
 }
 
