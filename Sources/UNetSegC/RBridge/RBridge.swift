@@ -17,7 +17,7 @@ import _UNetSupport
 // `unetseg_*` pointer-API function (one returning a status) to rebuild an error from its status; the
 // infallible ones (`unetseg_*_default_params`, `unetseg_status_string`) are plain values and may be used.
 // When the work you need is inline in a pointer-API function, move it into such a helper next to that
-// function first and call it from both. See CONTRIBUTING-R.md.
+// function first and call it from both. See CONTRIBUTING.md, "The R bridge".
 //
 // `.C` passes only `int *`, `double *` and `char **` and returns nothing, so every R function takes pointers
 // only and ends with `char **message, int *status`: `*status` is a `unetseg_status` and `*message` the
