@@ -49,8 +49,8 @@ model_forward <- function(state, x, call = sys.call(-1)) {
 #' dim(y)
 #' @export
 unet <- function(channels_in = 3, n_classes = 1, depth = 5, n_filters = 6, dropout = 0.6, seed = NULL) {
-  config <- c(check_number(channels_in, "channels_in", whole = TRUE), check_number(n_classes, "n_classes", whole = TRUE),
-              check_number(depth, "depth", whole = TRUE), check_number(n_filters, "n_filters", whole = TRUE))
+  config <- c(check_integer(channels_in, "channels_in"), check_integer(n_classes, "n_classes"),
+              check_integer(depth, "depth"), check_integer(n_filters, "n_filters"))
   seed <- if (is.null(seed)) -1 else check_number(seed, "seed", whole = TRUE)
   handle <- lib_call("unetseg_r_model_create", as.integer(config), check_number(dropout, "dropout"), seed,
                      out = integer(1))$out
@@ -156,12 +156,12 @@ print.nn_module <- function(x, ...) {
 #' @export
 torch_save <- function(obj, path, ...) {
   if (!inherits(obj, "unet")) abort_value(sprintf("torch_save saves unet models, got %s", class(obj)[[1L]]))
-  lib_call("unetseg_r_model_save", handle_of(model_state(obj)), path.expand(check_string(path, "path")))
+  lib_call("unetseg_r_model_save", handle_of(model_state(obj)), check_path(path, "path"))
   invisible(path)
 }
 
 #' @rdname torch_save
 #' @export
 torch_load <- function(path, ...) {
-  new_model(lib_call("unetseg_r_model_load", path.expand(check_string(path, "path")), out = integer(1))$out)
+  new_model(lib_call("unetseg_r_model_load", check_path(path, "path"), out = integer(1))$out)
 }
