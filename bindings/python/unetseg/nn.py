@@ -168,7 +168,8 @@ class UNet(OwnedHandle):
 
     def save(self, path: PathLike) -> None:
         """Saves the model as safetensors: the post's PyTorch ``state_dict`` plus its shape as metadata
-        (written to a temporary file and renamed)."""
+        (written to a temporary file and renamed). A weight that is NaN or infinite raises
+        :class:`~unetseg.errors.NumericError` naming the file and the tensor; an existing file is left as it was."""
         lib.unetseg_model_save(self.handle, arguments.path("path", path))
 
     # ---- shape and mode ------------------------------------------------------------------------------

@@ -140,7 +140,9 @@ print.nn_module <- function(x, ...) {
 #' `torch_save(model, path)` writes the model as safetensors, whatever the file's extension: exactly the
 #' PyTorch `state_dict` of the post's model, plus its shape (so `torch_load()` needs nothing else and
 #' PyTorch can read it with `safetensors.torch.load_file`). The file is written under a temporary name
-#' and renamed. `torch_load(path)` reads such a file (written here, by the C API or by the CLI) into a new
+#' and renamed; a model holding a NaN or an infinity is refused (a `runtime_error` of class
+#' `unetseg_numeric_error` naming the file and the tensor) and an existing file is left as it was.
+#' `torch_load(path)` reads such a file (written here, by the C API or by the CLI) into a new
 #' model in training mode.
 #'
 #' @param obj A `unet`.
