@@ -18,7 +18,7 @@ LIB_BUILD := UNETSEG_EMIT_HEADER=$(RAW_HEADER) $(SWIFT) build -c release -j $(JO
 VERSION := $(shell sed -n 's/^let libraryVersion: StaticString = "\(.*\)"/\1/p' Sources/UNetSegC/Library.swift)
 
 .PHONY: all setup build lib lib-cli header check-header install python-package system-info test test-swift test-cli \
-    test-c test-python test-r test-sanitize test-fuzz-corpus fuzz r-package examples-c bench demo clean
+    test-c test-python test-r test-sanitize test-fuzz-corpus test-faults fuzz r-package examples-c bench demo clean
 
 all: build
 
@@ -69,8 +69,8 @@ system-info: lib-cli
 	@$(LIB_CLI) info
 
 ## test: every test suite (Swift, Swift under AddressSanitizer and ThreadSanitizer, the fuzz corpora, then
-## CLI, C, Python and R)
-test: setup system-info test-swift test-sanitize test-fuzz-corpus test-cli test-c test-python test-r
+## CLI, fault injection, C, Python and R)
+test: setup system-info test-swift test-sanitize test-fuzz-corpus test-cli test-faults test-c test-python test-r
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
@@ -101,6 +101,16 @@ fuzz: setup
 ## test-cli: the `unetseg` command end to end on tiny synthetic data, and its error messages
 test-cli: lib-cli
 	Tests/cli/run-tests $(LIB_CLI)
+
+## test-faults: the CLI on a tiny run with faults injected by Tests/faults/faultfs.c (LD_PRELOAD, no mount
+## or root needed): a full disk while writing checkpoints and predictions, read-only and unwritable folders,
+## kill -9 at seeded moments then --resume, slice files deleted or truncated mid-epoch, an absurd model
+FAULTFS := $(LIB_SCRATCH)/faultfs.so
+$(FAULTFS): Tests/faults/faultfs.c
+	mkdir -p $(LIB_SCRATCH)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -shared -fPIC $< -o $@ -ldl
+test-faults: lib-cli $(FAULTFS)
+	Tests/faults/run-tests $(LIB_CLI) $(FAULTFS)
 
 ## test-c: the C API tests (gcc -Werror, AddressSanitizer, exported symbols, env -i, install)
 test-c: lib lib-cli

@@ -265,7 +265,8 @@ extension ModelHandle {
 /// in the same folder and renamed, so a crash never leaves half a file.
 ///
 /// Returns UNETSEG_STATUS_OK; UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an empty path or a dead handle;
-/// UNETSEG_STATUS_IO when the file cannot be written (the message names it).
+/// UNETSEG_STATUS_IO when the file cannot be written (the message names it); UNETSEG_STATUS_NUMERIC when a
+/// weight is NaN or infinite (the message names the file and the tensor; an existing file is left as it was).
 @c public func unetseg_model_save(_ model: UnsafePointer<unetseg_model>?, _ path: UnsafePointer<CChar>?) -> Int32 {
     withStatus { () throws(UnetsegError) in
         let handle = try Handles.model(model)

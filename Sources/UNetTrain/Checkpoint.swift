@@ -31,13 +31,19 @@ public enum Checkpoint {
         return config
     }
 
-    /// Writes `model`'s parameters and configuration to `path` (atomically).
+    /// Writes `model`'s parameters and configuration to `path` (atomically). A model holding a NaN or an
+    /// infinity is refused with `.numeric` naming the file and the tensor, and `path` is left as it was: a
+    /// diverged model never replaces a good checkpoint.
     public static func save(_ model: UNet, to path: String, metadata extra: [String: String] = [:]) throws(UnetsegError) {
+        let tensors = model.stateDict()
+        if let bad = tensors.first(where: { $0.tensor.containsNonFinite }) {
+            throw .numeric("cannot write \(path): \(bad.name) holds NaN or infinite values (the file was left as it was)")
+        }
         var metadata = extra
         metadata["format"] = format
         metadata["format_version"] = String(formatVersion)
         metadata["config"] = configJSON(model.config).serialized(pretty: false)
-        try SafeTensors.write(model.stateDict().map { ($0.name, $0.tensor) }, metadata: metadata, to: path)
+        try SafeTensors.write(tensors.map { ($0.name, $0.tensor) }, metadata: metadata, to: path)
     }
 
     /// The configuration stored in a file's metadata, or nil for a file without ours (e.g. written by PyTorch).

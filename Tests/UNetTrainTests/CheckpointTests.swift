@@ -3,6 +3,7 @@ import _TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
+import UNetData
 import UNetNN
 import UNetTensor
 import UNetTrain
@@ -28,6 +29,22 @@ import _UNetSupport
         let io = try ModelFixtures.load("pytorch_state_dict_io.safetensors")
         return (ModelFixtures.path("pytorch_state_dict.safetensors"), try ModelFixtures.config(io, "pytorch_state_dict_io"),
                 try ModelFixtures.tensor(io, "input"), try ModelFixtures.tensor(io, "output"))
+    }
+
+    @Test(arguments: [Float.nan, .infinity, -.infinity])
+    func aModelHoldingNonFiniteWeightsNeverReplacesAFile(bad: Float) throws {
+        try withTemporaryFolder { folder in
+            let model = try sampleModel()
+            let path = folder + "/model.safetensors"
+            try Checkpoint.save(model, to: path)
+            let good = try BinaryFile.read(path: path)
+            let (name, weight) = model.namedParameters()[2]
+            weight.storage.pointer[1] = bad
+            let refusal = "cannot write \(path): \(name) holds NaN or infinite values (the file was left as it was)"
+            #expect(throws: UnetsegError.numeric(refusal)) { try Checkpoint.save(model, to: path) }
+            #expect(try BinaryFile.read(path: path) == good)
+            #expect(try FileSystem.listDirectory(folder) == ["model.safetensors"])
+        }
     }
 
     @Test func saveThenLoadKeepsParametersConfigAndOutputs() throws {

@@ -334,6 +334,25 @@ static void test_save_and_load(void) {
     params.depth = 42;
     CHECK_ERROR(unetseg_model_load(path, &params, &loaded), UNETSEG_STATUS_INVALID_ARGUMENT, "depth must be in 1...8");
 
+    /* A model holding NaN or infinity is refused (UNETSEG_STATUS_NUMERIC naming the file and the tensor)
+     * and the checkpoint keeps the good weights. */
+    float saved_weights[4], poisoned[4];
+    CHECK_OK(unetseg_model_parameter_get(model, 14, saved_weights, 4));
+    memcpy(poisoned, saved_weights, sizeof poisoned);
+    poisoned[2] = NAN;
+    CHECK_OK(unetseg_model_parameter_set(model, 14, poisoned, 4));
+    CHECK_ERROR(unetseg_model_save(model, path), UNETSEG_STATUS_NUMERIC, "last.weight holds NaN or infinite values");
+    CHECK(strstr(unetseg_last_error(), path) != NULL);
+    poisoned[2] = -INFINITY;
+    CHECK_OK(unetseg_model_parameter_set(model, 14, poisoned, 4));
+    CHECK_ERROR(unetseg_model_save(model, path), UNETSEG_STATUS_NUMERIC, "last.weight holds NaN or infinite values");
+    CHECK_OK(unetseg_model_load(path, NULL, &loaded));
+    float kept[4];
+    CHECK_OK(unetseg_model_parameter_get(loaded, 14, kept, 4));
+    CHECK(memcmp(kept, saved_weights, sizeof kept) == 0);
+    unetseg_model_free(loaded);
+    CHECK_OK(unetseg_model_parameter_set(model, 14, saved_weights, 4));
+
     CHECK_ERROR(unetseg_model_save(model, "/nonexistent-folder/x.safetensors"), UNETSEG_STATUS_IO, "/nonexistent-folder");
     CHECK_ERROR(unetseg_model_save(model, ""), UNETSEG_STATUS_INVALID_ARGUMENT, "path is empty");
     CHECK_ERROR(unetseg_model_save(model, NULL), UNETSEG_STATUS_INVALID_ARGUMENT, "path is NULL");

@@ -28,19 +28,30 @@ enum TIFFEncoder {
                 unlink(temporaryPath)
             }
         }
+        // libtiff's messages ("Error writing TIFF header", "IO error writing directory") do not say why a
+        // write failed: the system's reason (a full disk, a quota, a read-only file system) is added from
+        // errno, cleared beforehand.
+        errno = 0
+        let failWriting = { (reason: String) -> UnetsegError in fail(reason + writeFailure(errno)) }
         let tiff: CapturingTIFF
         do {
-            tiff = try CapturingTIFF(fd: fd, path: path, mode: options.bigEndian ? "wb" : "wl", failure: fail)
+            tiff = try CapturingTIFF(fd: fd, path: path, mode: options.bigEndian ? "wb" : "wl", failure: failWriting)
         } catch {
             close(fd)
             throw error
         }
         defer { tiff.close() }
-        try writeImage(raster, options: options, to: tiff, fail: { reason in fail(tiff.describe(reason)) })
+        try writeImage(raster, options: options, to: tiff, fail: { reason in failWriting(tiff.describe(reason)) })
         tiff.close()
-        guard tiff.errorCount == 0 else { throw fail(tiff.describe("libtiff reported an error while closing it")) }
+        guard tiff.errorCount == 0 else { throw failWriting(tiff.describe("libtiff reported an error while closing it")) }
         committed = true
         try FileSystem.commit(kept, temporary: temporaryPath, to: path)
+    }
+
+    /// ": <the system's reason>" for the errors a write reports when the disk or file system refuses it,
+    /// else "" (errno may hold anything after calls that succeeded).
+    private static func writeFailure(_ code: Int32) -> String {
+        [ENOSPC, EDQUOT, EFBIG, EIO, EROFS, EACCES, EPERM].contains(code) ? ": \(systemErrorDescription(code))" : ""
     }
 
     /// Refuses rasters and options that cannot be written (or read back).

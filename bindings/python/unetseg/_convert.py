@@ -12,6 +12,7 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import _arguments as arguments
 from ._lib import lib
 from ._types import AugmentationParams
 
@@ -53,6 +54,9 @@ def augmentation_params(augmentation: Optional[Sequence[float]]) -> Augmentation
     if augmentation is None:
         params.enabled = False
     else:
+        values = list(augmentation)
+        if len(values) != 3:
+            raise InvalidArgument(f"augmentation must be (scale, angle, flip), got {len(values)} values")
         params.enabled = True
-        params.scale, params.angle, params.flip = (float(v) for v in augmentation)
+        arguments.set_fields(params, scale=values[0], angle=values[1], flip=values[2])
     return params

@@ -13,11 +13,13 @@ from ctypes import byref, c_int32, c_int64, create_string_buffer
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, Sequence, Tuple, Union
 
+from . import _arguments as arguments
 from ._callbacks import CallbackRelay, ProgressBar
 from ._convert import NAME_CAPACITY, PathLike, augmentation_params, float32_value, path_bytes
 from ._handle import OwnedHandle
 from ._lib import lib
 from ._types import DatasetHandle, DatasetParams, LoaderHandle, ProgressCallback, TensorHandle
+from .errors import InvalidArgument
 from .tensor import Tensor
 
 #: The post's ``augmentation_params``: ``(scale, angle, flip)``, e.g. ``(0.05, 15, 0.5)``.
@@ -112,10 +114,9 @@ class BrainSegDataset(OwnedHandle):
         params: DatasetParams = lib.unetseg_dataset_default_params()
         params.augmentation = augmentation_params(augmentation)
         params.random_sampling = bool(random_sampling)
-        if seed is not None:
-            params.seed = seed
+        arguments.set_fields(params, seed=seed)
         handle = DatasetHandle()
-        lib.unetseg_dataset_open(path_bytes(root), byref(params), byref(handle))
+        lib.unetseg_dataset_open(arguments.path("root", root), byref(params), byref(handle))
         super().__init__(handle)
         self.epoch = 0
 
@@ -203,11 +204,9 @@ class DataLoader(OwnedHandle):
         workers: Optional[int] = None,
         seed: Optional[int] = None,
     ) -> None:
-        params = lib.unetseg_loader_default_params()
-        for name, value in dict(batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, workers=workers,
-                                seed=seed).items():
-            if value is not None:
-                setattr(params, name, value)
+        arguments.instance("dataset", dataset, BrainSegDataset)
+        params = arguments.set_fields(lib.unetseg_loader_default_params(), batch_size=batch_size, shuffle=shuffle,
+                                      drop_last=drop_last, workers=workers, seed=seed)
         handle = LoaderHandle()
         lib.unetseg_loader_create(dataset.handle, byref(params), byref(handle))
         super().__init__(handle)
@@ -273,12 +272,10 @@ def split(
     Returns ``(n_train, n_valid)``."""
     params = lib.unetseg_split_default_params()
     params.overwrite = bool(overwrite)
-    if n_valid is not None:
-        params.n_valid = n_valid
-    if seed is not None:
-        params.seed = seed
+    arguments.set_fields(params, n_valid=n_valid, seed=seed)
     n_train_out, n_valid_out = c_int32(), c_int32()
-    lib.unetseg_split_patients(path_bytes(root), path_bytes(train_dir), path_bytes(valid_dir), byref(params),
+    lib.unetseg_split_patients(arguments.path("root", root), arguments.path("train_dir", train_dir),
+                               arguments.path("valid_dir", valid_dir), byref(params),
                                byref(n_train_out), byref(n_valid_out))
     return n_train_out.value, n_valid_out.value
 
@@ -300,18 +297,16 @@ def synthesize(
     function ``(patients_done, patients)`` is called instead and may return False to stop (raising
     :class:`~unetseg.errors.Cancelled`); an exception it raises stops the work and propagates.
     """
-    params = lib.unetseg_synthetic_default_params()
-    for name, value in dict(patients=patients, min_slices=min_slices, max_slices=max_slices, size=size,
-                            seed=seed, lesion_slice_fraction=lesion_slice_fraction).items():
-        if value is not None:
-            setattr(params, name, value)
+    params = arguments.set_fields(lib.unetseg_synthetic_default_params(), patients=patients, min_slices=min_slices,
+                                  max_slices=max_slices, size=size, seed=seed,
+                                  lesion_slice_fraction=lesion_slice_fraction)
     relay = CallbackRelay()
     bar = ProgressBar("synthesize", enabled=progress is True, unit="patient")
     report: Callable[[int, int], Optional[bool]] = progress if callable(progress) else bar.update
     callback = ProgressCallback(lambda done, total, _user: relay.call(report, done, total))
     slices = c_int64()
     try:
-        relay.run(lambda: lib.unetseg_synthetic_write(path_bytes(root), byref(params), callback, None,
+        relay.run(lambda: lib.unetseg_synthetic_write(arguments.path("root", root), byref(params), callback, None,
                                                       byref(slices)))
     finally:
         bar.close()

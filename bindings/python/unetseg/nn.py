@@ -15,6 +15,7 @@ from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tup
 
 import numpy as np
 
+from . import _arguments as arguments
 from ._convert import NAME_CAPACITY, PathLike, float32_array, float32_value, path_bytes
 from ._handle import OwnedHandle
 from ._lib import lib
@@ -49,9 +50,7 @@ class UNetConfig:
                    float32_value(params.dropout))
 
     def _to_params(self, seed: int = -1) -> ModelParams:
-        params = lib.unetseg_model_default_params()
-        for name, value in asdict(self).items():
-            setattr(params, name, value)
+        params = arguments.set_fields(lib.unetseg_model_default_params(), **asdict(self))
         params.seed = seed
         return params
 
@@ -101,7 +100,7 @@ class Parameter:
 
     def copy_(self, values: Any) -> "Parameter":
         """Overwrites the values with ``values`` (same shape; optimiser momentum is kept)."""
-        array = float32_array(values)
+        array = arguments.float32_array("values", values)
         if array.shape != self.shape:
             raise InvalidArgument(f"{self.name}: expected shape {list(self.shape)}, got {list(array.shape)}")
         lib.unetseg_model_parameter_set(self.model.handle, self.index, array, array.size)
@@ -133,12 +132,9 @@ class UNet(OwnedHandle):
         dropout: Optional[float] = None,
         seed: Optional[int] = None,
     ) -> None:
-        params = lib.unetseg_model_default_params()
-        given = dict(channels_in=channels_in, n_classes=n_classes, depth=depth, n_filters=n_filters,
-                     dropout=dropout, seed=seed)
-        for name, value in given.items():
-            if value is not None:
-                setattr(params, name, value)
+        params = arguments.set_fields(lib.unetseg_model_default_params(), channels_in=channels_in,
+                                      n_classes=n_classes, depth=depth, n_filters=n_filters, dropout=dropout,
+                                      seed=seed)
         handle = ModelHandle()
         lib.unetseg_model_create(byref(params), byref(handle))
         self._adopt_handle(handle)
@@ -154,15 +150,16 @@ class UNet(OwnedHandle):
         The loaded model is in training mode."""
         params = None if config is None else config._to_params()
         handle = ModelHandle()
-        lib.unetseg_model_load(path_bytes(path), None if params is None else byref(params), byref(handle))
+        lib.unetseg_model_load(arguments.path("path", path), None if params is None else byref(params), byref(handle))
         model = cls.__new__(cls)
         model._adopt_handle(handle)
         return model
 
     def save(self, path: PathLike) -> None:
         """Saves the model as safetensors: the post's PyTorch ``state_dict`` plus its shape as metadata
-        (written to a temporary file and renamed)."""
-        lib.unetseg_model_save(self.handle, path_bytes(path))
+        (written to a temporary file and renamed). A weight that is NaN or infinite raises
+        :class:`~unetseg.errors.NumericError` naming the file and the tensor; an existing file is left as it was."""
+        lib.unetseg_model_save(self.handle, arguments.path("path", path))
 
     # ---- shape and mode ------------------------------------------------------------------------------
 
@@ -203,7 +200,7 @@ class UNet(OwnedHandle):
     def forward(self, x: Any) -> Tensor:
         """The probabilities ``[N, n_classes, H, W]`` for ``x`` ``[N, channels_in, H, W]`` (a Tensor or
         an array), with the autograd graph for :meth:`Tensor.backward`."""
-        tensor, temporary = as_tensor(x)
+        tensor, temporary = as_tensor(x, "x")
         try:
             out = TensorHandle()
             lib.unetseg_model_forward(self.handle, tensor.handle, byref(out))
@@ -219,7 +216,7 @@ class UNet(OwnedHandle):
     def predict(self, images: Any) -> np.ndarray:
         """Probabilities ``[N, n_classes, H, W]`` for ``images`` ``[N, channels_in, H, W]`` (normalised as
         for training), in evaluation mode and without a graph; the model's mode is left as it was."""
-        array = float32_array(images)
+        array = arguments.float32_array("images", images)
         config = self.config
         if array.ndim != 4 or array.shape[1] != config.channels_in:
             raise InvalidArgument(
@@ -281,7 +278,7 @@ class UNet(OwnedHandle):
         arrays: Dict[str, np.ndarray] = {}
         for name, value in state_dict.items():
             if name in parameters:
-                array = float32_array(value)
+                array = arguments.float32_array(name, value)
                 if array.shape != parameters[name].shape:
                     raise InvalidArgument(
                         f"{name}: expected shape {list(parameters[name].shape)}, got {list(array.shape)}")
@@ -307,7 +304,8 @@ def load(path: PathLike, config: Optional[UNetConfig] = None) -> UNet:
 
 
 def _loss(function: Any, prediction: Tensor, target: Any) -> Tensor:
-    target_tensor, temporary = as_tensor(target)
+    arguments.instance("prediction", prediction, Tensor)
+    target_tensor, temporary = as_tensor(target, "target")
     try:
         out = TensorHandle()
         function(prediction.handle, target_tensor.handle, byref(out))
@@ -332,7 +330,8 @@ def dice_loss(prediction: Tensor, target: Any) -> Tensor:
 def combined_loss(prediction: Tensor, target: Any, dice_weight: float = 0.3) -> Tuple[Tensor, Tensor, Tensor]:
     """The post's training loss in one call: ``(total, bce, dice)`` with
     ``total = dice_weight * dice + (1 - dice_weight) * bce`` (``dice_weight`` 0.3 in the post)."""
-    target_tensor, temporary = as_tensor(target)
+    arguments.instance("prediction", prediction, Tensor)
+    target_tensor, temporary = as_tensor(target, "target")
     try:
         total, bce, dice = TensorHandle(), TensorHandle(), TensorHandle()
         lib.unetseg_loss_combined(prediction.handle, target_tensor.handle, dice_weight,

@@ -7,9 +7,10 @@ final_div_factor 1e4).
 
 from __future__ import annotations
 
-from ctypes import Structure, byref, c_double
-from typing import Any, Iterable, List, Optional, Union
+from ctypes import byref, c_double
+from typing import Iterable, List, Optional, Union
 
+from . import _arguments as arguments
 from ._handle import OwnedHandle
 from ._lib import lib
 from ._types import OneCycleHandle, SGDHandle
@@ -17,18 +18,12 @@ from .errors import InvalidArgument
 from .nn import Parameter, UNet
 
 
-def _override(params: Structure, **values: Any) -> Structure:
-    """``params`` with every value that is not None written into the field of the same name."""
-    for name, value in values.items():
-        if value is not None:
-            setattr(params, name, value)
-    return params
-
-
 def _model_of(params: Union[UNet, Iterable[Parameter]]) -> UNet:
     """The model whose parameters ``params`` are: a :class:`UNet` itself, or all of its parameters."""
     if isinstance(params, UNet):
         return params
+    if not hasattr(params, "__iter__"):
+        raise TypeError(f"params must be a UNet or its parameters(), got {type(params).__name__}")
     given = list(params)
     models = {id(p.model): p.model for p in given if isinstance(p, Parameter)}
     if len(models) != 1 or len(given) != sum(isinstance(p, Parameter) for p in given):
@@ -60,7 +55,7 @@ class SGD(OwnedHandle):
         nesterov: Optional[bool] = None,
     ) -> None:
         self.model = _model_of(params)
-        settings = _override(lib.unetseg_sgd_default_params(), lr=lr, momentum=momentum, dampening=dampening,
+        settings = arguments.set_fields(lib.unetseg_sgd_default_params(), lr=lr, momentum=momentum, dampening=dampening,
                              weight_decay=weight_decay, nesterov=nesterov)
         handle = SGDHandle()
         lib.unetseg_sgd_create(self.model.handle, byref(settings), byref(handle))
@@ -101,7 +96,7 @@ class OneCycleLR(OwnedHandle):
         if not isinstance(optimizer, SGD):
             raise InvalidArgument(f"OneCycleLR drives an SGD optimiser, got {type(optimizer).__name__}")
         self.optimizer = optimizer
-        settings = _override(
+        settings = arguments.set_fields(
             lib.unetseg_one_cycle_default_params(), max_lr=max_lr, epochs=epochs, steps_per_epoch=steps_per_epoch,
             pct_start=pct_start, div_factor=div_factor, final_div_factor=final_div_factor,
             base_momentum=base_momentum, max_momentum=max_momentum, cycle_momentum=cycle_momentum)

@@ -13,6 +13,7 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import _arguments as arguments
 from ._convert import float32_array, shape_array
 from ._handle import OwnedHandle
 from ._lib import lib
@@ -28,6 +29,15 @@ def _sizes(shape: Tuple[ShapeLike, ...]) -> Sequence[int]:
     if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
         return shape[0]  # type: ignore[return-value]
     return shape  # type: ignore[return-value]
+
+
+def _shape_argument(shape: Tuple[ShapeLike, ...]) -> Tuple[Any, int]:
+    """A torch-style shape as the C ``int64_t`` array and its length, each size checked to be an integer
+    that fits (a size of 2**70 must not reach the library as its low 64 bits)."""
+    sizes = _sizes(shape)
+    if isinstance(sizes, numbers.Integral) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"shape must be integers or one sequence of integers, got {type(sizes).__name__}")
+    return shape_array([arguments.integer("shape", size) for size in sizes])
 
 
 class Tensor(OwnedHandle):
@@ -47,7 +57,7 @@ class Tensor(OwnedHandle):
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         """Copies ``data`` (any array-like; converted to float32, C order) into a new library tensor."""
-        array = float32_array(data)
+        array = arguments.float32_array("data", data)
         shape, ndim = shape_array(array.shape)
         handle = TensorHandle()
         lib.unetseg_tensor_create(array, shape, ndim, byref(handle))
@@ -141,7 +151,7 @@ class Tensor(OwnedHandle):
         return self._reshaped(lib.unetseg_tensor_reshape, shape)
 
     def _reshaped(self, function: Any, shape: Tuple[ShapeLike, ...]) -> "Tensor":
-        array, ndim = shape_array(_sizes(shape))
+        array, ndim = _shape_argument(shape)
         out = TensorHandle()
         function(self.handle, array, ndim, byref(out))
         return Tensor._adopt(out)
@@ -275,7 +285,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 def zeros(*shape: ShapeLike, requires_grad: bool = False) -> Tensor:
     """A new tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    array, ndim = shape_array(_sizes(shape))
+    array, ndim = _shape_argument(shape)
     out = TensorHandle()
     lib.unetseg_tensor_zeros(array, ndim, byref(out))
     result = Tensor._adopt(out)
@@ -284,11 +294,12 @@ def zeros(*shape: ShapeLike, requires_grad: bool = False) -> Tensor:
     return result
 
 
-def as_tensor(data: Any) -> Tuple[Tensor, bool]:
-    """``data`` as a tensor and whether it was converted (a temporary the caller should close)."""
+def as_tensor(data: Any, name: str = "data") -> Tuple[Tensor, bool]:
+    """``data`` as a tensor and whether it was converted (a temporary the caller should close); errors
+    about a value that is no array of numbers name the argument ``name``."""
     if isinstance(data, Tensor):
         return data, False
-    return Tensor(data), True
+    return Tensor(arguments.float32_array(name, data)), True
 
 
 def sigmoid(x: Tensor) -> Tensor:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
+from . import _arguments as arguments
 from ._callbacks import CallbackRelay, ProgressBar
 from ._convert import NAME_CAPACITY, PathLike, augmentation_params, path_bytes
 from ._lib import lib
@@ -140,18 +141,16 @@ def fit(
     With ``progress`` a tqdm bar runs per epoch and the post's epoch lines are printed.
     """
     params = lib.unetseg_train_default_params()
-    train_bytes, out_bytes = path_bytes(train_dir), path_bytes(out_dir)
-    valid_bytes = None if valid_dir is None else path_bytes(valid_dir)
+    train_bytes, out_bytes = arguments.path("train_dir", train_dir), arguments.path("out_dir", out_dir)
+    valid_bytes = None if valid_dir is None else arguments.path("valid_dir", valid_dir)
     params.train_dir, params.out_dir, params.valid_dir = train_bytes, out_bytes, valid_bytes
-    for name, value in dict(epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, dice_weight=dice_weight,
-                            random_sampling=random_sampling, seed=seed, threads=threads,
-                            loader_workers=loader_workers, checkpoint_every_epoch=checkpoint_every_epoch).items():
-        if value is not None:
-            setattr(params, name, value)
+    arguments.set_fields(params, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum,
+                         dice_weight=dice_weight, random_sampling=random_sampling, seed=seed, threads=threads,
+                         loader_workers=loader_workers, checkpoint_every_epoch=checkpoint_every_epoch)
     params.resume = bool(resume)
     params.overwrite = bool(overwrite)
     if model is not None:
-        params.model = model._to_params()
+        params.model = arguments.instance("model", model, UNetConfig)._to_params()
     params.augmentation = augmentation_params(augmentation)
 
     relay = CallbackRelay()
@@ -231,10 +230,9 @@ def evaluate(
     has a ``log.json`` beside it). ``batch_size`` None is the library's 8. ``progress`` True shows a tqdm
     bar; a function ``(slices_done, slices)`` is called instead and may return False to stop. Both folders
     must lie outside ``data_dir`` (links resolved): inputs are never replaced."""
-    params = lib.unetseg_evaluate_default_params()
-    if batch_size is not None:
-        params.batch_size = batch_size
-    paths = {name: None if value is None else path_bytes(value)
+    arguments.instance("model", model, UNet)
+    params = arguments.set_fields(lib.unetseg_evaluate_default_params(), batch_size=batch_size)
+    paths = {name: None if value is None else arguments.path(name, value)
              for name, value in dict(predictions_dir=predictions_dir, output_dir=output_dir,
                                      model_path=model_path).items()}
     params.predictions_dir, params.output_dir, params.model_path = (
@@ -245,7 +243,8 @@ def evaluate(
     callback = ProgressCallback(lambda done, total, _user: relay.call(report, done, total))
     metrics, result = EvaluationMetrics(), EvaluationHandle()
     try:
-        relay.run(lambda: lib.unetseg_evaluate(model.handle, path_bytes(data_dir), byref(params), callback, None,
+        data = arguments.path("data_dir", data_dir)
+        relay.run(lambda: lib.unetseg_evaluate(model.handle, data, byref(params), callback, None,
                                                byref(metrics), byref(result)))
         volume_dice = _volume_dice(result)
     finally:
@@ -266,13 +265,15 @@ def predict(
     (``PATIENT/PATIENT_N_pred.tif`` for Kaggle-named slices, never named like a label). An ``out_dir`` that
     is, contains or lies inside ``input`` (links resolved) is refused with ``InvalidArgument``: inputs
     are never replaced. Returns the number of masks written."""
+    arguments.instance("model", model, UNet)
     relay = CallbackRelay()
     bar = ProgressBar("predict", enabled=progress is True, unit="image")
     report = progress if callable(progress) else bar.update
     callback = ProgressCallback(lambda done, total, _user: relay.call(report, done, total))
     written = c_int64()
     try:
-        relay.run(lambda: lib.unetseg_predict_folder(model.handle, path_bytes(input), path_bytes(out_dir),
+        source, destination = arguments.path("input", input), arguments.path("out_dir", out_dir)
+        relay.run(lambda: lib.unetseg_predict_folder(model.handle, source, destination,
                                                      callback, None, byref(written)))
     finally:
         bar.close()

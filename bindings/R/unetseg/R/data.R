@@ -32,14 +32,14 @@
 #' dim(item$img)
 #' @export
 brainseg_dataset <- function(img_dir, augmentation_params = NULL, random_sampling = FALSE, seed = NULL) {
-  check_string(img_dir, "img_dir")
+  img_dir <- check_path(img_dir, "img_dir")
   augment <- !is.null(augmentation_params)
   if (augment && (!is.numeric(augmentation_params) || length(augmentation_params) != 3L || anyNA(augmentation_params))) {
     abort_value("augmentation_params must be NULL or c(scale, angle, flip), such as c(0.05, 15, 0.5)")
   }
   parameters <- if (augment) as.double(augmentation_params) else c(0, 0, 0)
   seed <- seed_argument(seed)
-  handle <- lib_call("unetseg_r_dataset_open", path.expand(img_dir), parameters, as.integer(augment),
+  handle <- lib_call("unetseg_r_dataset_open", img_dir, parameters, as.integer(augment),
                      as.integer(check_flag(random_sampling, "random_sampling")), seed, out = integer(1))$out
   dataset <- new_handle_object(handle, "unetseg_r_dataset_free", c("brainseg_dataset", "dataset"))
   assign("augmentation_params", augmentation_params, envir = dataset)
@@ -135,8 +135,8 @@ print.brainseg_dataset <- function(x, ...) {
 #' @export
 dataloader <- function(dataset, batch_size = 1, shuffle = FALSE, drop_last = FALSE, num_workers = 0, seed = NULL, ...) {
   if (!inherits(dataset, "brainseg_dataset")) abort_value("dataset must be made by brainseg_dataset()")
-  settings <- as.integer(c(check_number(batch_size, "batch_size", whole = TRUE), check_flag(shuffle, "shuffle"),
-                           check_flag(drop_last, "drop_last"), check_number(num_workers, "num_workers", whole = TRUE)))
+  settings <- as.integer(c(check_integer(batch_size, "batch_size"), check_flag(shuffle, "shuffle"),
+                           check_flag(drop_last, "drop_last"), check_integer(num_workers, "num_workers")))
   handle <- lib_call("unetseg_r_loader_create", handle_of(dataset), settings, seed_argument(seed), out = integer(1))$out
   loader <- new_handle_object(handle, "unetseg_r_loader_free", "dataloader")
   assign("dataset", dataset, envir = loader)
@@ -311,9 +311,9 @@ dataloader_next <- function(iter, completed = NULL) {
 #' split_patients(root, file.path(out, "train"), file.path(out, "valid"), n_valid = 1)
 #' @export
 split_patients <- function(data_dir, train_dir, valid_dir, n_valid = 30, seed = 777, overwrite = FALSE) {
-  result <- lib_call("unetseg_r_split_patients", path.expand(check_string(data_dir, "data_dir")),
-                     path.expand(check_string(train_dir, "train_dir")), path.expand(check_string(valid_dir, "valid_dir")),
-                     as.integer(c(check_number(n_valid, "n_valid", whole = TRUE), check_flag(overwrite, "overwrite"))),
+  result <- lib_call("unetseg_r_split_patients", check_path(data_dir, "data_dir"),
+                     check_path(train_dir, "train_dir"), check_path(valid_dir, "valid_dir"),
+                     as.integer(c(check_integer(n_valid, "n_valid"), check_flag(overwrite, "overwrite"))),
                      check_number(seed, "seed", whole = TRUE),
                      counts = integer(2))
   invisible(list(train = result$counts[[1]], valid = result$counts[[2]]))
@@ -339,10 +339,10 @@ split_patients <- function(data_dir, train_dir, valid_dir, n_valid = 30, seed = 
 #' @export
 synthesize_dataset <- function(dir, patients = 110, min_slices = 20, max_slices = 40, size = 256, seed = 1,
                                lesion_fraction = 0.38) {
-  counts <- c(check_number(patients, "patients", whole = TRUE), check_number(min_slices, "min_slices", whole = TRUE),
-              check_number(max_slices, "max_slices", whole = TRUE), check_number(size, "size", whole = TRUE))
+  counts <- c(check_integer(patients, "patients"), check_integer(min_slices, "min_slices"),
+              check_integer(max_slices, "max_slices"), check_integer(size, "size"))
   if (any(abs(counts) > .Machine$integer.max)) abort_value("a count is too large")
-  result <- lib_call("unetseg_r_synthetic_write", path.expand(check_string(dir, "dir")), as.integer(counts),
+  result <- lib_call("unetseg_r_synthetic_write", check_path(dir, "dir"), as.integer(counts),
                      check_number(seed, "seed", whole = TRUE), check_number(lesion_fraction, "lesion_fraction"),
                      slices = double(1))
   invisible(result$slices)

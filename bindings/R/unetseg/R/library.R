@@ -113,7 +113,7 @@ unetseg_system_info <- function() {
 #' @export
 unetseg_set_num_threads <- function(num_threads) {
   previous <- unetseg_get_num_threads()
-  lib_call("unetseg_r_set_num_threads", as.integer(check_number(num_threads, "num_threads", whole = TRUE)))
+  lib_call("unetseg_r_set_num_threads", as.integer(check_integer(num_threads, "num_threads")))
   invisible(previous)
 }
 

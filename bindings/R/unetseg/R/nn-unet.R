@@ -49,8 +49,8 @@ model_forward <- function(state, x, call = sys.call(-1)) {
 #' dim(y)
 #' @export
 unet <- function(channels_in = 3, n_classes = 1, depth = 5, n_filters = 6, dropout = 0.6, seed = NULL) {
-  config <- c(check_number(channels_in, "channels_in", whole = TRUE), check_number(n_classes, "n_classes", whole = TRUE),
-              check_number(depth, "depth", whole = TRUE), check_number(n_filters, "n_filters", whole = TRUE))
+  config <- c(check_integer(channels_in, "channels_in"), check_integer(n_classes, "n_classes"),
+              check_integer(depth, "depth"), check_integer(n_filters, "n_filters"))
   seed <- if (is.null(seed)) -1 else check_number(seed, "seed", whole = TRUE)
   handle <- lib_call("unetseg_r_model_create", as.integer(config), check_number(dropout, "dropout"), seed,
                      out = integer(1))$out
@@ -140,7 +140,9 @@ print.nn_module <- function(x, ...) {
 #' `torch_save(model, path)` writes the model as safetensors, whatever the file's extension: exactly the
 #' PyTorch `state_dict` of the post's model, plus its shape (so `torch_load()` needs nothing else and
 #' PyTorch can read it with `safetensors.torch.load_file`). The file is written under a temporary name
-#' and renamed. `torch_load(path)` reads such a file (written here, by the C API or by the CLI) into a new
+#' and renamed; a model holding a NaN or an infinity is refused (a `runtime_error` of class
+#' `unetseg_numeric_error` naming the file and the tensor) and an existing file is left as it was.
+#' `torch_load(path)` reads such a file (written here, by the C API or by the CLI) into a new
 #' model in training mode.
 #'
 #' @param obj A `unet`.
@@ -156,12 +158,12 @@ print.nn_module <- function(x, ...) {
 #' @export
 torch_save <- function(obj, path, ...) {
   if (!inherits(obj, "unet")) abort_value(sprintf("torch_save saves unet models, got %s", class(obj)[[1L]]))
-  lib_call("unetseg_r_model_save", handle_of(model_state(obj)), path.expand(check_string(path, "path")))
+  lib_call("unetseg_r_model_save", handle_of(model_state(obj)), check_path(path, "path"))
   invisible(path)
 }
 
 #' @rdname torch_save
 #' @export
 torch_load <- function(path, ...) {
-  new_model(lib_call("unetseg_r_model_load", path.expand(check_string(path, "path")), out = integer(1))$out)
+  new_model(lib_call("unetseg_r_model_load", check_path(path, "path"), out = integer(1))$out)
 }

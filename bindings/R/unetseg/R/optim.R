@@ -101,10 +101,10 @@ lr_one_cycle <- function(optimizer, max_lr, total_steps = NULL, epochs = NULL, s
   if (!identical(anneal_strategy, "cos")) abort_value("anneal_strategy must be \"cos\" (the only strategy unetseg has)")
   steps <- if (!is.null(total_steps)) {
     if (!is.null(epochs) || !is.null(steps_per_epoch)) abort_value("give total_steps or epochs and steps_per_epoch, not both")
-    c(1, check_number(total_steps, "total_steps", whole = TRUE))
+    c(1, check_integer(total_steps, "total_steps"))
   } else {
     if (is.null(epochs) || is.null(steps_per_epoch)) abort_value("give total_steps, or epochs and steps_per_epoch")
-    c(check_number(epochs, "epochs", whole = TRUE), check_number(steps_per_epoch, "steps_per_epoch", whole = TRUE))
+    c(check_integer(epochs, "epochs"), check_integer(steps_per_epoch, "steps_per_epoch"))
   }
   settings <- c(check_number(max_lr, "max_lr"), check_number(pct_start, "pct_start"), check_number(div_factor, "div_factor"),
                 check_number(final_div_factor, "final_div_factor"), check_number(base_momentum, "base_momentum"),

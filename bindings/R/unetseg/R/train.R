@@ -52,14 +52,14 @@ unetseg_fit <- function(train_dir, valid_dir = NULL, out_dir, epochs = 20, batch
   }
   epochs <- check_number(epochs, "epochs", whole = TRUE)
   if (epochs < 1 || epochs > 1e5) abort_value(sprintf("epochs must be in 1...100000, got %s", format(epochs)))
-  folders <- c(path.expand(check_string(train_dir, "train_dir")),
-               if (is.null(valid_dir)) "" else path.expand(check_string(valid_dir, "valid_dir")),
-               path.expand(check_string(out_dir, "out_dir")))
-  integers <- c(epochs, check_number(batch_size, "batch_size", whole = TRUE), check_number(depth, "depth", whole = TRUE),
-                check_number(n_filters, "n_filters", whole = TRUE), augment,
+  folders <- c(check_path(train_dir, "train_dir"),
+               if (is.null(valid_dir)) "" else check_path(valid_dir, "valid_dir"),
+               check_path(out_dir, "out_dir"))
+  integers <- c(epochs, check_integer(batch_size, "batch_size"), check_integer(depth, "depth"),
+                check_integer(n_filters, "n_filters"), augment,
                 check_flag(random_sampling, "random_sampling"),
-                if (is.null(threads)) 0 else check_number(threads, "threads", whole = TRUE),
-                check_number(num_workers, "num_workers", whole = TRUE), check_flag(resume, "resume"),
+                if (is.null(threads)) 0 else check_integer(threads, "threads"),
+                check_integer(num_workers, "num_workers"), check_flag(resume, "resume"),
                 check_flag(overwrite, "overwrite"))
   if (any(abs(integers) > .Machine$integer.max)) abort_value("a count is too large")
   doubles <- c(check_number(lr, "lr"), check_number(momentum, "momentum"), check_number(dropout, "dropout"),
@@ -115,9 +115,9 @@ print_epoch_lines <- function(history) {
 #' @export
 unetseg_evaluate <- function(model, data_dir, batch_size = 8, predictions_dir = NULL, output_dir = NULL) {
   state <- model_state(model)
-  optional <- function(path, name) if (is.null(path)) "" else path.expand(check_string(path, name))
-  result <- lib_call("unetseg_r_evaluate", handle_of(state), path.expand(check_string(data_dir, "data_dir")),
-                     as.integer(check_number(batch_size, "batch_size", whole = TRUE)),
+  optional <- function(path, name) if (is.null(path)) "" else check_path(path, name)
+  result <- lib_call("unetseg_r_evaluate", handle_of(state), check_path(data_dir, "data_dir"),
+                     as.integer(check_integer(batch_size, "batch_size")),
                      optional(predictions_dir, "predictions_dir"), optional(output_dir, "output_dir"),
                      metrics = double(6), out = integer(1))
   evaluation <- new_handle_object(result$out, "unetseg_r_evaluation_free", "unetseg_evaluation")
@@ -155,7 +155,7 @@ unetseg_evaluate <- function(model, data_dir, batch_size = 8, predictions_dir = 
 #' }
 #' @export
 unetseg_predict <- function(model, input, out_dir) {
-  result <- lib_call("unetseg_r_predict", handle_of(model_state(model)), path.expand(check_string(input, "input")),
-                     path.expand(check_string(out_dir, "out_dir")), written = double(1))
+  result <- lib_call("unetseg_r_predict", handle_of(model_state(model)), check_path(input, "input"),
+                     check_path(out_dir, "out_dir"), written = double(1))
   invisible(as_length(result$written))
 }

@@ -65,6 +65,31 @@ check_number <- function(x, name, whole = FALSE, call = sys.call(-1)) {
   as.double(x)
 }
 
+# Checks that `x` is a whole number that fits the library's int32_t (R's integer range) and returns it as a
+# double: 2^40 must not reach the library as NA or as its low bits.
+check_integer <- function(x, name, call = sys.call(-1)) {
+  x <- check_number(x, name, whole = TRUE, call = call)
+  if (abs(x) > .Machine$integer.max) {
+    abort_value(sprintf("%s must be a whole number in -%d...%d, got %s", name, .Machine$integer.max,
+                        .Machine$integer.max, format(x)), call = call)
+  }
+  x
+}
+
+# Checks that `x` is one non-empty string usable as a file path and returns its UTF-8 bytes (the encoding
+# the library takes), expanded (`~`) and marked as native so that .C passes them unchanged: a latin1
+# string is converted; a string marked "bytes", or whose bytes are not valid UTF-8, is a value_error naming
+# the argument.
+check_path <- function(x, name, call = sys.call(-1)) {
+  check_string(x, name, call = call)
+  utf8 <- switch(Encoding(x), latin1 = enc2utf8(x), bytes = NA_character_, x)
+  if (is.na(utf8) || !validUTF8(utf8)) {
+    abort_value(sprintf("%s is not valid UTF-8: %s", name, deparse_short(x)), call = call)
+  }
+  Encoding(utf8) <- "unknown"
+  path.expand(utf8)
+}
+
 # Checks that `x` is TRUE or FALSE.
 check_flag <- function(x, name, call = sys.call(-1)) {
   if (!is.logical(x) || length(x) != 1L || is.na(x)) {
