@@ -494,7 +494,8 @@ extern int32_t unetseg_model_parameter_set(unetseg_model *model, int32_t index, 
 /// with safetensors.torch.load_file) plus the model's shape in the metadata. Written to a temporary file
 /// in the same folder and renamed, so a crash never leaves half a file.
 /// Returns UNETSEG_STATUS_OK; UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an empty path or a dead handle;
-/// UNETSEG_STATUS_IO when the file cannot be written (the message names it).
+/// UNETSEG_STATUS_IO when the file cannot be written (the message names it); UNETSEG_STATUS_NUMERIC when a
+/// weight is NaN or infinite (the message names the file and the tensor; an existing file is left as it was).
 extern int32_t unetseg_model_save(unetseg_model const *model,
                                   char const *path) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
