@@ -34,6 +34,7 @@ struct CorpusReplay {
 
     /// Runs every input of each target's folder; exits non-zero on a violation or an empty folder.
     static func replay(_ root: String, _ targets: [FuzzTarget]) throws(UnetsegError) {
+        FuzzTarget.prepareProcess()
         let scratch = try ScratchFolder()
         var violations = 0
         for target in targets {

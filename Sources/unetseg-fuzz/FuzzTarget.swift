@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import UNetTensor
 import _UNetSupport
 
@@ -9,6 +12,17 @@ import _UNetSupport
 /// itself, a leaked handle). A crash, a hang or a huge allocation is left to libFuzzer and AddressSanitizer
 /// to catch.
 enum FuzzTarget: String, CaseIterable {
+    /// The memory limit of the library's calls while fuzzing, unless UNETSEG_MEMORY_LIMIT is set: a
+    /// request within the default limit (3/4 of physical memory) can be legitimate and still take seconds
+    /// to zero under AddressSanitizer, which libFuzzer reports as a hang. With this limit such requests take
+    /// the refusal path (an out-of-memory error), which is what the targets check, and runs stay fast.
+    static let memoryLimit = "256M"
+
+    /// Sets up the process for fuzzing or replay: applies `memoryLimit`.
+    static func prepareProcess() {
+        setenv(MemoryBudget.environmentVariable, memoryLimit, 0)
+    }
+
     case tiff
     case safetensors
     case json

@@ -17,6 +17,7 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>?, _ argv: UnsafeM
         for target in FuzzTarget.allCases { print(target.rawValue, target.maximumInputLength) }
         exit(name.isEmpty ? 0 : 2)
     }
+    FuzzTarget.prepareProcess()
     do { fuzzScratch = try ScratchFolder() } catch {
         print("unetseg-fuzz: \(error.message)")
         exit(2)
