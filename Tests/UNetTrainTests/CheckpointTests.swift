@@ -37,12 +37,12 @@ import _UNetSupport
             let model = try sampleModel()
             let path = folder + "/model.safetensors"
             try Checkpoint.save(model, to: path)
-            let good = try BinaryFile.read(path: path)
+            let good = try FileSystem.readBytes(path)
             let (name, weight) = model.namedParameters()[2]
             weight.storage.pointer[1] = bad
             let refusal = "cannot write \(path): \(name) holds NaN or infinite values (the file was left as it was)"
             #expect(throws: UnetsegError.numeric(refusal)) { try Checkpoint.save(model, to: path) }
-            #expect(try BinaryFile.read(path: path) == good)
+            #expect(try FileSystem.readBytes(path) == good)
             #expect(try FileSystem.listDirectory(folder) == ["model.safetensors"])
         }
     }
