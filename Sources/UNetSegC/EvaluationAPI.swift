@@ -85,7 +85,7 @@ extension unetseg_evaluation_metrics {
                                                 predictionsDir: predictionsDir, onProgress: progressClosure(progress, user_data))
             if let outputDir {
                 try Evaluator.writeMetrics(result, to: outputDir)
-                try Pictures.writeEvaluationFigures(handle.model, dataset, modelPath: modelPath, to: outputDir)
+                try Pictures.writeEvaluationFigures(handle.model, dataset, result: result, modelPath: modelPath, to: outputDir)
             }
             return result
         }
