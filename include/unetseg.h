@@ -856,16 +856,19 @@ extern unetseg_train_params unetseg_train_default_params(void) UNETSEG_NOEXCEPT 
 
 /// Runs model (evaluation mode, no graph; its mode is restored afterwards) over every slice under data_dir
 /// (kaggle_3m layout, in order, no augmentation) and scores it: Dice of each patient's volume with
-/// prediction > 0.5, their mean and median, mean per-slice Dice, BCE and dice loss. With
+/// prediction > 0.5, their mean and median, the mean and median of the volumes' precision, sensitivity,
+/// Hausdorff-95 distance and volume differences (see unetseg_volume_scores), mean per-slice Dice, BCE and
+/// dice loss. With
 /// params->predictions_dir, writes each predicted mask as a 0/255 TIFF
 /// predictions_dir/PATIENT/PATIENT_N_pred.tif (never named like a label, so dataset scans ignore them);
-/// with params->output_dir, writes metrics.json, predictions.png and contours.png there (and loss_curves.png when params->model_path has a log.json
-/// beside it). After every batch, progress (may be NULL) is called with (slices done, slices) and
+/// with params->output_dir, writes metrics.json (every score, per volume under "volumes"), predictions.png,
+/// contours.png, volume_dice.png (sorted Dice per patient) and overlays/PATIENT.png there (and
+/// loss_curves.png when params->model_path has a log.json beside it). After every batch, progress (may be NULL) is called with (slices done, slices) and
 /// user_data, and may stop the work by returning false. A predictions_dir or output_dir that is, contains
 /// or lies inside data_dir, or a folder data_dir reaches through links (a split's patient links), is
 /// refused before anything is written: inputs are never replaced.
 /// Returns UNETSEG_STATUS_OK with the scores in *out_metrics and, when out_result is not NULL, a new
-/// handle in *out_result with each patient's Dice (free it with unetseg_evaluation_free).
+/// handle in *out_result with each patient's scores (free it with unetseg_evaluation_free).
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, a model that does not take 3 channels to 1
 /// class or slices whose size it cannot take, a batch_size out of range, a folder without slices, or a
 /// predictions_dir or output_dir overlapping data_dir (the message names both);
@@ -903,6 +906,14 @@ extern int32_t unetseg_evaluation_volume_count(unetseg_evaluation const *evaluat
 /// of range.
 extern int32_t unetseg_evaluation_volume_dice(unetseg_evaluation const *evaluation, int32_t index,
                                               double *out_dice) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Writes the scores of volume index (all slices of one patient, prediction > 0.5) into *out_scores: Dice,
+/// precision, sensitivity, Hausdorff-95 distance in voxels and volumes (see unetseg_volume_scores for the
+/// conventions when a mask is empty).
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or an index out
+/// of range.
+extern int32_t unetseg_evaluation_volume_scores(unetseg_evaluation const *evaluation, int32_t index,
+                                                unetseg_volume_scores *out_scores) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /* ---------------------------------------------------------------------------------------------------------
  * High level: segmenting a folder
@@ -999,6 +1010,13 @@ extern void unetseg_r_evaluation_patient(int32_t const *evaluation, int32_t cons
 
 /// R (.C): writes the number of patients of an evaluation into *out_count (unetseg_evaluation_volume_count).
 extern void unetseg_r_evaluation_patient_count(int32_t const *evaluation, int32_t *out_count, char **message,
+                                               int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): the scores of volume *index (0-based) of an evaluation into out_scores, 8 numbers: Dice,
+/// precision, sensitivity, Hausdorff-95, diagonal, relative volume difference, predicted and true voxels
+/// (unetseg_evaluation_volume_scores).
+extern void unetseg_r_evaluation_volume_scores(int32_t const *evaluation, int32_t const *index,
+                                               double *out_scores, char **message,
                                                int32_t *status) UNETSEG_NOEXCEPT;
 
 /// R (.C): trains as unetseg_train (the trainer of the CLI's unetseg train): folders = (train_dir,

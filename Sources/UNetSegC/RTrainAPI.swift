@@ -137,6 +137,22 @@ func rEvaluation(_ handle: UnsafePointer<Int32>?) throws(UnetsegError) -> Unsafe
     }
 }
 
+/// R (.C): the scores of volume *index (0-based) of an evaluation into out_scores, 8 numbers: Dice,
+/// precision, sensitivity, Hausdorff-95, diagonal, relative volume difference, predicted and true voxels
+/// (unetseg_evaluation_volume_scores).
+@c public func unetseg_r_evaluation_volume_scores(_ evaluation: UnsafePointer<Int32>?, _ index: UnsafePointer<Int32>?,
+                                                  _ out_scores: UnsafeMutablePointer<Double>?,
+                                                  _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
+    rCall(message, status) { () throws(UnetsegError) in
+        let out = try required(out_scores, "out_scores")
+        var s = unetseg_volume_scores()
+        try rethrowing(unetseg_evaluation_volume_scores(try rEvaluation(evaluation), try required(index, "index").pointee, &s))
+        let values = [s.dice, s.precision, s.sensitivity, s.hausdorff95, s.diagonal, s.relative_volume_difference,
+                      Double(s.predicted_voxels), Double(s.true_voxels)]
+        for (k, value) in values.enumerated() { out[k] = value }
+    }
+}
+
 /// R (.C): segments *input (a slice TIFF or a folder of slices) with *model and writes the predicted masks
 /// under *out_dir, as unetseg_predict_folder (the CLI's unetseg predict); writes their number into
 /// *out_written.

@@ -144,6 +144,13 @@ public final class Drawing {
         cairo_new_path(context)
     }
 
+    /// The advance width of `text` in the sans-serif face at `size` pixels.
+    func textWidth(_ text: String, size: Double) -> Double {
+        cairo_select_font_face(context, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL)
+        cairo_set_font_size(context, size)
+        return textWidth(text)
+    }
+
     /// The advance width of `text` in the current font, in pixels.
     func textWidth(_ text: String) -> Double {
         var extents = cairo_text_extents_t()

@@ -141,7 +141,10 @@ public enum Pictures {
     public static func volumeDiceChart(_ volumes: [VolumeScores]) throws(UnetsegError) -> Drawing {
         let sorted = volumes.sorted { $0.dice > $1.dice }
         let row = max(2.0, min(20.0, 12000.0 / Double(max(1, sorted.count))))
-        let left = 170.0, right = 40.0, top = 64.0, bottom = 60.0, plotW = 560.0
+        let labels = row >= 10 ? sorted.map(\.patient) : []
+        let ruler = try Drawing(width: 1, height: 1)
+        let longest = labels.map { ruler.textWidth($0, size: min(12, row - 2)) }.max() ?? 0
+        let left = max(60, min(600, longest + 20)), right = 60.0, top = 64.0, bottom = 60.0, plotW = 560.0
         let plotH = row * Double(max(1, sorted.count))
         let drawing = try Drawing(width: Int(left + plotW + right), height: Int(top + plotH + bottom))
         func px(_ v: Double) -> Double { left + plotW * max(0, min(1, v)) }
@@ -157,6 +160,8 @@ public enum Pictures {
             drawing.fill(x: left, y: y + row * 0.1, width: px(volume.dice) - left, height: row * 0.8, .skyBlue)
             if row >= 10 {
                 drawing.text(volume.patient, x: left - 8, y: y + row * 0.5 + 4, size: min(12, row - 2), alignment: .right)
+                drawing.text(cFormat("%.2f", volume.dice), x: px(volume.dice) + 4, y: y + row * 0.5 + 4,
+                             size: min(11, row - 3), .gray)
             }
         }
         drawing.line(left, top, left, top + plotH, .black, thickness: 1.5)
@@ -175,10 +180,10 @@ public enum Pictures {
     public static let plottableLosses: ClosedRange<Double> = 0...1e6
 
     /// Training and validation loss per epoch (total loss, solid; dice loss, dashed), with axes, a grid and a
-    /// legend. Throws `.format` naming the epoch, the curve and the value when a loss is not in
+    /// legend under the title. Throws `.format` naming the epoch, the curve and the value when a loss is not in
     /// `plottableLosses` (NaN, infinite, negative or absurdly large: a damaged log), rather than drawing it.
     public static func lossCurves(_ history: [EpochReport]) throws(UnetsegError) -> Drawing {
-        let width = 900.0, height = 560.0, left = 80.0, right = 30.0, top = 60.0, bottom = 70.0
+        let width = 900.0, height = 560.0, left = 80.0, right = 30.0, top = 80.0, bottom = 70.0
         let series: [(String, Drawing.Color, Bool, [Double])] = [
             ("train loss", .blue, false, history.map(\.train.loss)),
             ("valid loss", .orange, false, history.compactMap { $0.valid?.loss }),
@@ -209,14 +214,14 @@ public enum Pictures {
         drawing.line(left, top, left, height - bottom, .black, thickness: 1.5)
         drawing.line(left, height - bottom, width - right, height - bottom, .black, thickness: 1.5)
         drawing.text("epoch", x: left + plotW / 2, y: height - 22, size: 14, alignment: .center)
-        drawing.text("Loss per epoch", x: left, y: 34, size: 20, bold: true)
+        drawing.text("Loss per epoch", x: left, y: 30, size: 20, bold: true)
         for (k, (name, color, dashed, values)) in series.enumerated() where !values.isEmpty {
             for i in 1..<max(1, values.count) {
                 drawing.line(px(i - 1), py(values[i - 1]), px(i), py(values[i]), color, thickness: dashed ? 1.5 : 2.5,
                              dash: dashed ? 6 : nil)
             }
             if values.count == 1 { drawing.fill(x: px(0) - 3, y: py(values[0]) - 3, width: 7, height: 7, color) }
-            let lx = width - right - 190, ly = top + 14 + Double(k) * 22
+            let lx = left + Double(k) * 160, ly = 56.0   // the legend: one row under the title
             drawing.line(lx, ly, lx + 28, ly, color, thickness: dashed ? 1.5 : 2.5, dash: dashed ? 6 : nil)
             drawing.text(name, x: lx + 36, y: ly + 5, size: 13)
         }

@@ -40,6 +40,7 @@ from ._types import (
     SystemReport,
     TensorHandle,
     TrainParams,
+    VolumeScores,
 )
 from .errors import error_for_status
 
@@ -361,6 +362,9 @@ DECLARATIONS: List[Union[Section, Function]] = [
     # int32_t unetseg_evaluation_volume_dice(unetseg_evaluation const *evaluation, int32_t index,
     #                                        double *out_dice);
     Function("unetseg_evaluation_volume_dice", _Status, [EvaluationHandle, c_int32, POINTER(c_double)]),
+    # int32_t unetseg_evaluation_volume_scores(unetseg_evaluation const *evaluation, int32_t index,
+    #                                          unetseg_volume_scores *out_scores);
+    Function("unetseg_evaluation_volume_scores", _Status, [EvaluationHandle, c_int32, POINTER(VolumeScores)]),
 
     Section("High level: segmenting a folder"),
     # int32_t unetseg_predict_folder(unetseg_model *model, char const *input, char const *out_dir,
