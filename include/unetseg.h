@@ -97,7 +97,9 @@
  *    losses as `unetseg train`. A callback returning false stops the run with its state saved; set
  *    p.resume to continue it.
  *  - unetseg_evaluate(model, folder, &params, progress, user_data, &metrics, &result): mean and median
- *    volume Dice, per-slice Dice and losses; per patient with unetseg_evaluation_volume_dice/_patient.
+ *    volume Dice, per-slice Dice and losses; per patient with unetseg_evaluation_volume_dice/_patient,
+ *    and every score of a patient's volume (precision, sensitivity, Hausdorff-95, volumes) with
+ *    unetseg_evaluation_volume_scores.
  *  - unetseg_predict_folder(model, folder, out_dir, progress, user_data, &written): 0/255 mask TIFFs.
  *
  * VERSIONING
@@ -858,13 +860,12 @@ extern unetseg_train_params unetseg_train_default_params(void) UNETSEG_NOEXCEPT 
 /// (kaggle_3m layout, in order, no augmentation) and scores it: Dice of each patient's volume with
 /// prediction > 0.5, their mean and median, the mean and median of the volumes' precision, sensitivity,
 /// Hausdorff-95 distance and volume differences (see unetseg_volume_scores), mean per-slice Dice, BCE and
-/// dice loss. With
-/// params->predictions_dir, writes each predicted mask as a 0/255 TIFF
+/// dice loss. With params->predictions_dir, writes each predicted mask as a 0/255 TIFF
 /// predictions_dir/PATIENT/PATIENT_N_pred.tif (never named like a label, so dataset scans ignore them);
 /// with params->output_dir, writes metrics.json (every score, per volume under "volumes"), predictions.png,
 /// contours.png, volume_dice.png (sorted Dice per patient) and overlays/PATIENT.png there (and
-/// loss_curves.png when params->model_path has a log.json beside it). After every batch, progress (may be NULL) is called with (slices done, slices) and
-/// user_data, and may stop the work by returning false. A predictions_dir or output_dir that is, contains
+/// loss_curves.png when params->model_path has a log.json beside it). After every batch, progress (may be
+/// NULL) is called with (slices done, slices) and user_data, and may stop the work by returning false. A predictions_dir or output_dir that is, contains
 /// or lies inside data_dir, or a folder data_dir reaches through links (a split's patient links), is
 /// refused before anything is written: inputs are never replaced.
 /// Returns UNETSEG_STATUS_OK with the scores in *out_metrics and, when out_result is not NULL, a new

@@ -288,8 +288,8 @@ typedef struct unetseg_evaluate_params {
     int32_t batch_size;          /* slices per forward pass: 8; 1...4096 */
     const char *predictions_dir; /* NULL, or a folder for the predicted masks (0/255 TIFFs,
                                     <dir>/<patient>/<patient>_<n>_pred.tif); must lie outside data_dir */
-    const char *output_dir;      /* NULL, or a folder for metrics.json, predictions.png and contours.png;
-                                    must lie outside data_dir */
+    const char *output_dir;      /* NULL, or a folder for metrics.json, predictions.png, contours.png,
+                                    volume_dice.png and overlays/<patient>.png; must lie outside data_dir */
     const char *model_path;      /* NULL, or the checkpoint the model was loaded from: when a log.json lies
                                     beside it, output_dir also gets loss_curves.png */
 } unetseg_evaluate_params;
@@ -304,12 +304,17 @@ typedef struct unetseg_evaluation_metrics {
     double dice_loss;          /* mean per-slice dice loss (the post's calc_dice_loss) */
     int64_t slice_count;       /* slices evaluated */
     int32_t patient_count;     /* patients (volumes) evaluated */
-    /* Mean and median over volumes of the scores of unetseg_volume_scores (NaN without volumes). */
-    double mean_precision, median_precision;
-    double mean_sensitivity, median_sensitivity;
-    double mean_hausdorff95, median_hausdorff95;
-    double mean_absolute_volume_difference, median_absolute_volume_difference;
-    double mean_relative_volume_difference, median_relative_volume_difference;
+    /* Mean and median over volumes of the scores of unetseg_volume_scores (NaN without volumes): */
+    double mean_precision;                    /* |P∩T| / |P| */
+    double median_precision;
+    double mean_sensitivity;                  /* |P∩T| / |T| */
+    double median_sensitivity;
+    double mean_hausdorff95;                  /* in voxels */
+    double median_hausdorff95;
+    double mean_absolute_volume_difference;   /* ||P| - |T||, in voxels */
+    double median_absolute_volume_difference;
+    double mean_relative_volume_difference;   /* ||P| - |T|| / max(|T|, 1) */
+    double median_relative_volume_difference;
 } unetseg_evaluation_metrics;
 
 /**

@@ -63,13 +63,12 @@ extension unetseg_volume_scores {
 /// (kaggle_3m layout, in order, no augmentation) and scores it: Dice of each patient's volume with
 /// prediction > 0.5, their mean and median, the mean and median of the volumes' precision, sensitivity,
 /// Hausdorff-95 distance and volume differences (see unetseg_volume_scores), mean per-slice Dice, BCE and
-/// dice loss. With
-/// params->predictions_dir, writes each predicted mask as a 0/255 TIFF
+/// dice loss. With params->predictions_dir, writes each predicted mask as a 0/255 TIFF
 /// predictions_dir/PATIENT/PATIENT_N_pred.tif (never named like a label, so dataset scans ignore them);
 /// with params->output_dir, writes metrics.json (every score, per volume under "volumes"), predictions.png,
 /// contours.png, volume_dice.png (sorted Dice per patient) and overlays/PATIENT.png there (and
-/// loss_curves.png when params->model_path has a log.json beside it). After every batch, progress (may be NULL) is called with (slices done, slices) and
-/// user_data, and may stop the work by returning false. A predictions_dir or output_dir that is, contains
+/// loss_curves.png when params->model_path has a log.json beside it). After every batch, progress (may be
+/// NULL) is called with (slices done, slices) and user_data, and may stop the work by returning false. A predictions_dir or output_dir that is, contains
 /// or lies inside data_dir, or a folder data_dir reaches through links (a split's patient links), is
 /// refused before anything is written: inputs are never replaced.
 ///

@@ -26,8 +26,11 @@ public struct SurfaceDistance: Sendable {
     }
 
     /// The Hausdorff-95 distance between `prediction` and `truth` (`depth · height · width` flags each,
-    /// slice-major then row-major): 0 when both are empty, `diagonal` when exactly one is.
+    /// slice-major then row-major): 0 when both are empty, `diagonal` when exactly one is; NaN when a mask
+    /// does not have that many flags.
     public func hausdorff95(prediction: [Bool], truth: [Bool]) -> Double {
+        let count = depth * height * width
+        guard depth >= 0, height >= 0, width >= 0, prediction.count == count, truth.count == count else { return .nan }
         let a = surface(of: prediction), b = surface(of: truth)
         if a.isEmpty && b.isEmpty { return 0 }
         if a.isEmpty || b.isEmpty { return diagonal }

@@ -66,6 +66,7 @@ import _UNetSupport
         #expect(distance.hausdorff95(prediction: empty, truth: empty) == 0)
         #expect(distance.hausdorff95(prediction: empty, truth: lesion) == distance.diagonal)
         #expect(distance.hausdorff95(prediction: lesion, truth: empty) == distance.diagonal)
+        #expect(distance.hausdorff95(prediction: [true], truth: lesion).isNaN)   // wrong size: no trap
         let none = SegmentationMetrics.Overlap()
         #expect(none.dice == 1 && none.precision == 1 && none.sensitivity == 1 && none.relativeVolumeDifference == 0)
         var missed = SegmentationMetrics.Overlap()

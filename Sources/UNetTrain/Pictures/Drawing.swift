@@ -162,7 +162,8 @@ public final class Drawing {
     /// (x, y), each value a `scale`×`scale` square, mapping `low…high` to black…white (non-finite values black).
     public func gray(_ plane: UnsafeBufferPointer<Float>, planeWidth: Int, planeHeight: Int, x: Double, y: Double,
                      scale: Double = 1, low: Float = 0, high: Float = 1) throws(UnetsegError) {
-        guard planeWidth >= 1, planeHeight >= 1, plane.count >= planeWidth * planeHeight else { return }
+        guard (1...Self.maximumSide).contains(planeWidth), (1...Self.maximumSide).contains(planeHeight),
+              plane.count >= planeWidth * planeHeight else { return }
         guard let image = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32(planeWidth), Int32(planeHeight)) else {
             throw .internal("cannot create a \(planeWidth)×\(planeHeight) image")
         }
