@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 //
 // unetseg: the U-Net of "Brain image segmentation with torch", natively in Swift.
-// Layers import only to the left: _UNetSupport, COwnBLAS, CTIFF, CPNG → UNetTensor → UNetNN, UNetData → UNetTrain
+// Layers import only to the left: _UNetSupport, COwnBLAS, CTIFF, CCairo → UNetTensor → UNetNN, UNetData → UNetTrain
 // → UNetSegC, CLI. Each target lists every module it imports.
 
 import Foundation
@@ -45,9 +45,10 @@ let package = Package(
         .systemLibrary(
             name: "CTIFF", path: "Sources/CTIFF", pkgConfig: "libtiff-4",
             providers: [.apt(["libtiff-dev"])]),
+        // 2-D drawing for the pictures (anti-aliased lines, text, PNG output).
         .systemLibrary(
-            name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
-            providers: [.apt(["libpng-dev"])]),
+            name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
+            providers: [.apt(["libcairo2-dev"])]),
 
         // MARK: - Library layers
         // The CPU report and the kernel choice of the library's own OpenBLAS instance, which it links.
@@ -59,7 +60,7 @@ let package = Package(
         .target(name: "UNetTensor", dependencies: ["_UNetSupport", "COwnBLAS"]),
         .target(name: "UNetNN", dependencies: ["_UNetSupport", "UNetTensor"]),
         .target(name: "UNetData", dependencies: ["_UNetSupport", "UNetTensor", "CTIFF"]),
-        .target(name: "UNetTrain", dependencies: ["_UNetSupport", "UNetTensor", "UNetNN", "UNetData", "CPNG"]),
+        .target(name: "UNetTrain", dependencies: ["_UNetSupport", "UNetTensor", "UNetNN", "UNetData", "CCairo"]),
         .target(name: "UNetSegC",
                 dependencies: ["_UNetSupport", "UNetTensor", "UNetNN", "UNetData", "UNetTrain", "CUNetSegTypes"],
                 swiftSettings: cHeaderSettings),
@@ -81,7 +82,8 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "UNetNNTests", dependencies: ["_UNetSupport", "UNetTensor", "UNetNN"]),
         .testTarget(name: "UNetTrainTests",
-                    dependencies: ["_UNetSupport", "UNetTensor", "UNetNN", "UNetData", "UNetTrain", "_TestSupport"],
+                    dependencies: ["_UNetSupport", "UNetTensor", "UNetNN", "UNetData", "UNetTrain", "_TestSupport",
+                                   "CCairo"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "UNetDataTests", dependencies: ["_UNetSupport", "UNetTensor", "UNetData", "_TestSupport"]),
         .testTarget(name: "UNetSupportTests", dependencies: ["_UNetSupport", "UNetTensor", "UNetData", "_TestSupport"]),

@@ -97,7 +97,9 @@
  *    losses as `unetseg train`. A callback returning false stops the run with its state saved; set
  *    p.resume to continue it.
  *  - unetseg_evaluate(model, folder, &params, progress, user_data, &metrics, &result): mean and median
- *    volume Dice, per-slice Dice and losses; per patient with unetseg_evaluation_volume_dice/_patient.
+ *    volume Dice, per-slice Dice and losses; per patient with unetseg_evaluation_volume_dice/_patient,
+ *    and every score of a patient's volume (precision, sensitivity, Hausdorff-95, volumes) with
+ *    unetseg_evaluation_volume_scores.
  *  - unetseg_predict_folder(model, folder, out_dir, progress, user_data, &written): 0/255 mask TIFFs.
  *
  * VERSIONING
@@ -882,16 +884,18 @@ extern unetseg_evaluate_params unetseg_evaluate_default_params(void) UNETSEG_NOE
 
 /// Runs model (evaluation mode, no graph; its mode is restored afterwards) over every slice under data_dir
 /// (kaggle_3m layout, in order, no augmentation) and scores it: Dice of each patient's volume with
-/// prediction > 0.5, their mean and median, mean per-slice Dice, BCE and dice loss. With
-/// params->predictions_dir, writes each predicted mask as a 0/255 TIFF
+/// prediction > 0.5, their mean and median, the mean and median of the volumes' precision, sensitivity,
+/// Hausdorff-95 distance and volume differences (see unetseg_volume_scores), mean per-slice Dice, BCE and
+/// dice loss. With params->predictions_dir, writes each predicted mask as a 0/255 TIFF
 /// predictions_dir/PATIENT/PATIENT_N_pred.tif (never named like a label, so dataset scans ignore them);
-/// with params->output_dir, writes metrics.json, predictions.png and contours.png there (and loss_curves.png when params->model_path has a log.json
-/// beside it). After every batch, progress (may be NULL) is called with (slices done, slices) and
-/// user_data, and may stop the work by returning false. A predictions_dir or output_dir that is, contains
+/// with params->output_dir, writes metrics.json (every score, per volume under "volumes"), predictions.png,
+/// contours.png, volume_dice.png (sorted Dice per patient) and overlays/PATIENT.png there (and
+/// loss_curves.png when params->model_path has a log.json beside it). After every batch, progress (may be
+/// NULL) is called with (slices done, slices) and user_data, and may stop the work by returning false. A predictions_dir or output_dir that is, contains
 /// or lies inside data_dir, or a folder data_dir reaches through links (a split's patient links), is
 /// refused before anything is written: inputs are never replaced.
 /// Returns UNETSEG_STATUS_OK with the scores in *out_metrics and, when out_result is not NULL, a new
-/// handle in *out_result with each patient's Dice (free it with unetseg_evaluation_free).
+/// handle in *out_result with each patient's scores (free it with unetseg_evaluation_free).
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, a model that does not take 3 channels to 1
 /// class or slices whose size it cannot take, a batch_size out of range, a folder without slices, or a
 /// predictions_dir or output_dir overlapping data_dir (the message names both);
@@ -926,6 +930,14 @@ extern int32_t unetseg_evaluation_volume_dice(unetseg_evaluation const *evaluati
 extern int32_t unetseg_evaluation_patient(unetseg_evaluation const *evaluation, int32_t index,
                                           char *out_patient,
                                           size_t capacity) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Writes the scores of volume index (all slices of one patient, prediction > 0.5) into *out_scores: Dice,
+/// precision, sensitivity, Hausdorff-95 distance in voxels and volumes (see unetseg_volume_scores for the
+/// conventions when a mask is empty).
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or an index out
+/// of range.
+extern int32_t unetseg_evaluation_volume_scores(unetseg_evaluation const *evaluation, int32_t index,
+                                                unetseg_volume_scores *out_scores) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /* ---------------------------------------------------------------------------------------------------------
  * High level: segmenting a folder

@@ -288,8 +288,8 @@ typedef struct unetseg_evaluate_params {
     int32_t batch_size;          /* slices per forward pass: 8; 1...4096 */
     const char *predictions_dir; /* NULL, or a folder for the predicted masks (0/255 TIFFs,
                                     <dir>/<patient>/<patient>_<n>_pred.tif); must lie outside data_dir */
-    const char *output_dir;      /* NULL, or a folder for metrics.json, predictions.png and contours.png;
-                                    must lie outside data_dir */
+    const char *output_dir;      /* NULL, or a folder for metrics.json, predictions.png, contours.png,
+                                    volume_dice.png and overlays/<patient>.png; must lie outside data_dir */
     const char *model_path;      /* NULL, or the checkpoint the model was loaded from: when a log.json lies
                                     beside it, output_dir also gets loss_curves.png */
 } unetseg_evaluate_params;
@@ -304,6 +304,36 @@ typedef struct unetseg_evaluation_metrics {
     double dice_loss;          /* mean per-slice dice loss (the post's calc_dice_loss) */
     int64_t slice_count;       /* slices evaluated */
     int32_t patient_count;     /* patients (volumes) evaluated */
+    /* Mean and median over volumes of the scores of unetseg_volume_scores (NaN without volumes): */
+    double mean_precision;                    /* |P∩T| / |P| */
+    double median_precision;
+    double mean_sensitivity;                  /* |P∩T| / |T| */
+    double median_sensitivity;
+    double mean_hausdorff95;                  /* in voxels */
+    double median_hausdorff95;
+    double mean_absolute_volume_difference;   /* ||P| - |T||, in voxels */
+    double median_absolute_volume_difference;
+    double mean_relative_volume_difference;   /* ||P| - |T|| / max(|T|, 1) */
+    double median_relative_volume_difference;
 } unetseg_evaluation_metrics;
+
+/**
+ * The scores of one patient's volume (its slices stacked in order, prediction > 0.5). Where a ratio has
+ * nothing to divide by, both masks empty counts as perfect agreement and one empty mask as a miss, so
+ * every value is finite.
+ */
+typedef struct unetseg_volume_scores {
+    double dice;                       /* 2|P∩T| / (|P|+|T|); 1 when both are empty */
+    double precision;                  /* |P∩T| / |P|; when |P| = 0: 1 if |T| = 0, else 0 */
+    double sensitivity;                /* |P∩T| / |T| (recall); when |T| = 0: 1 if |P| = 0, else 0 */
+    double hausdorff95;                /* 95th percentile of the distances from each surface voxel of either
+                                          mask to the nearest of the other, pooled, in voxels (a pixel in a
+                                          slice, one slice along the stack); 0 when both masks are empty,
+                                          diagonal when exactly one is */
+    double diagonal;                   /* sqrt(slices^2 + height^2 + width^2), in voxels */
+    double relative_volume_difference; /* ||P|-|T|| / max(|T|, 1) */
+    int64_t predicted_voxels;          /* |P| */
+    int64_t true_voxels;               /* |T|; |P| - |T| is the signed volume difference */
+} unetseg_volume_scores;
 
 #endif /* UNETSEG_TYPES_H */

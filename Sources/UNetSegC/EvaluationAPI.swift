@@ -44,7 +44,7 @@ extension ModelHandle {
                                                 predictionsDir: predictionsDir, onProgress: onProgress)
             if let outputDir {
                 try Evaluator.writeMetrics(result, to: outputDir)
-                try Pictures.writeEvaluationFigures(model, dataset, modelPath: modelPath, to: outputDir)
+                try Pictures.writeEvaluationFigures(model, dataset, result: result, modelPath: modelPath, to: outputDir)
             }
             return result
         }
@@ -59,6 +59,11 @@ extension EvaluationResult {
     func volume(_ index: Int32) throws(UnetsegError) -> (patient: String, dice: Double) {
         volumeDice[try indexArgument(index, count: volumeDice.count)]
     }
+
+    /// Every score of volume `index` (0-based, checked): what unetseg_evaluation_volume_scores reads.
+    func scores(_ index: Int32) throws(UnetsegError) -> VolumeScores {
+        volumes[try indexArgument(index, count: volumes.count)]
+    }
 }
 
 extension unetseg_evaluation_metrics {
@@ -66,7 +71,24 @@ extension unetseg_evaluation_metrics {
     init(_ result: EvaluationResult) {
         self.init(mean_volume_dice: result.meanVolumeDice, median_volume_dice: result.medianVolumeDice,
                   mean_slice_dice: result.meanSliceDice, bce: result.bce, dice_loss: result.diceLoss,
-                  slice_count: Int64(result.sliceCount), patient_count: Int32(clamping: result.volumeDice.count))
+                  slice_count: Int64(result.sliceCount), patient_count: Int32(clamping: result.volumes.count),
+                  mean_precision: result.mean(\.precision), median_precision: result.median(\.precision),
+                  mean_sensitivity: result.mean(\.sensitivity), median_sensitivity: result.median(\.sensitivity),
+                  mean_hausdorff95: result.mean(\.hausdorff95), median_hausdorff95: result.median(\.hausdorff95),
+                  mean_absolute_volume_difference: result.mean(\.absoluteVolumeDifference),
+                  median_absolute_volume_difference: result.median(\.absoluteVolumeDifference),
+                  mean_relative_volume_difference: result.mean(\.relativeVolumeDifference),
+                  median_relative_volume_difference: result.median(\.relativeVolumeDifference))
+    }
+}
+
+extension unetseg_volume_scores {
+    /// The C form of `scores`.
+    init(_ scores: VolumeScores) {
+        self.init(dice: scores.dice, precision: scores.precision, sensitivity: scores.sensitivity,
+                  hausdorff95: scores.hausdorff95, diagonal: scores.diagonal,
+                  relative_volume_difference: scores.relativeVolumeDifference,
+                  predicted_voxels: Int64(scores.overlap.predicted), true_voxels: Int64(scores.overlap.truth))
     }
 }
 
@@ -77,17 +99,19 @@ extension unetseg_evaluation_metrics {
 
 /// Runs model (evaluation mode, no graph; its mode is restored afterwards) over every slice under data_dir
 /// (kaggle_3m layout, in order, no augmentation) and scores it: Dice of each patient's volume with
-/// prediction > 0.5, their mean and median, mean per-slice Dice, BCE and dice loss. With
-/// params->predictions_dir, writes each predicted mask as a 0/255 TIFF
+/// prediction > 0.5, their mean and median, the mean and median of the volumes' precision, sensitivity,
+/// Hausdorff-95 distance and volume differences (see unetseg_volume_scores), mean per-slice Dice, BCE and
+/// dice loss. With params->predictions_dir, writes each predicted mask as a 0/255 TIFF
 /// predictions_dir/PATIENT/PATIENT_N_pred.tif (never named like a label, so dataset scans ignore them);
-/// with params->output_dir, writes metrics.json, predictions.png and contours.png there (and loss_curves.png when params->model_path has a log.json
-/// beside it). After every batch, progress (may be NULL) is called with (slices done, slices) and
-/// user_data, and may stop the work by returning false. A predictions_dir or output_dir that is, contains
+/// with params->output_dir, writes metrics.json (every score, per volume under "volumes"), predictions.png,
+/// contours.png, volume_dice.png (sorted Dice per patient) and overlays/PATIENT.png there (and
+/// loss_curves.png when params->model_path has a log.json beside it). After every batch, progress (may be
+/// NULL) is called with (slices done, slices) and user_data, and may stop the work by returning false. A predictions_dir or output_dir that is, contains
 /// or lies inside data_dir, or a folder data_dir reaches through links (a split's patient links), is
 /// refused before anything is written: inputs are never replaced.
 ///
 /// Returns UNETSEG_STATUS_OK with the scores in *out_metrics and, when out_result is not NULL, a new
-/// handle in *out_result with each patient's Dice (free it with unetseg_evaluation_free).
+/// handle in *out_result with each patient's scores (free it with unetseg_evaluation_free).
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, a model that does not take 3 channels to 1
 /// class or slices whose size it cannot take, a batch_size out of range, a folder without slices, or a
 /// predictions_dir or output_dir overlapping data_dir (the message names both);
@@ -151,5 +175,18 @@ extension unetseg_evaluation_metrics {
     withStatus { () throws(UnetsegError) in
         let volume = try Handles.evaluation(evaluation).volume(index)
         try copyOut(volume.patient, to: out_patient, capacity: capacity, "out_patient")
+    }
+}
+
+/// Writes the scores of volume index (all slices of one patient, prediction > 0.5) into *out_scores: Dice,
+/// precision, sensitivity, Hausdorff-95 distance in voxels and volumes (see unetseg_volume_scores for the
+/// conventions when a mask is empty).
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or an index out
+/// of range.
+@c public func unetseg_evaluation_volume_scores(_ evaluation: UnsafePointer<unetseg_evaluation>?, _ index: Int32,
+                                                _ out_scores: UnsafeMutablePointer<unetseg_volume_scores>?) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        try nonNull(out_scores, "out_scores").pointee = unetseg_volume_scores(try Handles.evaluation(evaluation).scores(index))
     }
 }

@@ -8,11 +8,11 @@ import _UNetSupport
 
 /// The results of evaluating a model on a folder of slices.
 public struct EvaluationResult: Sendable {
-    /// Dice of each patient's whole volume (prediction > 0.5), by patient id.
-    public var volumeDice: [(patient: String, dice: Double)]
-    /// Mean of `volumeDice` (the measure of Buda et al. 2019).
+    /// The scores of each patient's whole volume (prediction > 0.5), in the dataset's order.
+    public var volumes: [VolumeScores]
+    /// Mean of the volumes' Dice (the measure of Buda et al. 2019).
     public var meanVolumeDice: Double
-    /// Median of `volumeDice`.
+    /// Median of the volumes' Dice.
     public var medianVolumeDice: Double
     /// Mean per-slice Dice over slices where prediction or truth is non-empty.
     public var meanSliceDice: Double
@@ -23,15 +23,45 @@ public struct EvaluationResult: Sendable {
     /// Number of slices evaluated.
     public var sliceCount: Int
 
-    /// `metrics.json`'s content.
+    /// Dice of each patient's volume, by patient id.
+    public var volumeDice: [(patient: String, dice: Double)] { volumes.map { ($0.patient, $0.dice) } }
+
+    /// Mean over volumes of `score` (NaN without volumes).
+    public func mean(_ score: KeyPath<VolumeScores, Double>) -> Double {
+        SegmentationMetrics.mean(volumes.map { $0[keyPath: score] })
+    }
+
+    /// Median over volumes of `score` (NaN without volumes).
+    public func median(_ score: KeyPath<VolumeScores, Double>) -> Double {
+        SegmentationMetrics.median(volumes.map { $0[keyPath: score] })
+    }
+
+    /// The per-volume scores summarised in `metrics.json` as `mean_<name>` and `median_<name>`.
+    public static let summarisedScores: [(name: String, score: any KeyPath<VolumeScores, Double> & Sendable)] = [
+        ("precision", \.precision), ("sensitivity", \.sensitivity), ("hausdorff95", \.hausdorff95),
+        ("absolute_volume_difference", \.absoluteVolumeDifference),
+        ("relative_volume_difference", \.relativeVolumeDifference),
+    ]
+
+    /// `metrics.json`'s content: the summary numbers, `volume_dice` (patient → Dice), `volumes` (patient →
+    /// every score of its volume, see `VolumeScores.json`) and `mean_`/`median_` of each of
+    /// `summarisedScores`. Every per-volume score is finite; a summary without data (no slice with a lesion)
+    /// is null.
     public var json: JSONValue {
         func number(_ x: Double) -> JSONValue { x.isFinite ? .number(x) : .null }
-        return [
-            "mean_volume_dice": number(meanVolumeDice), "median_volume_dice": number(medianVolumeDice),
-            "volume_dice": .object(volumeDice.map { ($0.patient, number($0.dice)) }),
-            "mean_slice_dice": number(meanSliceDice), "bce": number(bce), "dice_loss": number(diceLoss),
-            "slices": .number(Double(sliceCount)), "patients": .number(Double(volumeDice.count)),
+        var fields: [(String, JSONValue)] = [
+            ("mean_volume_dice", number(meanVolumeDice)), ("median_volume_dice", number(medianVolumeDice)),
+            ("volume_dice", .object(volumeDice.map { ($0.patient, number($0.dice)) })),
+            ("mean_slice_dice", number(meanSliceDice)), ("bce", number(bce)), ("dice_loss", number(diceLoss)),
+            ("slices", .number(Double(sliceCount))), ("patients", .number(Double(volumes.count))),
         ]
+        for (name, score) in Self.summarisedScores {
+            fields.append(("mean_" + name, number(mean(score))))
+            fields.append(("median_" + name, number(median(score))))
+        }
+        fields.append(("hausdorff95_unit", .string("voxel")))
+        fields.append(("volumes", .object(volumes.map { ($0.patient, $0.json) })))
+        return .object(fields)
     }
 }
 
@@ -51,8 +81,8 @@ public enum Evaluator {
                                                           role: "predictions folder")
         }
         model.eval()
-        var perPatient: [String: SegmentationMetrics.Overlap] = [:]
-        var patientOrder: [String] = []
+        var volumes: [VolumeScores] = []
+        var current: VolumeCollector?
         var sliceDice: [Double] = [], bces: [Double] = [], diceLosses: [Double] = []
         let plane = dataset.height * dataset.width
         var start = 0
@@ -67,8 +97,11 @@ public enum Evaluator {
                 let slice = dataset.slices[i]
                 let p = output.storage.pointer + k * plane, t = masks.storage.pointer + k * plane
                 let overlap = SegmentationMetrics.Overlap(prediction: p, truth: t, count: plane)
-                if perPatient[slice.patient] == nil { patientOrder.append(slice.patient) }
-                perPatient[slice.patient, default: .init()] += overlap
+                if current?.patient != slice.patient {   // the dataset keeps each patient's slices together, in order
+                    if let done = current { volumes.append(done.scores()) }
+                    current = VolumeCollector(patient: slice.patient, height: dataset.height, width: dataset.width)
+                }
+                current?.add(prediction: p, truth: t, overlap: overlap)
                 if !overlap.isEmpty { sliceDice.append(overlap.dice) }
                 let losses = sliceLosses(p, t, plane)
                 bces.append(losses.bce)
@@ -81,10 +114,10 @@ public enum Evaluator {
             start += indices.count
             guard onProgress(start, dataset.count) else { throw .cancelled("evaluation stopped after \(start) slices") }
         }
-        let volumes = patientOrder.map { ($0, perPatient[$0]?.dice ?? .nan) }
+        if let done = current { volumes.append(done.scores()) }
+        let dice = volumes.map(\.dice)
         return EvaluationResult(
-            volumeDice: volumes, meanVolumeDice: SegmentationMetrics.mean(volumes.map(\.1)),
-            medianVolumeDice: SegmentationMetrics.median(volumes.map(\.1)),
+            volumes: volumes, meanVolumeDice: SegmentationMetrics.mean(dice), medianVolumeDice: SegmentationMetrics.median(dice),
             meanSliceDice: SegmentationMetrics.mean(sliceDice), bce: SegmentationMetrics.mean(bces),
             diceLoss: SegmentationMetrics.mean(diceLosses), sliceCount: dataset.count)
     }

@@ -1,5 +1,5 @@
-/// Dice scores of binary segmentations, as in Buda et al. (2019): per volume (all slices of a patient
-/// together) and per slice.
+/// Overlap scores of binary segmentations, as in Buda et al. (2019): Dice, precision, sensitivity and volume
+/// difference, per volume (all slices of a patient together) and per slice.
 public enum SegmentationMetrics {
     /// Counts for one slice or volume: predicted pixels, true pixels and their overlap.
     public struct Overlap: Sendable, Equatable {
@@ -31,6 +31,27 @@ public enum SegmentationMetrics {
         /// 2·|P ∩ T| / (|P| + |T|); 1 when both are empty (nothing to find, nothing found).
         public var dice: Double {
             predicted + truth == 0 ? 1 : 2 * Double(intersection) / Double(predicted + truth)
+        }
+
+        /// |P ∩ T| / |P|, the share of predicted pixels that are lesion; when nothing is predicted, 1 if the
+        /// truth is empty too (nothing to find, nothing found) and 0 otherwise (as Dice is).
+        public var precision: Double {
+            predicted == 0 ? (truth == 0 ? 1 : 0) : Double(intersection) / Double(predicted)
+        }
+
+        /// |P ∩ T| / |T|, the share of lesion pixels found (recall); when the truth is empty, 1 if nothing is
+        /// predicted and 0 otherwise.
+        public var sensitivity: Double {
+            truth == 0 ? (predicted == 0 ? 1 : 0) : Double(intersection) / Double(truth)
+        }
+
+        /// |P| − |T| in pixels (voxels for a volume): positive when the prediction is too large.
+        public var volumeDifference: Int { predicted - truth }
+
+        /// ||P| − |T|| / max(|T|, 1): the volume error relative to the true volume, or in voxels for a
+        /// lesion-free truth (so it is always finite; 0 when both are empty).
+        public var relativeVolumeDifference: Double {
+            Double(abs(predicted - truth)) / Double(max(truth, 1))
         }
 
         /// Whether both prediction and truth are empty.

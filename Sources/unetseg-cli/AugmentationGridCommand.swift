@@ -19,7 +19,7 @@ struct AugmentationGridCommand: ParsableCommand {
         let dataset = try BrainSegDataset(root: data)
         let (image, mask) = try dataset.load(slice: min(max(index, 1), dataset.count) - 1)
         var generator = RandomGenerator(seed: seed)
-        try PNGFile.write(try Pictures.augmentationGrid(image: image, mask: mask, generator: &generator), to: out)
+        try Pictures.augmentationGrid(image: image, mask: mask, generator: &generator).write(to: out)
         print("augmentation grid written to \(out)")
     }
 }

@@ -12,9 +12,14 @@ struct EvaluateCommand: ParsableCommand {
         abstract: "Score a model on a folder: metrics.json, predicted masks and pictures.",
         discussion: """
             Writes metrics.json (mean_volume_dice, median_volume_dice, volume_dice, mean_slice_dice, bce, \
-            dice_loss), predictions/<patient>/<patient>_<n>_pred.tif (0/255), predictions.png (image / true / \
-            predicted for 8 lesion slices), contours.png (true outline green, predicted red) and, when the \
-            model's run folder has a log.json, loss_curves.png. --out must lie outside --data (and outside \
+            dice_loss; per patient under "volumes": dice, precision, sensitivity, hausdorff95, volume \
+            differences; mean_ and median_ of precision, sensitivity, hausdorff95, absolute_volume_difference \
+            and relative_volume_difference), predictions/<patient>/<patient>_<n>_pred.tif (0/255), \
+            predictions.png (image / true / predicted for 8 lesion slices), contours.png (true outline green, \
+            predicted red), volume_dice.png (sorted Dice per patient), overlays/<patient>.png and, when the \
+            model's run folder has a log.json, loss_curves.png. Hausdorff-95 is in voxels (pixels in a \
+            slice, one slice along the stack): 0 when prediction and truth are both empty, the volume's \
+            diagonal when only one is. --out must lie outside --data (and outside \
             every folder --data links to): it is refused otherwise, so inputs are never replaced.
             """)
 
@@ -36,7 +41,7 @@ struct EvaluateCommand: ParsableCommand {
                                             predictionsDir: noMasks ? nil : FileSystem.joined(out, "predictions"),
                                             onProgress: { done, _ in bar.update(done); return true })
         try Evaluator.writeMetrics(result, to: out)
-        try Pictures.writeEvaluationFigures(network, dataset, modelPath: model, to: out)
+        try Pictures.writeEvaluationFigures(network, dataset, result: result, modelPath: model, to: out)
         print(cFormat("mean volume Dice %.4f, median %.4f, mean slice Dice %.4f, bce %.4f, dice loss %.4f over %d patients",
                       result.meanVolumeDice, result.medianVolumeDice, result.meanSliceDice, result.bce,
                       result.diceLoss, result.volumeDice.count))

@@ -104,19 +104,29 @@ import _UNetSupport
         let evalDir = data.file("eval")
         let result = try Evaluator.evaluate(model, on: dataset, batchSize: 3, predictionsDir: FileSystem.joined(evalDir, "predictions"))
         try Evaluator.writeMetrics(result, to: evalDir)
-        try Pictures.writeEvaluationFigures(model, dataset, modelPath: FileSystem.joined(out, "best.safetensors"), to: evalDir)
+        try Pictures.writeEvaluationFigures(model, dataset, result: result, modelPath: FileSystem.joined(out, "best.safetensors"),
+                                            to: evalDir)
         #expect(result.sliceCount == 4 && result.volumeDice.count == 1)
         #expect(result.meanVolumeDice >= 0 && result.meanVolumeDice <= 1)
         let metrics = try JSONValue.parse(try FileSystem.readText(FileSystem.joined(evalDir, "metrics.json")))
-        for key in ["mean_volume_dice", "median_volume_dice", "volume_dice", "mean_slice_dice", "bce", "dice_loss"] {
+        for key in ["mean_volume_dice", "median_volume_dice", "volume_dice", "mean_slice_dice", "bce", "dice_loss",
+                    "mean_precision", "median_precision", "mean_sensitivity", "median_sensitivity", "mean_hausdorff95",
+                    "median_hausdorff95", "mean_absolute_volume_difference", "median_absolute_volume_difference",
+                    "mean_relative_volume_difference", "median_relative_volume_difference", "volumes"] {
             #expect(metrics[key] != nil, "\(key)")
         }
+        let scores = try #require(metrics["volumes"]?[dataset.slices[0].patient])
+        for key in ["dice", "precision", "sensitivity", "hausdorff95", "diagonal", "volume_difference",
+                    "absolute_volume_difference", "relative_volume_difference", "predicted_voxels", "true_voxels"] {
+            #expect(scores[key]?.doubleValue?.isFinite == true, "\(key)")
+        }
+        #expect(scores["dice"]?.doubleValue == result.meanVolumeDice)
         let patient = dataset.slices[0].patient
         let mask = try TIFFFile.read(FileSystem.joined(evalDir, "predictions/\(patient)/\(patient)_1_pred.tif"))
         #expect(Set(mask.samples).isSubset(of: [0, 255]))
-        for png in ["predictions.png", "contours.png", "loss_curves.png"] {
-            let bytes = try FileSystem.readBytes(FileSystem.joined(evalDir, png))
-            #expect(bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]), "\(png)")
+        for png in ["predictions.png", "contours.png", "loss_curves.png", "volume_dice.png", "overlays/\(patient).png"] {
+            let picture = decodePNG(try FileSystem.readBytes(FileSystem.joined(evalDir, png)))
+            #expect(picture.map { $0.width > 100 && $0.height > 100 } == true, "\(png)")
         }
     }
 

@@ -385,6 +385,19 @@ static void test_evaluate(void) {
     CHECK(dice == again.mean_volume_dice);
     CHECK_OK(unetseg_evaluation_patient(result, 0, patient, sizeof patient));
     CHECK(first_entry(valid_dir, "TCGA_", expected_patient) && strcmp(patient, expected_patient) == 0);
+    /* The volume's scores: its Dice again, ratios in 0...1, Hausdorff-95 within the diagonal (in voxels). */
+    unetseg_volume_scores scores;
+    CHECK_OK(unetseg_evaluation_volume_scores(result, 0, &scores));
+    CHECK(scores.dice == dice && scores.precision >= 0 && scores.precision <= 1 && scores.sensitivity >= 0
+          && scores.sensitivity <= 1);
+    CHECK(scores.hausdorff95 >= 0 && scores.hausdorff95 <= scores.diagonal && scores.diagonal > 0);
+    CHECK(scores.true_voxels >= 0 && scores.predicted_voxels >= 0 && isfinite(scores.relative_volume_difference));
+    CHECK(again.mean_precision == scores.precision && again.median_hausdorff95 == scores.hausdorff95);
+    CHECK(again.mean_absolute_volume_difference == fabs((double)(scores.predicted_voxels - scores.true_voxels)));
+    CHECK_ERROR(unetseg_evaluation_volume_scores(result, 1, &scores), UNETSEG_STATUS_INVALID_ARGUMENT, "index 1");
+    CHECK_ERROR(unetseg_evaluation_volume_scores(result, 0, NULL), UNETSEG_STATUS_INVALID_ARGUMENT,
+                "out_scores is NULL");
+    CHECK(file_exists(join(path, out, "volume_dice.png")));
     char patient_predictions[512];
     CHECK(count_entries(join(patient_predictions, predictions, patient)) == SLICES);
     CHECK(file_exists(slice_file(path, predictions, patient, SLICES, "_pred.tif")));

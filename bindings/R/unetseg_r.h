@@ -446,6 +446,13 @@ extern void unetseg_r_evaluation_patient_count(int32_t const *evaluation, int32_
 extern void unetseg_r_evaluation_patient(int32_t const *evaluation, int32_t const *index, char **out_patient,
                                          double *out_dice, char **message, int32_t *status) UNETSEG_NOEXCEPT;
 
+/// R (.C): the scores of volume *index (0-based) of an evaluation into out_scores, 8 numbers: Dice,
+/// precision, sensitivity, Hausdorff-95, diagonal, relative volume difference, predicted and true voxels
+/// (unetseg_evaluation_volume_scores).
+extern void unetseg_r_evaluation_volume_scores(int32_t const *evaluation, int32_t const *index,
+                                               double *out_scores, char **message,
+                                               int32_t *status) UNETSEG_NOEXCEPT;
+
 /// R (.C): segments *input (a slice TIFF or a folder of slices) with *model and writes the predicted masks
 /// under *out_dir, as unetseg_predict_folder (the CLI's unetseg predict); writes their number into
 /// *out_written.

@@ -136,6 +136,21 @@ func rEvaluation(_ handle: UnsafePointer<Int32>?) throws(UnetsegError) -> Evalua
     }
 }
 
+/// R (.C): the scores of volume *index (0-based) of an evaluation into out_scores, 8 numbers: Dice,
+/// precision, sensitivity, Hausdorff-95, diagonal, relative volume difference, predicted and true voxels
+/// (unetseg_evaluation_volume_scores).
+@c public func unetseg_r_evaluation_volume_scores(_ evaluation: UnsafePointer<Int32>?, _ index: UnsafePointer<Int32>?,
+                                                  _ out_scores: UnsafeMutablePointer<Double>?,
+                                                  _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
+    rCall(message, status) { () throws(UnetsegError) in
+        let out = try nonNull(out_scores, "out_scores")
+        let s = unetseg_volume_scores(try rEvaluation(evaluation).scores(try nonNull(index, "index").pointee))
+        let values = [s.dice, s.precision, s.sensitivity, s.hausdorff95, s.diagonal, s.relative_volume_difference,
+                      Double(s.predicted_voxels), Double(s.true_voxels)]
+        for (k, value) in values.enumerated() { out[k] = value }
+    }
+}
+
 /// R (.C): segments *input (a slice TIFF or a folder of slices) with *model and writes the predicted masks
 /// under *out_dir, as unetseg_predict_folder (the CLI's unetseg predict); writes their number into
 /// *out_written.

@@ -174,10 +174,23 @@ def test_evaluate(trained, folders, tmp_path):
     assert scores.bce > 0 and 0 <= scores.dice_loss <= 1
     assert reports[-1] == (8, 8)
     assert len(list((tmp_path / "masks").glob("*/*_pred.tif"))) == 8
-    for name in ("metrics.json", "predictions.png", "contours.png", "loss_curves.png"):
+    patient = next(iter(scores.volume_dice))
+    for name in ("metrics.json", "predictions.png", "contours.png", "loss_curves.png", "volume_dice.png",
+                 f"overlays/{patient}.png"):
         assert (tmp_path / "out" / name).exists(), name
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["mean_volume_dice"] == pytest.approx(scores.mean_volume_dice)
+    # The per-volume scores and their summaries through the C API are metrics.json's.
+    volume = scores.volumes[patient]
+    for name in ("dice", "precision", "sensitivity", "hausdorff95", "diagonal", "relative_volume_difference",
+                 "predicted_voxels", "true_voxels"):
+        assert volume[name] == pytest.approx(metrics["volumes"][patient][name]), name
+    assert 0 <= volume["precision"] <= 1 and 0 <= volume["sensitivity"] <= 1
+    assert 0 <= volume["hausdorff95"] <= volume["diagonal"]
+    assert set(scores.summary) == {f"{kind}_{name}" for kind in ("mean", "median") for name in (
+        "precision", "sensitivity", "hausdorff95", "absolute_volume_difference", "relative_volume_difference")}
+    for name, value in scores.summary.items():
+        assert value == pytest.approx(metrics[name]), name
     assert run.model.training
 
 

@@ -40,6 +40,7 @@ from ._types import (
     SystemReport,
     TensorHandle,
     TrainParams,
+    VolumeScores,
 )
 from .errors import error_for_status
 
@@ -359,6 +360,9 @@ DECLARATIONS: List[Union[Section, Function]] = [
     # int32_t unetseg_evaluation_patient(unetseg_evaluation const *evaluation, int32_t index, char *out_patient,
     #                                    size_t capacity);
     Function("unetseg_evaluation_patient", _Status, [EvaluationHandle, c_int32, c_char_p, c_size_t]),
+    # int32_t unetseg_evaluation_volume_scores(unetseg_evaluation const *evaluation, int32_t index,
+    #                                          unetseg_volume_scores *out_scores);
+    Function("unetseg_evaluation_volume_scores", _Status, [EvaluationHandle, c_int32, POINTER(VolumeScores)]),
 
     Section("High level: segmenting a folder"),
     # int32_t unetseg_predict_folder(unetseg_model *model, char const *input, char const *out_dir,

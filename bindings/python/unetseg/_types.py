@@ -241,6 +241,19 @@ class EvaluationMetrics(Structure):
     """``unetseg_evaluation_metrics``: a model's scores on a folder of slices with masks."""
 
     _fields_ = [("mean_volume_dice", c_double), ("median_volume_dice", c_double), ("mean_slice_dice", c_double),
-                ("bce", c_double), ("dice_loss", c_double), ("slice_count", c_int64), ("patient_count", c_int32)]
+                ("bce", c_double), ("dice_loss", c_double), ("slice_count", c_int64), ("patient_count", c_int32),
+                ("mean_precision", c_double), ("median_precision", c_double),
+                ("mean_sensitivity", c_double), ("median_sensitivity", c_double),
+                ("mean_hausdorff95", c_double), ("median_hausdorff95", c_double),
+                ("mean_absolute_volume_difference", c_double), ("median_absolute_volume_difference", c_double),
+                ("mean_relative_volume_difference", c_double), ("median_relative_volume_difference", c_double)]
+
+
+class VolumeScores(Structure):
+    """``unetseg_volume_scores``: the scores of one patient's volume (Hausdorff-95 in voxels)."""
+
+    _fields_ = [("dice", c_double), ("precision", c_double), ("sensitivity", c_double), ("hausdorff95", c_double),
+                ("diagonal", c_double), ("relative_volume_difference", c_double), ("predicted_voxels", c_int64),
+                ("true_voxels", c_int64)]
 
 

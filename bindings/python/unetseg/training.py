@@ -9,7 +9,7 @@ included, stops the library cleanly and then propagates.
 from __future__ import annotations
 
 import os
-from ctypes import byref, c_double, c_int32, c_int64, create_string_buffer
+from ctypes import byref, c_int32, c_int64, create_string_buffer
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Union
@@ -28,6 +28,7 @@ from ._types import (
     LossValues,
     ModelHandle,
     ProgressCallback,
+    VolumeScores,
 )
 from .data import POST_AUGMENTATION
 from .nn import UNet, UNetConfig
@@ -190,7 +191,11 @@ def fit(
 class Evaluation:
     """A model's scores on a folder of slices with masks: Dice of each patient's volume (prediction > 0.5,
     as Buda et al. 2019), their mean and median, the mean per-slice Dice (NaN when no slice has a lesion in
-    prediction or truth), and the mean per-slice BCE and dice loss."""
+    prediction or truth), and the mean per-slice BCE and dice loss. ``volumes`` maps each patient to all
+    the scores of its volume (the keys of ``metrics.json``'s ``volumes``: dice, precision, sensitivity,
+    hausdorff95 and diagonal in voxels, relative_volume_difference, predicted_voxels, true_voxels);
+    ``summary`` has the mean and median of precision, sensitivity, hausdorff95,
+    absolute_volume_difference and relative_volume_difference over volumes (``mean_precision``, ...)."""
 
     mean_volume_dice: float
     median_volume_dice: float
@@ -200,18 +205,23 @@ class Evaluation:
     slice_count: int
     patient_count: int
     volume_dice: Dict[str, float] = field(default_factory=dict)
+    volumes: Dict[str, Dict[str, float]] = field(default_factory=dict)
+    summary: Dict[str, float] = field(default_factory=dict)
 
 
-def _volume_dice(result: EvaluationHandle) -> Dict[str, float]:
+def _volume_scores(result: EvaluationHandle) -> Dict[str, Dict[str, float]]:
     count = c_int32()
     lib.unetseg_evaluation_volume_count(result, byref(count))
-    scores: Dict[str, float] = {}
+    volumes: Dict[str, Dict[str, float]] = {}
     for index in range(count.value):
-        patient, dice = create_string_buffer(NAME_CAPACITY), c_double()
+        patient, scores = create_string_buffer(NAME_CAPACITY), VolumeScores()
         lib.unetseg_evaluation_patient(result, index, patient, NAME_CAPACITY)
-        lib.unetseg_evaluation_volume_dice(result, index, byref(dice))
-        scores[patient.value.decode()] = dice.value
-    return scores
+        lib.unetseg_evaluation_volume_scores(result, index, byref(scores))
+        volumes[patient.value.decode()] = {name: getattr(scores, name) for name, _ in VolumeScores._fields_}
+    return volumes
+
+
+_SUMMARY_FIELDS = [name for name, _ in EvaluationMetrics._fields_[7:]]
 
 
 def evaluate(
@@ -226,8 +236,8 @@ def evaluate(
     """Scores ``model`` on every slice under ``data_dir`` (evaluation mode, no augmentation; the model's
     mode is restored). ``predictions_dir`` receives the predicted masks as 0/255 TIFFs
     (``PATIENT/PATIENT_N_pred.tif``); ``output_dir``
-    ``metrics.json``, ``predictions.png`` and ``contours.png`` (and ``loss_curves.png`` when ``model_path``
-    has a ``log.json`` beside it). ``batch_size`` None is the library's 8. ``progress`` True shows a tqdm
+    ``metrics.json``, ``predictions.png``, ``contours.png``, ``volume_dice.png`` and
+    ``overlays/PATIENT.png`` (and ``loss_curves.png`` when ``model_path`` has a ``log.json`` beside it). ``batch_size`` None is the library's 8. ``progress`` True shows a tqdm
     bar; a function ``(slices_done, slices)`` is called instead and may return False to stop. Both folders
     must lie outside ``data_dir`` (links resolved): inputs are never replaced."""
     arguments.instance("model", model, UNet)
@@ -246,12 +256,14 @@ def evaluate(
         data = arguments.path("data_dir", data_dir)
         relay.run(lambda: lib.unetseg_evaluate(model.handle, data, byref(params), callback, None,
                                                byref(metrics), byref(result)))
-        volume_dice = _volume_dice(result)
+        volumes = _volume_scores(result)
     finally:
         bar.close()
         lib.unetseg_evaluation_free(result)
     return Evaluation(metrics.mean_volume_dice, metrics.median_volume_dice, metrics.mean_slice_dice, metrics.bce,
-                      metrics.dice_loss, metrics.slice_count, metrics.patient_count, volume_dice)
+                      metrics.dice_loss, metrics.slice_count, metrics.patient_count,
+                      {patient: scores["dice"] for patient, scores in volumes.items()}, volumes,
+                      {name: getattr(metrics, name) for name in _SUMMARY_FIELDS})
 
 
 def predict(

@@ -97,7 +97,8 @@ print_epoch_lines <- function(history) {
 #' their mean and median, the mean per-slice Dice (slices where both masks are empty are left out), and
 #' the post's BCE and dice loss per slice. With `predictions_dir`, writes each predicted mask as a 0/255
 #' TIFF there (`<patient>/<patient>_<n>_pred.tif`); with `output_dir`, writes `metrics.json`,
-#' `predictions.png` and `contours.png`. Both must lie outside `data_dir` (links resolved): inputs are
+#' `predictions.png`, `contours.png`, `volume_dice.png` and `overlays/<patient>.png`. Both must lie outside
+#' `data_dir` (links resolved): inputs are
 #' never replaced.
 #'
 #' @param model A [unet()].
@@ -105,7 +106,10 @@ print_epoch_lines <- function(history) {
 #' @param batch_size Slices per forward pass.
 #' @param predictions_dir,output_dir Folders to write into, or `NULL`.
 #' @return A list: `mean_volume_dice`, `median_volume_dice`, `mean_slice_dice`, `bce`, `dice_loss`,
-#'   `slices`, and `volume_dice`, a data frame of `patient` and `dice`.
+#'   `slices`, `volume_dice`, a data frame of `patient` and `dice`, and `volumes`, a data frame of every
+#'   score of each patient's volume: `patient`, `dice`, `precision`, `sensitivity`, `hausdorff95` and
+#'   `diagonal` (in voxels; Hausdorff-95 is 0 when both masks are empty and the diagonal when only one is),
+#'   `relative_volume_difference`, `predicted_voxels` and `true_voxels`.
 #' @examples
 #' \donttest{
 #' root <- file.path(tempdir(), "eval-data")
@@ -124,15 +128,22 @@ unetseg_evaluate <- function(model, data_dir, batch_size = 8, predictions_dir = 
   count <- lib_call("unetseg_r_evaluation_patient_count", handle_of(evaluation), count = integer(1))$count
   patients <- character(count)
   dice <- numeric(count)
+  scores <- matrix(0, nrow = count, ncol = 8)
   for (i in seq_len(count)) {
     entry <- lib_call("unetseg_r_evaluation_patient", handle_of(evaluation), i - 1L, label = string_buffer(255L),
                       dice = double(1))
     patients[[i]] <- entry$label
     dice[[i]] <- entry$dice
+    scores[i, ] <- lib_call("unetseg_r_evaluation_volume_scores", handle_of(evaluation), i - 1L,
+                            scores = double(8))$scores
   }
+  volumes <- data.frame(patient = patients, dice = scores[, 1], precision = scores[, 2], sensitivity = scores[, 3],
+                        hausdorff95 = scores[, 4], diagonal = scores[, 5], relative_volume_difference = scores[, 6],
+                        predicted_voxels = scores[, 7], true_voxels = scores[, 8])
   m <- result$metrics
   list(mean_volume_dice = m[[1]], median_volume_dice = m[[2]], mean_slice_dice = m[[3]], bce = m[[4]],
-       dice_loss = m[[5]], slices = as_length(m[[6]]), volume_dice = data.frame(patient = patients, dice = dice))
+       dice_loss = m[[5]], slices = as_length(m[[6]]), volume_dice = data.frame(patient = patients, dice = dice),
+       volumes = volumes)
 }
 
 #' Segment slices without masks

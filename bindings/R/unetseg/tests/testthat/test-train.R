@@ -44,7 +44,13 @@ test_that("unetseg_evaluate scores every patient and writes what it is asked to"
   out <- fresh_dir("evaluate")
   scores <- unetseg_evaluate(model, data$valid, batch_size = 4, predictions_dir = file.path(out, "masks"),
                              output_dir = file.path(out, "report"))
-  expect_named(scores, c("mean_volume_dice", "median_volume_dice", "mean_slice_dice", "bce", "dice_loss", "slices", "volume_dice"))
+  expect_named(scores, c("mean_volume_dice", "median_volume_dice", "mean_slice_dice", "bce", "dice_loss", "slices", "volume_dice",
+                         "volumes"))
+  expect_identical(scores$volumes$patient, scores$volume_dice$patient)
+  expect_equal(scores$volumes$dice, scores$volume_dice$dice)
+  expect_true(all(scores$volumes$precision >= 0 & scores$volumes$precision <= 1))
+  expect_true(all(scores$volumes$hausdorff95 >= 0 & scores$volumes$hausdorff95 <= scores$volumes$diagonal))
+  expect_true(all(file.exists(file.path(out, "report", c("volume_dice.png", paste0("overlays/", scores$volumes$patient, ".png"))))))
   expect_identical(sort(scores$volume_dice$patient), sort(list.files(data$valid)))
   expect_identical(scores$slices, length(brainseg_dataset(data$valid, seed = 1)))
   expect_equal(scores$mean_volume_dice, mean(scores$volume_dice$dice))
