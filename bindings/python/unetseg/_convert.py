@@ -15,6 +15,7 @@ import numpy as np
 from . import _arguments as arguments
 from ._lib import lib
 from ._types import AugmentationParams
+from .errors import InvalidArgument
 
 #: A file or folder path: a ``str`` or an ``os.PathLike`` such as :class:`pathlib.Path`.
 PathLike = Union[str, "os.PathLike[str]"]
