@@ -96,3 +96,29 @@ test_that("bad user datasets give conditions naming the dataset and the index", 
   expect_unetseg_error(dataset(name = "x", .getitem = function(i) i), "value_error", "needs .length")
   expect_unetseg_error(enumerate(dataloader(broken("ok"), batch_size = 2))[[1]][[3]], "value_error", "no part 3")
 })
+
+test_that("a user dataset giving the built-in dataset's items batches as the built-in loader does", {
+  wrapped <- dataset(
+    name = "wrapped brainseg dataset",
+    initialize = function(img_dir) {
+      self$inner <- brainseg_dataset(img_dir, seed = 1)
+    },
+    .getitem = function(i) {
+      item <- self$inner[i]
+      list(item$img, item$mask)
+    },
+    .length = function() {
+      length(self$inner)
+    }
+  )
+  dir <- fixture_data()$valid
+  ours <- enumerate(dataloader(wrapped(dir), batch_size = 3))
+  builtin <- enumerate(dataloader(brainseg_dataset(dir, seed = 1), batch_size = 3))
+  expect_identical(length(ours), length(builtin))
+  for (k in c(1L, length(builtin))) {
+    expect_identical(as.array(ours[[k]][[1]]), as.array(builtin[[k]][[1]]))
+    expect_identical(as.array(ours[[k]][[2]]), as.array(builtin[[k]][[2]]))
+  }
+  model <- unet(depth = 2, n_filters = 2)
+  expect_identical(dim(model(ours[[1]][[1]])), c(3L, 1L, 64L, 64L))
+})
