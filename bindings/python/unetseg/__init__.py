@@ -49,6 +49,7 @@ from .data import (
 )
 from .errors import (
     Cancelled,
+    DatasetItemError,
     FileError,
     FileFormatError,
     InternalError,
@@ -84,6 +85,7 @@ from .system import (
     version,
 )
 from .tensor import Tensor, from_numpy, sigmoid, tensor, zeros
+from .user_data import Dataset, UserDataLoader
 from .training import BatchReport, EpochReport, Evaluation, Losses, TrainingRun, evaluate, fit, predict
 
 __version__ = "0.1.0"
@@ -93,6 +95,8 @@ __all__ = [
     "BrainSegDataset",
     "Cancelled",
     "DataLoader",
+    "Dataset",
+    "DatasetItemError",
     "EpochReport",
     "Evaluation",
     "FileError",
@@ -116,6 +120,7 @@ __all__ = [
     "UNet",
     "UNetConfig",
     "UnetsegError",
+    "UserDataLoader",
     "api_version",
     "binary_cross_entropy",
     "combined_loss",

@@ -21,6 +21,7 @@ from ._lib import lib
 from ._types import DatasetHandle, DatasetParams, LoaderHandle, ProgressCallback, TensorHandle
 from .errors import InvalidArgument
 from .tensor import Tensor
+from .user_data import UserDataLoader
 
 #: The post's ``augmentation_params``: ``(scale, angle, flip)``, e.g. ``(0.05, 15, 0.5)``.
 Augmentation = Tuple[float, float, float]
@@ -183,7 +184,8 @@ class BrainSegDataset(OwnedHandle):
 
 
 class DataLoader(OwnedHandle):
-    """Batches of a :class:`BrainSegDataset`, as torch's ``dataloader(ds, batch_size)``.
+    """Batches of a :class:`BrainSegDataset`, as torch's ``dataloader(ds, batch_size)``; given any other
+    dataset (an object with ``__getitem__`` and ``__len__``), a :class:`~unetseg.user_data.UserDataLoader`.
 
     ``for images, masks in loader`` reads one epoch of ``(images [B, 3, H, W], masks [B, 1, H, W])``
     tensors; the next ``for`` reads the next epoch (leaving a loop early also moves on to the next epoch).
@@ -194,6 +196,13 @@ class DataLoader(OwnedHandle):
 
     __slots__ = ("dataset",)
     _free = lib.unetseg_loader_free
+
+    def __new__(cls, dataset: Any, *args: Any, **kwargs: Any) -> Any:
+        """A dataset defined in Python (``__getitem__`` and ``__len__``) gets a
+        :class:`~unetseg.user_data.UserDataLoader`, which batches it the same way in Python."""
+        if cls is DataLoader and not isinstance(dataset, BrainSegDataset):
+            return UserDataLoader(dataset, *args, **kwargs)
+        return super().__new__(cls)
 
     def __init__(
         self,

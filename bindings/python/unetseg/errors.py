@@ -84,3 +84,10 @@ def error_for_status(status: int, message: str, status_name: str = "") -> Unetse
     """The exception for a failed call's ``status`` (a status unknown to this binding gives the base class)."""
     cls = _CLASS_OF_STATUS.get(status, UnetsegError)
     return cls(message, status, status_name)
+
+
+class DatasetItemError(UnetsegError, RuntimeError):
+    """A dataset defined in Python failed to give an item: its ``__getitem__`` (or ``__len__``) raised. The
+    message names the dataset and the index; ``__cause__`` is the exception it raised."""
+
+    code = -1

@@ -117,7 +117,8 @@ print.brainseg_dataset <- function(x, ...) {
 #' enumerate(dl))`) and `dataloader_make_iter(dl)` start the next one, so epoch after epoch the sampled
 #' and augmented items differ, reproducibly. `length(dl)` is the number of batches per epoch.
 #'
-#' @param dataset A [brainseg_dataset()].
+#' @param dataset A [brainseg_dataset()], or a dataset made by a generator from [dataset()] (batched in R:
+#'   see [dataset()] for the differences).
 #' @param batch_size Items per batch.
 #' @param shuffle Whether each epoch visits the items in a random order (from `seed` and the epoch).
 #' @param drop_last Whether an incomplete last batch is left out.
@@ -134,9 +135,14 @@ print.brainseg_dataset <- function(x, ...) {
 #' for (b in enumerate(dl)) print(dim(b[[1]]))
 #' @export
 dataloader <- function(dataset, batch_size = 1, shuffle = FALSE, drop_last = FALSE, num_workers = 0, seed = NULL, ...) {
-  if (!inherits(dataset, "brainseg_dataset")) abort_value("dataset must be made by brainseg_dataset()")
+  if (!inherits(dataset, c("brainseg_dataset", "unetseg_user_dataset"))) {
+    abort_value("dataset must be made by brainseg_dataset() or by a generator from dataset()")
+  }
   settings <- as.integer(c(check_integer(batch_size, "batch_size"), check_flag(shuffle, "shuffle"),
                            check_flag(drop_last, "drop_last"), check_integer(num_workers, "num_workers")))
+  if (inherits(dataset, "unetseg_user_dataset")) {
+    return(user_dataloader(dataset, settings[[1]], shuffle, drop_last, settings[[4]], seed, call = sys.call()))
+  }
   handle <- lib_call("unetseg_r_loader_create", handle_of(dataset), settings, seed_argument(seed), out = integer(1))$out
   loader <- new_handle_object(handle, "unetseg_r_loader_free", "dataloader")
   assign("dataset", dataset, envir = loader)
@@ -237,6 +243,7 @@ batch_at <- function(pass, index) {
 #' dim(batch[[2]])
 #' @export
 enumerate <- function(dl) {
+  if (inherits(dl, "unetseg_user_dataloader")) return(user_enumerate(dl))
   if (!inherits(dl, "dataloader")) abort_value("enumerate() needs a dataloader")
   pass <- new_pass(dl, take_epoch(dl))
   lapply(seq_len(length(dl)), function(index) {
@@ -277,6 +284,7 @@ print.unetseg_lazy_batch <- function(x, ...) {
 #' @rdname enumerate
 #' @export
 dataloader_make_iter <- function(dl) {
+  if (inherits(dl, "unetseg_user_dataloader")) return(structure(list(pass = new_user_pass(dl)), class = "dataloader_iterator"))
   if (!inherits(dl, "dataloader")) abort_value("dataloader_make_iter() needs a dataloader")
   structure(list(pass = new_pass(dl, take_epoch(dl))), class = "dataloader_iterator")
 }
@@ -285,7 +293,7 @@ dataloader_make_iter <- function(dl) {
 #' @export
 dataloader_next <- function(iter, completed = NULL) {
   if (!inherits(iter, "dataloader_iterator")) abort_value("dataloader_next() needs an iterator from dataloader_make_iter()")
-  batch <- next_batch(iter$pass)
+  batch <- if (inherits(iter$pass$loader, "unetseg_user_dataloader")) user_next_batch(iter$pass) else next_batch(iter$pass)
   if (is.null(batch)) completed else batch
 }
 

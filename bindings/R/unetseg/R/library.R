@@ -61,6 +61,10 @@ unetseg_dll <- function() {
   }
 }
 
+.onAttach <- function(libname, pkgname) {
+  bind_top_level_dots(as.environment(paste0("package:", pkgname)))
+}
+
 .onUnload <- function(libpath) {
   # Finalizers that run later find no library and do nothing (release_handle).
   .unetseg$dll <- NULL

@@ -166,67 +166,6 @@ scalar_operand <- function(x, call) {
   as.double(x)
 }
 
-# ---- Indexing ---------------------------------------------------------------------------------------
-
-#' Index a tensor
-#'
-#' `x[i, j, ...]` with one index per dimension (R's 1-based integer, logical or missing indices), where
-#' `..` stands for all the remaining dimensions, as in torch: `batch[i, .., drop = FALSE]` is item `i` of
-#' a batch with its leading dimension kept, `img[1, 1, , ]` a [H, W] plane. With `drop = TRUE` (the
-#' default) dimensions indexed by a single number are dropped, as in torch. The result is a copy that
-#' records no graph. (The post writes `...`; R itself rejects `...` outside a function before any package
-#' code runs, so write `..`.)
-#'
-#' @param x A tensor.
-#' @param ... Indices.
-#' @param drop Whether dimensions indexed by a single number are dropped.
-#' @return A tensor.
-#' @examples
-#' batch <- torch_tensor(array(runif(2 * 3 * 4 * 4), c(2, 3, 4, 4)))
-#' dim(batch[2, .., drop = FALSE])
-#' dim(batch[1, 1, , ])
-#' @name tensor-indexing
-#' @export
-`[.unetseg_tensor` <- function(x, ..., drop = TRUE) {
-  call <- sys.call()
-  caller <- parent.frame()
-  shape <- dim(x)
-  args <- as.list(match.call(expand.dots = FALSE)$...)
-  is_missing <- function(a) identical(a, quote(expr = ))
-  is_rest <- function(a) identical(a, quote(..))
-  rest <- which(vapply(args, is_rest, logical(1)))
-  if (length(rest) > 1L) abort_value("`..` may appear only once in an index", call = call)
-  if (length(rest) == 1L) {
-    fill <- length(shape) - (length(args) - 1L)
-    if (fill < 0L) abort_value(sprintf("too many indices for a tensor of shape %s", shape_text(shape)), call = call)
-    args <- c(args[seq_len(rest - 1L)], rep(list(quote(expr = )), fill), args[-seq_len(rest)])
-  }
-  if (length(args) != length(shape)) {
-    abort_value(sprintf("a tensor of shape %s needs %d indices (or `..`), got %d", shape_text(shape),
-                        length(shape), length(args)), call = call)
-  }
-  values <- lapply(args, function(a) if (is_missing(a)) NULL else eval(a, caller))
-  indices <- lapply(seq_along(args), function(k) {
-    if (is.null(values[[k]])) return(seq_len(shape[[k]]))
-    positions <- seq_len(shape[[k]])[values[[k]]]
-    if (!length(positions) || anyNA(positions)) {
-      abort_value(sprintf("index %s is out of range for dimension %d of size %d", deparse_short(values[[k]]), k,
-                          shape[[k]]), call = call)
-    }
-    positions
-  })
-  # torch drops the dimensions indexed by a single number (not those indexed by a range such as 1:1).
-  is_range <- function(a) is.call(a) && identical(a[[1L]], as.name(":"))
-  scalar <- vapply(seq_along(args), function(k) {
-    is.numeric(values[[k]]) && length(values[[k]]) == 1L && !is_range(args[[k]])
-  }, logical(1))
-  selected <- do.call(`[`, c(list(as.array(x)), indices, list(drop = FALSE)))
-  kept <- lengths(indices)
-  if (drop) kept <- kept[!scalar]
-  if (!length(kept)) kept <- 1L
-  torch_tensor(array(selected, kept))
-}
-
 # ---- Methods and fields through `$` -----------------------------------------------------------------
 
 # Integer sizes from `...`: either one vector (view(c(2, 3))) or several numbers (view(2, 3)).
