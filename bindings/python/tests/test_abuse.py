@@ -161,7 +161,7 @@ def test_handles_of_the_wrong_kind_name_the_argument(model, tmp_path):
         unetseg.evaluate(unetseg.zeros(2), tmp_path, progress=False)
     with pytest.raises(TypeError, match="^model must be a UNet, got SGD"):
         unetseg.predict(unetseg.SGD(model, lr=0.1), tmp_path, tmp_path / "out", progress=False)
-    with pytest.raises(TypeError, match="^dataset must be a BrainSegDataset, got UNet"):
+    with pytest.raises(TypeError, match="^dataset must be a BrainSegDataset or have __getitem__ and __len__, got UNet"):
         unetseg.DataLoader(model, batch_size=2)
     with pytest.raises(TypeError, match="^prediction must be a Tensor, got UNet"):
         unetseg.binary_cross_entropy(model, masks)

@@ -119,7 +119,7 @@ def test_bad_datasets_raise_exceptions_naming_the_dataset_and_index():
         unetseg.DataLoader(Broken("ok"), workers=2)
     with pytest.raises(unetseg.InvalidArgument, match="batch_size must be at least 1"):
         unetseg.DataLoader(Broken("ok"), batch_size=0)
-    with pytest.raises(unetseg.InvalidArgument, match="__getitem__ and __len__, got int"):
+    with pytest.raises(TypeError, match="__getitem__ and __len__, got int"):
         unetseg.DataLoader(3)
 
 

@@ -96,8 +96,8 @@ class UserDataLoader:
     ) -> None:
         defaults = lib.unetseg_loader_default_params()
         if not isinstance(dataset, Dataset):
-            raise InvalidArgument(f"dataset must be a BrainSegDataset or have __getitem__ and __len__, "
-                                  f"got {type(dataset).__name__}")
+            raise TypeError(f"dataset must be a BrainSegDataset or have __getitem__ and __len__, "
+                            f"got {type(dataset).__name__}")
         if workers:
             raise InvalidArgument(f"workers must be 0 for {_dataset_name(dataset)}: its __getitem__ runs in Python")
         self.batch_size = int(defaults.batch_size if batch_size is None else batch_size)
