@@ -19,6 +19,19 @@ REPO = Path(__file__).resolve().parents[3]
 TINY = dict(depth=2, n_filters=2)
 
 
+#: A two-level U-Net with two first-level filters, for the short training runs the tests compare.
+SMALL = unetseg.UNetConfig(channels_in=3, n_classes=1, depth=2, n_filters=2, dropout=0.6)
+#: The arguments of those runs to ``fit``.
+RUN = dict(epochs=2, batch_size=4, model=SMALL, seed=11, progress=False)
+
+
+def synthetic_split(root: Path) -> Path:
+    """Training and validation folders (root/train, root/valid) of synthetic 32×32 slices, 3 + 1 patients."""
+    unetseg.synthesize(root / "all", patients=4, min_slices=8, max_slices=8, size=32, seed=4, progress=False)
+    unetseg.split(root / "all", root / "train", root / "valid", n_valid=1, seed=777)
+    return root
+
+
 def make_batch(seed: int, n: int = 2, size: int = 8, channels: int = 3):
     """Random images in [0, 1] ``[n, channels, size, size]`` and 0/1 masks ``[n, 1, size, size]``."""
     rng = np.random.default_rng(seed)

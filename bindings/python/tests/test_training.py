@@ -13,19 +13,14 @@ import pytest
 import unetseg
 from unetseg import UNetConfig
 
-from conftest import cli_path
+from conftest import RUN, SMALL, synthetic_split, cli_path
 
-SMALL = UNetConfig(channels_in=3, n_classes=1, depth=2, n_filters=2, dropout=0.6)
-RUN = dict(epochs=2, batch_size=4, model=SMALL, seed=11, progress=False)
 
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
     """Training and validation folders of synthetic 32×32 slices (3 + 1 patients)."""
-    root = tmp_path_factory.mktemp("training")
-    unetseg.synthesize(root / "all", patients=4, min_slices=8, max_slices=8, size=32, seed=4, progress=False)
-    unetseg.split(root / "all", root / "train", root / "valid", n_valid=1, seed=777)
-    return root
+    return synthetic_split(tmp_path_factory.mktemp("training"))
 
 
 @pytest.fixture(scope="module")
