@@ -83,7 +83,7 @@ from .system import (
     system_info_string,
     version,
 )
-from .tensor import Tensor, from_numpy, sigmoid, tensor, zeros
+from .tensor import Tensor, cat, from_numpy, sigmoid, tensor, uniform, zeros
 from .training import BatchReport, EpochReport, Evaluation, Losses, TrainingRun, evaluate, fit, predict
 
 __version__ = "0.1.0"
@@ -117,6 +117,7 @@ __all__ = [
     "UNetConfig",
     "UnetsegError",
     "api_version",
+    "cat",
     "binary_cross_entropy",
     "combined_loss",
     "dice_loss",
@@ -145,6 +146,7 @@ __all__ = [
     "system_info",
     "system_info_string",
     "tensor",
+    "uniform",
     "version",
     "zeros",
 ]
