@@ -64,8 +64,8 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Optional[Any] = None) ->
     op = "max_pool2d"
     x = _tensor(input, "input", op)
     kernel = _integer(kernel_size, "kernel_size", op)
-    step = kernel if stride is None else _integer(stride, "stride", op)
-    if step < 1:
+    step = 0 if stride is None else _integer(stride, "stride", op)  # 0: the library's "kernel_size"
+    if stride is not None and step < 1:
         raise InvalidArgument(f"{op}: stride must be at least 1, got {step}")
     out = TensorHandle()
     lib.unetseg_tensor_max_pool2d(x.handle, kernel, step, byref(out))

@@ -10,7 +10,6 @@ Submodules and parameters are registered by assigning them to attributes, as in 
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections import OrderedDict
 from ctypes import byref
@@ -71,6 +70,12 @@ class Parameter(Tensor):
         if self.name is not None:
             return f"Parameter({self.name!r}, shape={list(self.shape)})"
         return "Parameter containing:\n" + super().__repr__()
+
+
+def _default_bound(fan_in: int) -> float:
+    """torch's default-init bound 1/√fan_in, computed in float32 as the built-in model's layers do (so a
+    layer drawn after the same seed holds the built-in model's very values)."""
+    return float(np.float32(1) / np.sqrt(np.float32(fan_in)))
 
 
 def _uniform_parameter(shape: Tuple[int, ...], bound: float) -> Parameter:
@@ -290,7 +295,7 @@ class Conv2d(Module):
         self.kernel_size = _size(kernel_size, "kernel_size", "Conv2d", 1)
         self.stride = _size(stride, "stride", "Conv2d", 1)
         self.padding = _size(padding, "padding", "Conv2d", 0)
-        bound = 1 / math.sqrt(self.in_channels * self.kernel_size * self.kernel_size)
+        bound = _default_bound(self.in_channels * self.kernel_size * self.kernel_size)
         self.weight = _uniform_parameter((self.out_channels, self.in_channels, self.kernel_size, self.kernel_size),
                                          bound)
         self.bias = _uniform_parameter((self.out_channels,), bound) if bias else None
@@ -317,7 +322,7 @@ class ConvTranspose2d(Module):
         self.kernel_size = _size(kernel_size, "kernel_size", "ConvTranspose2d", 1)
         self.stride = _size(stride, "stride", "ConvTranspose2d", 1)
         self.padding = _size(padding, "padding", "ConvTranspose2d", 0)
-        bound = 1 / math.sqrt(self.out_channels * self.kernel_size * self.kernel_size)
+        bound = _default_bound(self.out_channels * self.kernel_size * self.kernel_size)
         self.weight = _uniform_parameter((self.in_channels, self.out_channels, self.kernel_size, self.kernel_size),
                                          bound)
         self.bias = _uniform_parameter((self.out_channels,), bound) if bias else None
