@@ -13,7 +13,7 @@ import sys
 from collections import OrderedDict
 from ctypes import byref, c_bool, c_int32, c_int64, create_string_buffer
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
+from typing import Any, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from . import functional
 from ._convert import NAME_CAPACITY, PathLike, float32_array, float32_value, path_bytes
 from ._handle import OwnedHandle
 from ._lib import lib
-from ._types import MAX_NDIM, ModelHandle, ModelParams, TensorHandle
+from ._types import ModelHandle, ModelParams, TensorHandle
 from .errors import InvalidArgument
 from .modules import (
     Conv2d,
