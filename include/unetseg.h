@@ -204,6 +204,15 @@ extern int32_t unetseg_tensor_create(float const *data, int64_t const *shape, in
 extern int32_t unetseg_tensor_zeros(int64_t const *shape, int32_t ndim,
                                     unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
+/// Makes a tensor of ndim sizes at shape (as unetseg_tensor_create) with values drawn uniformly from
+/// [low, high) by the library's generator (seeded by unetseg_manual_seed), which advances past them: what
+/// PyTorch's default initialisation of a conv layer draws from (torch.empty(shape).uniform_(low, high)).
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), the
+/// errors of unetseg_tensor_create, or UNETSEG_STATUS_INVALID_ARGUMENT for a low or high that is not
+/// finite or a high below low.
+extern int32_t unetseg_tensor_uniform(int64_t const *shape, int32_t ndim, float low, float high,
+                                      unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
 /// Frees a tensor handle. NULL is accepted and ignored; a handle that is not live (freed twice) is ignored
 /// with a warning to the log callback. Tensors made from it (views, op results, gradients) stay valid.
 extern void unetseg_tensor_free(unetseg_tensor *tensor) UNETSEG_NOEXCEPT;
@@ -232,6 +241,14 @@ extern int32_t unetseg_tensor_numel(unetseg_tensor const *tensor,
 /// below the tensor's element count (nothing is written then).
 extern int32_t unetseg_tensor_copy_to(unetseg_tensor const *tensor, float *out_data,
                                       int64_t capacity) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Overwrites tensor's elements with count floats from data, row-major (count must be its element count),
+/// outside autograd (torch's with torch.no_grad(): tensor.copy_(values)): the way to load values into a
+/// parameter. Handles and results sharing its storage (views, the model whose parameter it is) see them.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a wrong
+/// count (nothing is changed then).
+extern int32_t unetseg_tensor_copy_from(unetseg_tensor *tensor, float const *data,
+                                        int64_t count) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Writes the value of a one-element tensor into *out_value (the post's loss$item()).
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a tensor of
@@ -356,6 +373,61 @@ extern int32_t unetseg_tensor_mean(unetseg_tensor const *tensor,
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_tensor_sigmoid(unetseg_tensor const *tensor,
                                       unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/* ---- Layer ops ----------------------------------------------------------------------------------------- */
+
+/// 2-D convolution of input [N, C, H, W] with weight [O, C, kh, kw] and bias [O] (or NULL for none), zero
+/// padding on each side, as torch.nn.functional.conv2d (no dilation, no groups); the result is [N, O, Ho, Wo]
+/// with Ho = (H + 2 padding - kh) / stride + 1. Differentiable with respect to all three.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL (bias aside), a dead handle, shapes that do not fit (the
+/// message names the argument), a stride below 1 or a negative padding.
+extern int32_t unetseg_tensor_conv2d(unetseg_tensor const *input, unetseg_tensor const *weight,
+                                     unetseg_tensor const *bias, int32_t stride, int32_t padding,
+                                     unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Transposed 2-D convolution of input [N, Cin, H, W] with weight [Cin, Cout, kh, kw] (the layout of
+/// torch's ConvTranspose2d.weight) and bias [Cout] (or NULL), as torch.nn.functional.conv_transpose2d
+/// without output padding, dilation or groups; the result is [N, Cout, (H - 1) stride - 2 padding + kh, ...].
+/// Differentiable with respect to all three.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL (bias aside), a dead handle, shapes that do not fit, a stride
+/// below 1, a negative padding or an empty output.
+extern int32_t unetseg_tensor_conv_transpose2d(unetseg_tensor const *input, unetseg_tensor const *weight,
+                                               unetseg_tensor const *bias, int32_t stride, int32_t padding,
+                                               unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Maximum over kernel_size x kernel_size windows of each plane of input [N, C, H, W], moved by stride
+/// (0: kernel_size, torch's default), as torch.nn.functional.max_pool2d without padding (floor mode).
+/// Differentiable: each window's gradient goes to its first maximal element.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an input that is not 4-dimensional, a
+/// kernel_size below 1 or larger than the image, or a negative stride.
+extern int32_t unetseg_tensor_max_pool2d(unetseg_tensor const *input, int32_t kernel_size, int32_t stride,
+                                         unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// max(x, 0) for every element, as torch.relu; differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_tensor_relu(unetseg_tensor const *input,
+                                   unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Dropout as torch.nn.functional.dropout: with training true each element is zeroed with probability p
+/// and the others scaled by 1 / (1 - p), the mask drawn from the library's generator (seeded by
+/// unetseg_manual_seed), which advances by the element count; with training false or p 0 the result is
+/// the input's values and nothing is drawn. Differentiable.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a p outside [0, 1].
+extern int32_t unetseg_tensor_dropout(unetseg_tensor const *input, float p, bool training,
+                                      unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Joins count tensors (an array of handles) along dim, as torch.cat; every other size must agree.
+/// Differentiable: each input gets its slice of the gradient.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle (the message names its index), a count below
+/// 1, a dim out of range or sizes that differ outside dim.
+extern int32_t unetseg_tensor_cat(unetseg_tensor const *const *tensors, int32_t count, int32_t dim,
+                                  unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /* ---- Autograd ------------------------------------------------------------------------------------------ */
 
@@ -490,6 +562,15 @@ extern int32_t unetseg_model_parameter_get(unetseg_model const *model, int32_t i
 extern int32_t unetseg_model_parameter_set(unetseg_model *model, int32_t index, float const *data,
                                            int64_t count) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
+/// A new tensor handle to parameter index itself (not a copy): it shares the parameter's storage, requires
+/// grad, and unetseg_tensor_grad on it reads the gradient the last backward accumulated into the parameter
+/// (torch's model.named_parameters()[name].grad). It keeps the parameter alive after the model is freed;
+/// its calls are serialised with the model's.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or an index out of range.
+extern int32_t unetseg_model_parameter_tensor(unetseg_model *model, int32_t index,
+                                              unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
 /* ---- Files --------------------------------------------------------------------------------------------- */
 
 /// Saves the model to path as safetensors: exactly the PyTorch state_dict of the post's model (loadable
@@ -572,6 +653,18 @@ extern unetseg_sgd_params unetseg_sgd_default_params(void) UNETSEG_NOEXCEPT UNET
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a field out of range.
 extern int32_t unetseg_sgd_create(unetseg_model *model, unetseg_sgd_params const *params,
                                   unetseg_sgd **out_optimizer) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Makes an SGD optimiser (torch's rules) over count tensors (an array of handles, each requiring grad and
+/// given once): the parameters of a model defined by the caller (torch's optim_sgd(module$parameters)). It
+/// keeps the tensors alive: their handles may be freed first. A one-cycle schedule drives it as any SGD.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_optimizer (free it with unetseg_sgd_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle (the message names its index), a count below
+/// 1, a tensor that does not require grad or is given twice, or a field of params out of range. Calls on
+/// the optimiser are not serialised with calls on the tensors' own handles: do not use those from another
+/// thread during a step.
+extern int32_t unetseg_sgd_create_for_tensors(unetseg_tensor const *const *tensors, int32_t count,
+                                              unetseg_sgd_params const *params,
+                                              unetseg_sgd **out_optimizer) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Drops the gradients of the optimiser's parameters (optimizer$zero_grad()).
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.

@@ -258,6 +258,21 @@ extension ModelHandle {
     }
 }
 
+/// A new tensor handle to parameter index itself (not a copy): it shares the parameter's storage, requires
+/// grad, and unetseg_tensor_grad on it reads the gradient the last backward accumulated into the parameter
+/// (torch's model.named_parameters()[name].grad). It keeps the parameter alive after the model is freed;
+/// its calls are serialised with the model's.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or an index out of range.
+@c public func unetseg_model_parameter_tensor(_ model: UnsafeMutablePointer<unetseg_model>?, _ index: Int32,
+                                              _ out_tensor: TensorOut?) -> Int32 {
+    returningHandle(out_tensor, "out_tensor", sharingLockWith: UnsafeRawPointer(model), function: #function) { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        return handle.parameters[try indexArgument(index, count: handle.parameters.count)].tensor
+    }
+}
+
 // MARK: - Files
 
 /// Saves the model to path as safetensors: exactly the PyTorch state_dict of the post's model (loadable

@@ -27,6 +27,30 @@ import _UNetSupport
     }
 }
 
+/// Makes an SGD optimiser (torch's rules) over count tensors (an array of handles, each requiring grad and
+/// given once): the parameters of a model defined by the caller (torch's optim_sgd(module$parameters)). It
+/// keeps the tensors alive: their handles may be freed first. A one-cycle schedule drives it as any SGD.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_optimizer (free it with unetseg_sgd_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle (the message names its index), a count below
+/// 1, a tensor that does not require grad or is given twice, or a field of params out of range. Calls on
+/// the optimiser are not serialised with calls on the tensors' own handles: do not use those from another
+/// thread during a step.
+@c public func unetseg_sgd_create_for_tensors(_ tensors: UnsafePointer<UnsafePointer<unetseg_tensor>?>?, _ count: Int32,
+                                              _ params: UnsafePointer<unetseg_sgd_params>?,
+                                              _ out_optimizer: UnsafeMutablePointer<UnsafeMutablePointer<unetseg_sgd>?>?) -> Int32 {
+    returningHandle(out_optimizer, "out_optimizer", function: #function) { () throws(UnetsegError) in
+        let parameters = try tensorArray(tensors, count)
+        for (i, t) in parameters.enumerated() {
+            try checkArgument(t.requiresGrad, "tensors[\(i)] does not require grad: SGD optimises parameters")
+            try checkArgument(!parameters[..<i].contains { $0 === t }, "tensors[\(i)] is given twice")
+        }
+        let p = try nonNull(params, "params").pointee
+        return SGDHandle(try SGD(parameters, learningRate: p.lr, momentum: p.momentum,
+                                 dampening: p.dampening, weightDecay: p.weight_decay, nesterov: p.nesterov))
+    }
+}
+
 /// Drops the gradients of the optimiser's parameters (optimizer$zero_grad()).
 ///
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.

@@ -48,6 +48,25 @@ extension Tensor {
     returningTensor(out_tensor) { () throws(UnetsegError) in try Tensor.zeros(try shapeArgument(shape, ndim)) }
 }
 
+/// Makes a tensor of ndim sizes at shape (as unetseg_tensor_create) with values drawn uniformly from
+/// [low, high) by the library's generator (seeded by unetseg_manual_seed), which advances past them: what
+/// PyTorch's default initialisation of a conv layer draws from (torch.empty(shape).uniform_(low, high)).
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), the
+/// errors of unetseg_tensor_create, or UNETSEG_STATUS_INVALID_ARGUMENT for a low or high that is not
+/// finite or a high below low.
+@c public func unetseg_tensor_uniform(_ shape: UnsafePointer<Int64>?, _ ndim: Int32, _ low: Float, _ high: Float,
+                                      _ out_tensor: TensorOut?) -> Int32 {
+    returningTensor(out_tensor) { () throws(UnetsegError) in
+        let dims = try shapeArgument(shape, ndim)
+        try checkArgument(low.isFinite && high.isFinite && low <= high,
+                          "uniform: low and high must be finite with low <= high, got low \(low), high \(high)")
+        return try defaultGenerator.withLock { (generator: inout RandomGenerator) throws(UnetsegError) -> Tensor in
+            try Tensor.uniform(dims, low: low, high: high, generator: &generator)
+        }
+    }
+}
+
 /// Frees a tensor handle. NULL is accepted and ignored; a handle that is not live (freed twice) is ignored
 /// with a warning to the log callback. Tensors made from it (views, op results, gradients) stay valid.
 @c public func unetseg_tensor_free(_ tensor: UnsafeMutablePointer<unetseg_tensor>?) {
@@ -100,6 +119,23 @@ extension Tensor {
     withStatus { () throws(UnetsegError) in
         let t = try Handles.tensor(tensor)
         try copyOut(t.storage.pointer, count: t.count, to: out_data, capacity: capacity, "out_data")
+    }
+}
+
+/// Overwrites tensor's elements with count floats from data, row-major (count must be its element count),
+/// outside autograd (torch's with torch.no_grad(): tensor.copy_(values)): the way to load values into a
+/// parameter. Handles and results sharing its storage (views, the model whose parameter it is) see them.
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a wrong
+/// count (nothing is changed then).
+@c public func unetseg_tensor_copy_from(_ tensor: UnsafeMutablePointer<unetseg_tensor>?, _ data: UnsafePointer<Float>?,
+                                        _ count: Int64) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let t = try Handles.tensor(tensor)
+        let source = try nonNull(data, "data")
+        try checkArgument(count == Int64(t.count),
+                          "data: the tensor \(Shape.describe(t.shape)) has \(t.count) elements, got \(count)")
+        t.storage.pointer.update(from: source, count: t.count)
     }
 }
 
@@ -275,6 +311,119 @@ extension Tensor {
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_tensor_sigmoid(_ tensor: UnsafePointer<unetseg_tensor>?, _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in try Handles.tensor(tensor).sigmoid() }
+}
+
+// MARK: - Layer ops
+
+/// An `Int32` size argument of a layer op as an `Int`, at least `minimum` (the message names `argument`
+/// and the op, as PyTorch's do).
+func layerSize(_ value: Int32, _ argument: String, op: String, minimum: Int32) throws(UnetsegError) -> Int {
+    try checkArgument(value >= minimum, "\(op): \(argument) must be at least \(minimum), got \(value)")
+    return Int(value)
+}
+
+/// The tensors of a C array of count handles (argument name `argument`), in order.
+func tensorArray(_ tensors: UnsafePointer<UnsafePointer<unetseg_tensor>?>?, _ count: Int32,
+                 _ argument: String = "tensors") throws(UnetsegError) -> [Tensor] {
+    let array = try nonNull(tensors, argument)
+    try checkArgument(count >= 1, "\(argument): count must be at least 1, got \(count)")
+    var result: [Tensor] = []
+    for i in 0..<Int(count) { result.append(try Handles.tensor(array[i], "\(argument)[\(i)]")) }
+    return result
+}
+
+/// 2-D convolution of input [N, C, H, W] with weight [O, C, kh, kw] and bias [O] (or NULL for none), zero
+/// padding on each side, as torch.nn.functional.conv2d (no dilation, no groups); the result is [N, O, Ho, Wo]
+/// with Ho = (H + 2 padding - kh) / stride + 1. Differentiable with respect to all three.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL (bias aside), a dead handle, shapes that do not fit (the
+/// message names the argument), a stride below 1 or a negative padding.
+@c public func unetseg_tensor_conv2d(_ input: UnsafePointer<unetseg_tensor>?, _ weight: UnsafePointer<unetseg_tensor>?,
+                                     _ bias: UnsafePointer<unetseg_tensor>?, _ stride: Int32, _ padding: Int32,
+                                     _ out_tensor: TensorOut?) -> Int32 {
+    returningTensor(out_tensor) { () throws(UnetsegError) in
+        let x = try Handles.tensor(input, "input"), w = try Handles.tensor(weight, "weight")
+        let b = bias == nil ? nil : try Handles.tensor(bias, "bias")
+        return try x.conv2d(weight: w, bias: b, stride: try layerSize(stride, "stride", op: "conv2d", minimum: 1),
+                            padding: try layerSize(padding, "padding", op: "conv2d", minimum: 0))
+    }
+}
+
+/// Transposed 2-D convolution of input [N, Cin, H, W] with weight [Cin, Cout, kh, kw] (the layout of
+/// torch's ConvTranspose2d.weight) and bias [Cout] (or NULL), as torch.nn.functional.conv_transpose2d
+/// without output padding, dilation or groups; the result is [N, Cout, (H - 1) stride - 2 padding + kh, ...].
+/// Differentiable with respect to all three.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL (bias aside), a dead handle, shapes that do not fit, a stride
+/// below 1, a negative padding or an empty output.
+@c public func unetseg_tensor_conv_transpose2d(_ input: UnsafePointer<unetseg_tensor>?, _ weight: UnsafePointer<unetseg_tensor>?,
+                                               _ bias: UnsafePointer<unetseg_tensor>?, _ stride: Int32, _ padding: Int32,
+                                               _ out_tensor: TensorOut?) -> Int32 {
+    returningTensor(out_tensor) { () throws(UnetsegError) in
+        let op = "conv_transpose2d"
+        let x = try Handles.tensor(input, "input"), w = try Handles.tensor(weight, "weight")
+        let b = bias == nil ? nil : try Handles.tensor(bias, "bias")
+        return try x.convTranspose2d(weight: w, bias: b, stride: try layerSize(stride, "stride", op: op, minimum: 1),
+                                     padding: try layerSize(padding, "padding", op: op, minimum: 0))
+    }
+}
+
+/// Maximum over kernel_size x kernel_size windows of each plane of input [N, C, H, W], moved by stride
+/// (0: kernel_size, torch's default), as torch.nn.functional.max_pool2d without padding (floor mode).
+/// Differentiable: each window's gradient goes to its first maximal element.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an input that is not 4-dimensional, a
+/// kernel_size below 1 or larger than the image, or a negative stride.
+@c public func unetseg_tensor_max_pool2d(_ input: UnsafePointer<unetseg_tensor>?, _ kernel_size: Int32, _ stride: Int32,
+                                         _ out_tensor: TensorOut?) -> Int32 {
+    returningTensor(out_tensor) { () throws(UnetsegError) in
+        let x = try Handles.tensor(input, "input")
+        let kernel = try layerSize(kernel_size, "kernel_size", op: "max_pool2d", minimum: 1)
+        let step = try layerSize(stride, "stride", op: "max_pool2d", minimum: 0)
+        return try x.maxPool2d(kernelSize: kernel, stride: step == 0 ? nil : step)
+    }
+}
+
+/// max(x, 0) for every element, as torch.relu; differentiable.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+@c public func unetseg_tensor_relu(_ input: UnsafePointer<unetseg_tensor>?, _ out_tensor: TensorOut?) -> Int32 {
+    returningTensor(out_tensor) { () throws(UnetsegError) in try Handles.tensor(input, "input").relu() }
+}
+
+/// Dropout as torch.nn.functional.dropout: with training true each element is zeroed with probability p
+/// and the others scaled by 1 / (1 - p), the mask drawn from the library's generator (seeded by
+/// unetseg_manual_seed), which advances by the element count; with training false or p 0 the result is
+/// the input's values and nothing is drawn. Differentiable.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a p outside [0, 1].
+@c public func unetseg_tensor_dropout(_ input: UnsafePointer<unetseg_tensor>?, _ p: Float, _ training: Bool,
+                                      _ out_tensor: TensorOut?) -> Int32 {
+    returningTensor(out_tensor) { () throws(UnetsegError) in
+        let x = try Handles.tensor(input, "input")
+        try checkArgument(p >= 0 && p <= 1, "dropout: p must be in [0, 1], got \(p)")
+        return try defaultGenerator.withLock { (generator: inout RandomGenerator) throws(UnetsegError) -> Tensor in
+            try x.dropout(p: p, training: training, generator: &generator)
+        }
+    }
+}
+
+/// Joins count tensors (an array of handles) along dim, as torch.cat; every other size must agree.
+/// Differentiable: each input gets its slice of the gradient.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle (the message names its index), a count below
+/// 1, a dim out of range or sizes that differ outside dim.
+@c public func unetseg_tensor_cat(_ tensors: UnsafePointer<UnsafePointer<unetseg_tensor>?>?, _ count: Int32, _ dim: Int32,
+                                  _ out_tensor: TensorOut?) -> Int32 {
+    returningTensor(out_tensor) { () throws(UnetsegError) in
+        try Tensor.cat(try tensorArray(tensors, count), dim: Int(dim))
+    }
 }
 
 // MARK: - Autograd

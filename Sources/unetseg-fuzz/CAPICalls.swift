@@ -8,7 +8,7 @@ extension CAPIProgram {
 
     /// Makes the next call of the program.
     mutating func step() throws(FuzzViolation) {
-        switch reader.byte() % 20 {
+        switch reader.byte() % 21 {
         case 0: try tensorCreate()
         case 1: try tensorZeros()
         case 2: try tensorBinary()
@@ -28,6 +28,7 @@ extension CAPIProgram {
         case 16: try augmentation()
         case 17: try dataset()
         case 18: try loader()
+        case 19: try tensorLayer()
         default: try library()
         }
     }

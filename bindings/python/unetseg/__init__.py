@@ -84,7 +84,7 @@ from .system import (
     system_info_string,
     version,
 )
-from .tensor import Tensor, from_numpy, sigmoid, tensor, zeros
+from .tensor import Tensor, cat, from_numpy, sigmoid, tensor, uniform, zeros
 from .user_data import Dataset, UserDataLoader
 from .training import BatchReport, EpochReport, Evaluation, Losses, TrainingRun, evaluate, fit, predict
 
@@ -122,6 +122,7 @@ __all__ = [
     "UnetsegError",
     "UserDataLoader",
     "api_version",
+    "cat",
     "binary_cross_entropy",
     "combined_loss",
     "dice_loss",
@@ -150,6 +151,7 @@ __all__ = [
     "system_info",
     "system_info_string",
     "tensor",
+    "uniform",
     "version",
     "zeros",
 ]

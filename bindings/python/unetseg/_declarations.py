@@ -103,6 +103,9 @@ DECLARATIONS: List[Union[Section, Function]] = [
     Function("unetseg_tensor_create", _Status, [FloatIn, _Int64Array, c_int32, _TensorOut]),
     # int32_t unetseg_tensor_zeros(int64_t const *shape, int32_t ndim, unetseg_tensor **out_tensor);
     Function("unetseg_tensor_zeros", _Status, [_Int64Array, c_int32, _TensorOut]),
+    # int32_t unetseg_tensor_uniform(int64_t const *shape, int32_t ndim, float low, float high,
+    #                                unetseg_tensor **out_tensor);
+    Function("unetseg_tensor_uniform", _Status, [_Int64Array, c_int32, c_float, c_float, _TensorOut]),
     # void unetseg_tensor_free(unetseg_tensor *tensor);
     Function("unetseg_tensor_free", None, [TensorHandle]),
     # int32_t unetseg_tensor_ndim(unetseg_tensor const *tensor, int32_t *out_ndim);
@@ -113,6 +116,8 @@ DECLARATIONS: List[Union[Section, Function]] = [
     Function("unetseg_tensor_numel", _Status, [TensorHandle, POINTER(c_int64)]),
     # int32_t unetseg_tensor_copy_to(unetseg_tensor const *tensor, float *out_data, int64_t capacity);
     Function("unetseg_tensor_copy_to", _Status, [TensorHandle, FloatOut, c_int64]),
+    # int32_t unetseg_tensor_copy_from(unetseg_tensor *tensor, float const *data, int64_t count);
+    Function("unetseg_tensor_copy_from", _Status, [TensorHandle, FloatIn, c_int64]),
     # int32_t unetseg_tensor_item(unetseg_tensor const *tensor, float *out_value);
     Function("unetseg_tensor_item", _Status, [TensorHandle, POINTER(c_float)]),
     # int32_t unetseg_tensor_view(unetseg_tensor const *tensor, int64_t const *shape, int32_t ndim,
@@ -153,6 +158,26 @@ DECLARATIONS: List[Union[Section, Function]] = [
     Function("unetseg_tensor_mean", _Status, [TensorHandle, _TensorOut]),
     # int32_t unetseg_tensor_sigmoid(unetseg_tensor const *tensor, unetseg_tensor **out_tensor);
     Function("unetseg_tensor_sigmoid", _Status, [TensorHandle, _TensorOut]),
+    # int32_t unetseg_tensor_conv2d(unetseg_tensor const *input, unetseg_tensor const *weight,
+    #                               unetseg_tensor const *bias, int32_t stride, int32_t padding,
+    #                               unetseg_tensor **out_tensor);
+    Function("unetseg_tensor_conv2d", _Status, [TensorHandle, TensorHandle, TensorHandle, c_int32, c_int32, _TensorOut]),
+    # int32_t unetseg_tensor_conv_transpose2d(unetseg_tensor const *input, unetseg_tensor const *weight,
+    #                                         unetseg_tensor const *bias, int32_t stride, int32_t padding,
+    #                                         unetseg_tensor **out_tensor);
+    Function("unetseg_tensor_conv_transpose2d", _Status,
+             [TensorHandle, TensorHandle, TensorHandle, c_int32, c_int32, _TensorOut]),
+    # int32_t unetseg_tensor_max_pool2d(unetseg_tensor const *input, int32_t kernel_size, int32_t stride,
+    #                                   unetseg_tensor **out_tensor);
+    Function("unetseg_tensor_max_pool2d", _Status, [TensorHandle, c_int32, c_int32, _TensorOut]),
+    # int32_t unetseg_tensor_relu(unetseg_tensor const *input, unetseg_tensor **out_tensor);
+    Function("unetseg_tensor_relu", _Status, [TensorHandle, _TensorOut]),
+    # int32_t unetseg_tensor_dropout(unetseg_tensor const *input, float p, bool training,
+    #                                unetseg_tensor **out_tensor);
+    Function("unetseg_tensor_dropout", _Status, [TensorHandle, c_float, c_bool, _TensorOut]),
+    # int32_t unetseg_tensor_cat(unetseg_tensor const *const *tensors, int32_t count, int32_t dim,
+    #                            unetseg_tensor **out_tensor);
+    Function("unetseg_tensor_cat", _Status, [POINTER(TensorHandle), c_int32, c_int32, _TensorOut]),
     # int32_t unetseg_tensor_backward(unetseg_tensor *tensor);
     Function("unetseg_tensor_backward", _Status, [TensorHandle]),
     # int32_t unetseg_tensor_grad(unetseg_tensor const *tensor, unetseg_tensor **out_grad);
@@ -202,6 +227,8 @@ DECLARATIONS: List[Union[Section, Function]] = [
     Function("unetseg_model_parameter_get", _Status, [ModelHandle, c_int32, FloatOut, c_int64]),
     # int32_t unetseg_model_parameter_set(unetseg_model *model, int32_t index, float const *data, int64_t count);
     Function("unetseg_model_parameter_set", _Status, [ModelHandle, c_int32, FloatIn, c_int64]),
+    # int32_t unetseg_model_parameter_tensor(unetseg_model *model, int32_t index, unetseg_tensor **out_tensor);
+    Function("unetseg_model_parameter_tensor", _Status, [ModelHandle, c_int32, _TensorOut]),
     # int32_t unetseg_model_save(unetseg_model const *model, char const *path);
     Function("unetseg_model_save", _Status, [ModelHandle, c_char_p]),
     # int32_t unetseg_model_load(char const *path, unetseg_model_params const *params, unetseg_model **out_model);
@@ -230,6 +257,10 @@ DECLARATIONS: List[Union[Section, Function]] = [
     # int32_t unetseg_sgd_create(unetseg_model *model, unetseg_sgd_params const *params,
     #                            unetseg_sgd **out_optimizer);
     Function("unetseg_sgd_create", _Status, [ModelHandle, POINTER(SGDParams), POINTER(SGDHandle)]),
+    # int32_t unetseg_sgd_create_for_tensors(unetseg_tensor const *const *tensors, int32_t count,
+    #                                        unetseg_sgd_params const *params, unetseg_sgd **out_optimizer);
+    Function("unetseg_sgd_create_for_tensors", _Status,
+             [POINTER(TensorHandle), c_int32, POINTER(SGDParams), POINTER(SGDHandle)]),
     # int32_t unetseg_sgd_zero_grad(unetseg_sgd *optimizer);
     Function("unetseg_sgd_zero_grad", _Status, [SGDHandle]),
     # int32_t unetseg_sgd_step(unetseg_sgd *optimizer);

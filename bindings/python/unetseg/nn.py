@@ -1,5 +1,6 @@
-"""The post's U-Net (:class:`UNet`), its parameters, and the losses ``binary_cross_entropy`` and
-``dice_loss``.
+"""The post's U-Net (:class:`UNet`), its parameters, the losses ``binary_cross_entropy`` and ``dice_loss``,
+and (from :mod:`unetseg.modules` and :mod:`unetseg.functional`) what defines a model in Python:
+:class:`Module`, :class:`Parameter`, the layers, and ``unetseg.nn.functional``.
 
 :class:`UNet` owns a ``unetseg_model`` handle. The library serialises the calls on one handle (see
 :mod:`unetseg._handle`), so a model may be shared by threads; different models run in parallel, since
@@ -8,20 +9,38 @@ the GIL is released during library calls.
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from ctypes import byref, c_bool, c_int32, c_int64, create_string_buffer
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
+from typing import Any, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 
 from . import _arguments as arguments
+from . import functional
 from ._convert import NAME_CAPACITY, PathLike, float32_array, float32_value, path_bytes
 from ._handle import OwnedHandle
 from ._lib import lib
-from ._types import MAX_NDIM, ModelHandle, ModelParams, TensorHandle
+from ._types import ModelHandle, ModelParams, TensorHandle
 from .errors import InvalidArgument
+from .modules import (
+    Conv2d,
+    ConvTranspose2d,
+    Dropout,
+    IncompatibleKeys,
+    MaxPool2d,
+    Module,
+    ModuleList,
+    Parameter,
+    ReLU,
+    Sequential,
+    check_state_dict,
+)
 from .tensor import Tensor, as_tensor
+
+# ``import unetseg.nn.functional as F`` works as in torch (this module is not a package).
+sys.modules[__name__ + ".functional"] = functional
 
 
 @dataclass(frozen=True)
@@ -55,61 +74,6 @@ class UNetConfig:
         return params
 
 
-class IncompatibleKeys(NamedTuple):
-    """What :meth:`UNet.load_state_dict` did not match, as torch reports it."""
-
-    missing_keys: List[str]
-    unexpected_keys: List[str]
-
-
-class Parameter:
-    """One named parameter of a :class:`UNet` (a conv weight or bias), read and written through the model.
-
-    ``np.asarray(p)`` or :meth:`numpy` copies its values out; :meth:`copy_` writes new ones in. Conv weights
-    are ``[out, in, kh, kw]``, transposed-conv weights ``[in, out, kh, kw]``, biases ``[out]``.
-    """
-
-    __slots__ = ("model", "index", "name", "shape")
-
-    def __init__(self, model: "UNet", index: int, name: str, shape: Tuple[int, ...]) -> None:
-        self.model = model
-        self.index = index
-        self.name = name
-        self.shape = shape
-
-    @property
-    def ndim(self) -> int:
-        """Number of dimensions."""
-        return len(self.shape)
-
-    def numel(self) -> int:
-        """Number of elements."""
-        return int(np.prod(self.shape, dtype=np.int64))
-
-    def numpy(self) -> np.ndarray:
-        """A new float32 array with the parameter's current values."""
-        out = np.empty(self.shape, dtype=np.float32)
-        lib.unetseg_model_parameter_get(self.model.handle, self.index, out, out.size)
-        return out
-
-    def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:
-        if copy is False:
-            raise ValueError("a Parameter's values live in libunetseg: np.asarray needs a copy")
-        values = self.numpy()
-        return values if dtype is None else values.astype(dtype, copy=False)
-
-    def copy_(self, values: Any) -> "Parameter":
-        """Overwrites the values with ``values`` (same shape; optimiser momentum is kept)."""
-        array = arguments.float32_array("values", values)
-        if array.shape != self.shape:
-            raise InvalidArgument(f"{self.name}: expected shape {list(self.shape)}, got {list(array.shape)}")
-        lib.unetseg_model_parameter_set(self.model.handle, self.index, array, array.size)
-        return self
-
-    def __repr__(self) -> str:
-        return f"Parameter({self.name!r}, shape={list(self.shape)})"
-
-
 class UNet(OwnedHandle):
     """The U-Net of the post (``unet(channels_in = 3, n_classes = 1, depth = 5, n_filters = 6)``).
 
@@ -141,7 +105,7 @@ class UNet(OwnedHandle):
 
     def _adopt_handle(self, handle: ModelHandle) -> None:
         OwnedHandle.__init__(self, handle)
-        self._parameter_info: Optional[List[Tuple[str, Tuple[int, ...]]]] = None
+        self._parameter_info: Optional[List[str]] = None
 
     @classmethod
     def load(cls, path: PathLike, config: Optional[UNetConfig] = None) -> "UNet":
@@ -239,27 +203,26 @@ class UNet(OwnedHandle):
         return count.value
 
     def _parameter_list(self) -> List[Parameter]:
-        # Names and shapes never change, so they are read once; the Parameter objects are made per call
-        # (holding the model), which keeps the model free of reference cycles.
+        # Names never change, so they are read once; the Parameter objects (each a tensor handle sharing
+        # the model's storage) are made per call, which keeps the model free of reference cycles.
         if self._parameter_info is None:
             count = c_int32()
             lib.unetseg_model_named_parameter_count(self.handle, byref(count))
-            info = []
+            names = []
             for index in range(count.value):
                 name = create_string_buffer(NAME_CAPACITY)
                 lib.unetseg_model_parameter_name(self.handle, index, name, NAME_CAPACITY)
-                sizes, ndim = (c_int64 * MAX_NDIM)(), c_int32()
-                lib.unetseg_model_parameter_shape(self.handle, index, sizes, MAX_NDIM, byref(ndim))
-                info.append((name.value.decode(), tuple(sizes[: ndim.value])))
-            self._parameter_info = info
-        return [Parameter(self, index, name, shape) for index, (name, shape) in enumerate(self._parameter_info)]
+                names.append(name.value.decode())
+            self._parameter_info = names
+        return [Parameter._of_model(self, index, name) for index, name in enumerate(self._parameter_info)]
 
     def parameters(self) -> List[Parameter]:
         """The parameters in torch's order (what :class:`unetseg.SGD` takes)."""
         return self._parameter_list()
 
     def named_parameters(self) -> Iterator[Tuple[str, Parameter]]:
-        """``(name, parameter)`` pairs in torch's order, names being the post's ``state_dict`` keys."""
+        """``(name, parameter)`` pairs in torch's order, names being the post's ``state_dict`` keys; each
+        parameter is a tensor sharing the model's storage, whose ``.grad`` is the last backward's gradient."""
         return ((p.name, p) for p in self._parameter_list())
 
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
@@ -270,22 +233,10 @@ class UNet(OwnedHandle):
         """Copies arrays into the parameters of the same names. With ``strict``, missing or unexpected
         keys raise :class:`InvalidArgument`; a shape mismatch always does. Nothing changes on error."""
         parameters = {p.name: p for p in self._parameter_list()}
-        missing = [name for name in parameters if name not in state_dict]
-        unexpected = [name for name in state_dict if name not in parameters]
-        if strict and (missing or unexpected):
-            raise InvalidArgument(
-                f"state_dict does not fit the model: missing {missing}, unexpected {unexpected}")
-        arrays: Dict[str, np.ndarray] = {}
-        for name, value in state_dict.items():
-            if name in parameters:
-                array = arguments.float32_array(name, value)
-                if array.shape != parameters[name].shape:
-                    raise InvalidArgument(
-                        f"{name}: expected shape {list(parameters[name].shape)}, got {list(array.shape)}")
-                arrays[name] = array
+        arrays, result = check_state_dict({n: p.shape for n, p in parameters.items()}, state_dict, strict)
         for name, array in arrays.items():
             parameters[name].copy_(array)
-        return IncompatibleKeys(missing, unexpected)
+        return result
 
     def __repr__(self) -> str:
         if self.closed:

@@ -13,52 +13,67 @@ from typing import Iterable, List, Optional, Union
 from . import _arguments as arguments
 from ._handle import OwnedHandle
 from ._lib import lib
-from ._types import OneCycleHandle, SGDHandle
+from ._types import OneCycleHandle, SGDHandle, TensorHandle
 from .errors import InvalidArgument
 from .nn import Parameter, UNet
+from .tensor import Tensor
 
 
-def _model_of(params: Union[UNet, Iterable[Parameter]]) -> UNet:
-    """The model whose parameters ``params`` are: a :class:`UNet` itself, or all of its parameters."""
+def _model_of(params: Union[UNet, Iterable[Tensor]]) -> Union[UNet, List[Tensor]]:
+    """What an SGD optimises: the :class:`UNet` whose parameters ``params`` are (the model itself, or all
+    of its parameters), or else the list of tensors given (the parameters of a user-defined module)."""
     if isinstance(params, UNet):
         return params
     if not hasattr(params, "__iter__"):
         raise TypeError(f"params must be a UNet or its parameters(), got {type(params).__name__}")
     given = list(params)
-    models = {id(p.model): p.model for p in given if isinstance(p, Parameter)}
-    if len(models) != 1 or len(given) != sum(isinstance(p, Parameter) for p in given):
-        raise InvalidArgument("SGD takes a UNet or its parameters(); got parameters of "
-                              f"{len(models)} models and {len(given)} objects")
+    if not given or not all(isinstance(p, Tensor) for p in given):
+        raise InvalidArgument("SGD takes a UNet or a non-empty list of parameters (tensors requiring grad), got "
+                              f"{[type(p).__name__ for p in given]}")
+    models = {id(p.model): p.model for p in given if isinstance(p, Parameter) and p.model is not None}
+    if not models:
+        return given
     model = next(iter(models.values()))
+    if len(models) != 1 or any(not isinstance(p, Parameter) or p.model is not model for p in given):
+        raise InvalidArgument("SGD takes a UNet, its parameters(), or tensors of models defined in Python; got "
+                              f"parameters of {len(models)} models and {len(given)} objects")
     if sorted(p.index for p in given) != list(range(len(model.parameters()))):
         raise InvalidArgument("SGD optimises all of a model's parameters; pass model.parameters() whole")
     return model
 
 
 class SGD(OwnedHandle):
-    """Stochastic gradient descent with torch's rules over all parameters of one :class:`UNet`.
+    """Stochastic gradient descent with torch's rules over all parameters of one :class:`UNet`, or over
+    the parameters of a model defined in Python.
 
-    ``params`` is ``model.parameters()`` (as in the post's ``optim_sgd(model$parameters, ...)``) or the
-    model itself.
+    ``params`` is ``model.parameters()`` (as in the post's ``optim_sgd(model$parameters, ...)``), a
+    :class:`UNet` itself, or any list of tensors requiring grad (``module.parameters()`` of a
+    :class:`unetseg.nn.Module`).
     """
 
-    __slots__ = ("model",)
+    __slots__ = ("model", "tensors")
     _free = lib.unetseg_sgd_free
 
     def __init__(
         self,
-        params: Union[UNet, Iterable[Parameter]],
+        params: Union[UNet, Iterable[Tensor]],
         lr: Optional[float] = None,
         momentum: Optional[float] = None,
         dampening: Optional[float] = None,
         weight_decay: Optional[float] = None,
         nesterov: Optional[bool] = None,
     ) -> None:
-        self.model = _model_of(params)
-        settings = arguments.set_fields(lib.unetseg_sgd_default_params(), lr=lr, momentum=momentum, dampening=dampening,
-                             weight_decay=weight_decay, nesterov=nesterov)
+        target = _model_of(params)
+        self.model: Optional[UNet] = target if isinstance(target, UNet) else None
+        self.tensors: List[Tensor] = [] if isinstance(target, UNet) else target
+        settings = arguments.set_fields(lib.unetseg_sgd_default_params(), lr=lr, momentum=momentum,
+                                        dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
         handle = SGDHandle()
-        lib.unetseg_sgd_create(self.model.handle, byref(settings), byref(handle))
+        if isinstance(target, UNet):
+            lib.unetseg_sgd_create(target.handle, byref(settings), byref(handle))
+        else:
+            handles = (TensorHandle * len(target))(*(t.handle for t in target))
+            lib.unetseg_sgd_create_for_tensors(handles, len(target), byref(settings), byref(handle))
         super().__init__(handle)
 
     def step(self) -> None:

@@ -175,6 +175,19 @@ class Tensor(OwnedHandle):
         """``1 / (1 + exp(-x))`` elementwise (differentiable)."""
         return self._unary(lib.unetseg_tensor_sigmoid)
 
+    def relu(self) -> "Tensor":
+        """``max(x, 0)`` elementwise (differentiable), as torch's ``relu()``."""
+        return self._unary(lib.unetseg_tensor_relu)
+
+    def copy_(self, values: Any) -> "Tensor":
+        """Overwrites the values with ``values`` (a Tensor or an array of the same shape), outside autograd
+        (as torch's ``copy_`` under ``no_grad``); returns the tensor."""
+        array = float32_array(values.numpy() if isinstance(values, Tensor) else values)
+        if array.shape != self.shape:
+            raise InvalidArgument(f"copy_: values must have shape {list(self.shape)}, got {list(array.shape)}")
+        lib.unetseg_tensor_copy_from(self.handle, array, array.size)
+        return self
+
     def _binary(self, other: Any, op: str, reflected: bool = False) -> "Tensor":
         out = TensorHandle()
         if isinstance(other, Tensor):
@@ -294,6 +307,40 @@ def zeros(*shape: ShapeLike, requires_grad: bool = False) -> Tensor:
     return result
 
 
+def uniform(*shape: ShapeLike, low: float = 0.0, high: float = 1.0, requires_grad: bool = False) -> Tensor:
+    """A new tensor of values drawn uniformly from ``[low, high)`` by the library's generator (seeded by
+    :func:`unetseg.manual_seed`), as ``torch.empty(shape).uniform_(low, high)``."""
+    array, ndim = shape_array(_sizes(shape))
+    out = TensorHandle()
+    lib.unetseg_tensor_uniform(array, ndim, float(low), float(high), byref(out))
+    result = Tensor._adopt(out)
+    if requires_grad:
+        result.requires_grad = True
+    return result
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Joins ``tensors`` along ``dim`` (negative counts from the end), as ``torch.cat``; differentiable."""
+    given = list(tensors)
+    if not given or not all(isinstance(t, Tensor) for t in given):
+        raise InvalidArgument("cat: tensors must be a non-empty sequence of Tensors, got "
+                              f"{[type(t).__name__ for t in given]}")
+    if not isinstance(dim, numbers.Integral):
+        raise InvalidArgument(f"cat: dim must be an integer, got {type(dim).__name__}")
+    rank = given[0].ndim
+    if -rank <= dim < 0:
+        dim += rank
+    handles = (TensorHandle * len(given))(*(t.handle for t in given))
+    out = TensorHandle()
+    lib.unetseg_tensor_cat(handles, len(given), int(dim), byref(out))
+    return Tensor._adopt(out)
+
+
+def relu(x: Tensor) -> Tensor:
+    """``max(x, 0)`` elementwise (as ``torch.relu``)."""
+    return x.relu()
+
+
 def as_tensor(data: Any, name: str = "data") -> Tuple[Tensor, bool]:
     """``data`` as a tensor and whether it was converted (a temporary the caller should close); errors
     about a value that is no array of numbers name the argument ``name``."""
@@ -307,4 +354,4 @@ def sigmoid(x: Tensor) -> Tensor:
     return x.sigmoid()
 
 
-__all__ = ["Tensor", "tensor", "from_numpy", "zeros", "sigmoid", "as_tensor"]
+__all__ = ["Tensor", "tensor", "from_numpy", "zeros", "uniform", "cat", "relu", "sigmoid", "as_tensor"]
