@@ -144,8 +144,8 @@ def test_closed_handles_raise_invalid_argument_naming_the_object(model):
     other.close()  # closing twice is allowed
     with pytest.raises(unetseg.InvalidArgument, match="this UNet was closed"):
         other(make_batch(0)[0])
-    with pytest.raises(unetseg.InvalidArgument, match="this UNet was closed"):
-        parameters[0].numpy()
+    # As in torch, a parameter holds its own storage: it stays readable after its model is gone.
+    assert parameters[0].numpy().shape == tuple(parameters[0].shape)
     with pytest.raises(unetseg.InvalidArgument, match="this UNet was closed"):
         unetseg.SGD(parameters, lr=0.1)
     optimizer = unetseg.SGD(model, lr=0.1)
