@@ -211,7 +211,7 @@ typedef struct unetseg_synthetic_params {
     int32_t size;                 /* width and height of every slice in pixels: 256; 32...1024 */
     uint64_t seed;                /* key of everything drawn: 1; the same params give the same files */
     double lesion_slice_fraction; /* target share of slices with lesion pixels: 0.38; [0, 0.7] */
-    int32_t style;                /* generator: 0 simple (the cartoon phantom), 1 realistic (MRI-like contrasts,
+    int32_t style;                /* generator: 0 simple (the first phantom), 1 realistic (MRI-like contrasts,
                                      bias, noise, 0-3 lumpy lesions): 0 */
 } unetseg_synthetic_params;
 

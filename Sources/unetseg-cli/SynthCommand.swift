@@ -16,7 +16,7 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Most slices per patient (up to 88).") var maxSlices = 40
     @Option(help: "Image side in pixels.") var size = 256
     @Option(help: "Seed.") var seed: UInt64 = 1
-    @Option(help: "Generator style: simple (the cartoon phantom) or realistic (MRI-like contrasts, bias, noise, lumpy lesions).")
+    @Option(help: "Generator style: simple (the first phantom) or realistic (MRI-like contrasts, bias, noise, lumpy lesions).")
     var style = "simple"
 
     func run() throws {

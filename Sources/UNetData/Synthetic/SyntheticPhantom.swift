@@ -256,12 +256,16 @@ struct SyntheticPhantom: Sendable {
                     break
                 }
             }
+            // Mostly frontal, as lower-grade gliomas are: the front half (v < 0, away from the egg's wide back)
+            // three times out of four.
+            if white != nil && v > 0 && g.unitDouble() < 0.5 { v = -v }
         }
         let angle = g.uniform(0, Float.pi), driftAngle = g.uniform(0, 2 * Float.pi)
         let flair = g.uniform(0.58, 0.84)
         let enhancement: Float = g.unitDouble() < 0.25 ? g.uniform(0.05, 0.2) : 0
         let cell = max(2, meanRadius * 0.7)
-        let edgeWidth = scale * g.uniform(1.2, 3.2)   // drawn before the contrast, as in the first version
+        // Drawn before the contrast, as in the first version; `realistic` margins are blurrier.
+        let edgeWidth = scale * (white == nil ? g.uniform(1.2, 3.2) : g.uniform(1.5, 5))
         var intensity = SIMD4(grey.x * g.uniform(0.8, 0.92), flair, grey.z * g.uniform(0.82, 0.94) + enhancement, 0)
         var heterogeneity = g.uniform(0.08, 0.2), rim = SIMD4<Float>.zero
         if let white {

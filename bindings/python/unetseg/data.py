@@ -314,7 +314,7 @@ def synthesize(
     """Writes a synthetic LGG-like MRI dataset (kaggle_3m layout) under ``root`` and returns its slice count.
 
     Arguments left as None take the library's defaults (110 patients of 20 to 40 slices of 256 × 256,
-    seed 1, 38 % of slices with lesions). ``style`` is ``"simple"`` (the cartoon phantom) or ``"realistic"``
+    seed 1, 38 % of slices with lesions). ``style`` is ``"simple"`` (the first phantom) or ``"realistic"``
     (MRI-like contrasts per channel, bias fields, Rician-like noise, 0 to 3 lumpy lesions). ``progress`` True shows a tqdm bar when tqdm is installed; a
     function ``(patients_done, patients)`` is called instead and may return False to stop (raising
     :class:`~unetseg.errors.Cancelled`); an exception it raises stops the work and propagates.

@@ -340,7 +340,7 @@ split_patients <- function(data_dir, train_dir, valid_dir, n_valid = 30, seed = 
 #' @param size Width and height of the slices in pixels (32 to 1024; the real set: 256).
 #' @param seed Seed.
 #' @param lesion_fraction Share of slices with lesion pixels (0 to 0.7).
-#' @param style Generator style: `"simple"` (the cartoon phantom, the default) or `"realistic"` (MRI-like
+#' @param style Generator style: `"simple"` (the first phantom, the default) or `"realistic"` (MRI-like
 #'   contrasts per channel, bias fields, Rician-like noise, 0 to 3 lumpy lesions per patient).
 #' @return The number of slices written, invisibly.
 #' @examples
