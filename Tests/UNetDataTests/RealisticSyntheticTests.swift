@@ -29,6 +29,23 @@ import _UNetSupport
         #expect(try SyntheticDatasetOptions().style == .simple)
     }
 
+    /// Adding the realistic style left the simple one as it was: the files of a small simple dataset, hashed
+    /// (64-bit FNV-1a over each file's FNV-1a hash, little-endian, in path order), are those the generator wrote
+    /// before the style existed (`unetseg synth --patients 3 --size 48 --min-slices 8 --max-slices 8 --seed 5`).
+    @Test func theSimpleStyleWritesTheSameFilesAsBeforeTheRealisticOne() throws {
+        let folder = try TemporaryFolder()
+        try SyntheticDataset.write(to: folder.path, options: try SyntheticDatasetOptions(
+            patients: 3, minSlices: 8, maxSlices: 8, size: 48, seed: 5, style: .simple))
+        let digest = try FileTreeDigest.of(folder.path)
+        var total: UInt64 = 0xcbf2_9ce4_8422_2325
+        for path in digest.keys.sorted() {
+            guard let hash = digest[path] else { continue }
+            for k in 0..<8 { total = (total ^ (hash >> (8 * UInt64(k)) & 0xFF)) &* 0x0000_0100_0000_01b3 }
+        }
+        #expect(digest.count == 48)
+        #expect(total == 0xabfc_a044_0e90_2d32)
+    }
+
     @Test func sameSeedSameFilesAndTheSameLayoutAsTheSimpleStyle() throws {
         let realistic = try Self.options(patients: 3, size: 40, seed: 8)
         let simple = try SyntheticDatasetOptions(patients: 3, minSlices: 20, maxSlices: 30, size: 40, seed: 8)

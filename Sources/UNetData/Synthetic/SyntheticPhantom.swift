@@ -128,13 +128,12 @@ struct SyntheticPhantom: Sendable {
         // `realistic`: T1-like pre- and post-contrast (white > grey > CSF, fat-bright scalp) and FLAIR (grey
         // a little above white, CSF suppressed), stronger bias and noise.
         let grey = jitter(realistic ? SIMD4(0.42, 0.50, 0.46, 0) : SIMD4(0.46, 0.44, 0.50, 0), 0.06)
+        // Drawn in the first version's order: scalp, skull, CSF, then white matter.
+        let scalp = jitter(realistic ? SIMD4(0.85, 0.55, 0.85, 0) : SIMD4(0.80, 0.60, 0.82, 0), 0.12)
+        let skull = jitter(realistic ? SIMD4(0.05, 0.04, 0.06, 0) : SIMD4(0.10, 0.07, 0.12, 0), 0.3)
+        let csf = jitter(realistic ? SIMD4(0.09, 0.06, 0.11, 0) : SIMD4(0.14, 0.09, 0.17, 0), 0.2)
         let white = jitter(realistic ? SIMD4(0.64, 0.40, 0.63, 0) : SIMD4(0.64, 0.35, 0.66, 0), 0.06)
-        contrasts = Contrasts(
-            scalp: jitter(realistic ? SIMD4(0.85, 0.55, 0.85, 0) : SIMD4(0.80, 0.60, 0.82, 0), 0.12),
-            skull: jitter(realistic ? SIMD4(0.05, 0.04, 0.06, 0) : SIMD4(0.10, 0.07, 0.12, 0), 0.3),
-            csf: jitter(realistic ? SIMD4(0.09, 0.06, 0.11, 0) : SIMD4(0.14, 0.09, 0.17, 0), 0.2),
-            grey: grey,
-            white: white)
+        contrasts = Contrasts(scalp: scalp, skull: skull, csf: csf, grey: grey, white: white)
         gain = SIMD4(g.uniform(0.8, 1.15), g.uniform(0.8, 1.15), g.uniform(0.8, 1.15), 0) * 255
         textureAmplitude = realistic ? g.uniform(0.05, 0.09) : g.uniform(0.04, 0.08)
         biasAmplitude = realistic ? g.uniform(0.12, 0.25) : g.uniform(0.04, 0.12)
