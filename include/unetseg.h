@@ -914,7 +914,7 @@ extern int32_t unetseg_split_patients(char const *root, char const *train_dir, c
  * --------------------------------------------------------------------------------------------------------- */
 
 /// A set like the real one: 110 patients of 20 to 40 slices of 256 x 256 pixels, seed 1, 38 % of the slices
-/// with lesion pixels.
+/// with lesion pixels, the simple style.
 extern unetseg_synthetic_params unetseg_synthetic_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Writes a synthetic LGG-like brain MRI dataset under root (created if missing) in the kaggle_3m layout:

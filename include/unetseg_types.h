@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /** Version of the C API this header describes; unetseg_api_version() returns the library's. */
-#define UNETSEG_API_VERSION 2
+#define UNETSEG_API_VERSION 3
 
 /** Most dimensions a tensor may have: a shape array of UNETSEG_MAX_NDIM elements always suffices. */
 #define UNETSEG_MAX_NDIM 8
@@ -211,6 +211,8 @@ typedef struct unetseg_synthetic_params {
     int32_t size;                 /* width and height of every slice in pixels: 256; 32...1024 */
     uint64_t seed;                /* key of everything drawn: 1; the same params give the same files */
     double lesion_slice_fraction; /* target share of slices with lesion pixels: 0.38; [0, 0.7] */
+    int32_t style;                /* generator: 0 simple (the first phantom), 1 realistic (MRI-like contrasts,
+                                     bias, noise, 0-3 lumpy lesions): 0 */
 } unetseg_synthetic_params;
 
 /* ---------------------------------------------------------------------------------------------------

@@ -8,8 +8,12 @@ import _UNetSupport
 extension unetseg_synthetic_params {
     /// The options these parameters describe, validated.
     func validatedOptions() throws(UnetsegError) -> SyntheticDatasetOptions {
-        try SyntheticDatasetOptions(patients: Int(patients), minSlices: Int(min_slices), maxSlices: Int(max_slices),
-                                    size: Int(size), seed: seed, lesionSliceFraction: lesion_slice_fraction)
+        guard let generatorStyle = SyntheticStyle(rawValue: style) else {
+            throw .invalidArgument("style must be 0 (simple) or 1 (realistic), got \(style)")
+        }
+        return try SyntheticDatasetOptions(patients: Int(patients), minSlices: Int(min_slices), maxSlices: Int(max_slices),
+                                           size: Int(size), seed: seed, lesionSliceFraction: lesion_slice_fraction,
+                                           style: generatorStyle)
     }
 
     /// Writes the dataset these parameters (validated) describe under `folder`, calling `onPatient` after
@@ -23,10 +27,11 @@ extension unetseg_synthetic_params {
 }
 
 /// A set like the real one: 110 patients of 20 to 40 slices of 256 x 256 pixels, seed 1, 38 % of the slices
-/// with lesion pixels.
+/// with lesion pixels, the simple style.
 @c public func unetseg_synthetic_default_params() -> unetseg_synthetic_params {
     // The defaults of SyntheticDatasetOptions.init.
-    unetseg_synthetic_params(patients: 110, min_slices: 20, max_slices: 40, size: 256, seed: 1, lesion_slice_fraction: 0.38)
+    unetseg_synthetic_params(patients: 110, min_slices: 20, max_slices: 40, size: 256, seed: 1, lesion_slice_fraction: 0.38,
+                             style: SyntheticStyle.simple.rawValue)
 }
 
 /// Writes a synthetic LGG-like brain MRI dataset under root (created if missing) in the kaggle_3m layout:

@@ -16,10 +16,15 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Most slices per patient (up to 88).") var maxSlices = 40
     @Option(help: "Image side in pixels.") var size = 256
     @Option(help: "Seed.") var seed: UInt64 = 1
+    @Option(help: "Generator style: simple (the first phantom) or realistic (MRI-like contrasts, bias, noise, lumpy lesions).")
+    var style = "simple"
 
     func run() throws {
+        guard let style = SyntheticStyle(name: style) else {
+            throw ValidationError("--style must be simple or realistic, got \(style)")
+        }
         let options = try SyntheticDatasetOptions(patients: patients, minSlices: minSlices, maxSlices: maxSlices,
-                                                  size: size, seed: seed)
+                                                  size: size, seed: seed, style: style)
         var bar = ProgressBar(title: "synth", total: patients)
         let written = try SyntheticDataset.write(to: out, options: options, onPatient: { done, _ in bar.update(done); return true })
         print("\(written.count) patients, \(written.reduce(0) { $0 + $1.sliceCount }) slices in \(out)")

@@ -89,7 +89,29 @@ static bool record_progress(int64_t done, int64_t total, void *user_data) {
 static void test_synthetic_params(void) {
     unetseg_synthetic_params params = unetseg_synthetic_default_params();
     CHECK(params.patients == 110 && params.min_slices == 20 && params.max_slices == 40 && params.size == 256);
-    CHECK(params.seed == 1 && params.lesion_slice_fraction == 0.38);
+    CHECK(params.seed == 1 && params.lesion_slice_fraction == 0.38 && params.style == 0);
+}
+
+/* style 1 (realistic) reaches the generator: the same ids and file names as the simple style, other pixels;
+ * any other style is refused by name. */
+static void test_synthetic_style(void) {
+    unetseg_synthetic_params params = small_synthetic();
+    char realistic[512], patient[64], simple_file[512], realistic_file[512];
+    join(realistic, folder, "synthetic-realistic");
+    params.style = 1;
+    CHECK_OK(unetseg_synthetic_write(realistic, &params, NULL, NULL, NULL));
+    CHECK(count_entries(realistic) == PATIENTS);
+    CHECK(first_entry(root, "TCGA_", patient));
+    slice_file(simple_file, root, patient, 3, ".tif");
+    slice_file(realistic_file, realistic, patient, 3, ".tif");
+    CHECK(file_exists(realistic_file) && !same_file_content(simple_file, realistic_file));
+    slice_file(realistic_file, realistic, patient, SLICES, "_mask.tif");
+    CHECK(file_exists(realistic_file));
+    CHECK(remove_tree(realistic) == 0);
+    params.style = 2;
+    CHECK_ERROR(unetseg_synthetic_write(realistic, &params, NULL, NULL, NULL), UNETSEG_STATUS_INVALID_ARGUMENT,
+                "style must be 0 (simple) or 1 (realistic), got 2");
+    CHECK(!file_exists(realistic));
 }
 
 static void test_synthetic_write(void) {
@@ -765,6 +787,7 @@ int main(void) {
     join(root, folder, "synthetic");
     RUN(test_synthetic_params);
     RUN(test_synthetic_write);
+    RUN(test_synthetic_style);
     RUN(test_synthetic_rejects_bad_arguments);
     RUN(test_dataset_params);
     RUN(test_dataset_items);

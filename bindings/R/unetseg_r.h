@@ -468,7 +468,8 @@ extern void unetseg_r_split_patients(char **root, char **train_dir, char **valid
                                      int32_t *status) UNETSEG_NOEXCEPT;
 
 /// R (.C): writes a synthetic LGG-like dataset under *root in the kaggle_3m layout with counts =
-/// (patients, min_slices, max_slices, size), *seed and *lesion_fraction, as unetseg_synthetic_write;
+/// (patients, min_slices, max_slices, size, style: 0 simple, 1 realistic), *seed and *lesion_fraction, as
+/// unetseg_synthetic_write;
 /// writes the number of slices into *out_slices.
 extern void unetseg_r_synthetic_write(char **root, int32_t const *counts, double const *seed,
                                       double const *lesion_fraction, double *out_slices, char **message,

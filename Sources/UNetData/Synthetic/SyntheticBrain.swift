@@ -105,12 +105,13 @@ extension SyntheticPhantom {
         // Lesions: partial-volume weight (0…1; the mask is where it reaches ½), noise and which lesion. The
         // weight starts at 0; noise and index are only read where the weight is > 0.
         plane(.lesionWeight).update(repeating: 0, count: count)
-        var lesionIntensities: [SIMD4<Float>] = [], lesionHeterogeneity: [Float] = []
+        var lesionIntensities: [SIMD4<Float>] = [], lesionHeterogeneity: [Float] = [], lesionRims: [SIMD4<Float>] = []
         for lesion in lesions where lesion.slices.contains(k) {
             paint(lesion, slice: k, index: Float(lesionIntensities.count), weight: plane(.lesionWeight),
                   noise: plane(.lesionNoise), which: plane(.lesionIndex), scratch: plane(.scratch))
             lesionIntensities.append(lesion.intensity)
             lesionHeterogeneity.append(lesion.heterogeneity)
+            lesionRims.append(lesion.rim)
         }
 
         let fields = PixelFields(boundary: plane(.boundary), fold: plane(.fold), sulcus: plane(.sulcus),
@@ -131,7 +132,9 @@ extension SyntheticPhantom {
                         let lw = lesionWeight[i]
                         if lw > 0 {
                             let which = Int(lesionIndex[i])
+                            // The rim peaks where the partial-volume weight is ½ (zero in the simple style).
                             let lesion = lesionIntensities[which] * (1 + lesionHeterogeneity[which] * lesionNoise[i])
+                                + lesionRims[which] * (4 * lw * (1 - lw))
                             tissue = Self.lerp(tissue, lesion, lw)
                             if lw * head.brainWeight >= 0.5 { mask[i] = 255 }
                         }

@@ -27,10 +27,12 @@ public struct SyntheticDatasetOptions: Sendable, Equatable {
     public let seed: UInt64
     /// Target share of slices, over the dataset, whose mask has lesion pixels (the real set: about 0.35).
     public let lesionSliceFraction: Double
+    /// How the patients are drawn (see `SyntheticStyle`); `simple` unless asked.
+    public let style: SyntheticStyle
 
     /// Options with the given values; throws `invalidArgument` naming the first value out of range.
     public init(patients: Int = 110, minSlices: Int = 20, maxSlices: Int = 40, size: Int = 256, seed: UInt64 = 1,
-                lesionSliceFraction: Double = 0.38) throws(UnetsegError) {
+                lesionSliceFraction: Double = 0.38, style: SyntheticStyle = .simple) throws(UnetsegError) {
         let p = Self.patientRange, s = Self.sliceRange, z = Self.sizeRange, f = Self.lesionSliceFractionRange
         try checkArgument(p.contains(patients), "patients must be in \(p.lowerBound)…\(p.upperBound), got \(patients)")
         try checkArgument(s.contains(minSlices), "minSlices must be in \(s.lowerBound)…\(s.upperBound), got \(minSlices)")
@@ -45,6 +47,7 @@ public struct SyntheticDatasetOptions: Sendable, Equatable {
         self.size = size
         self.seed = seed
         self.lesionSliceFraction = lesionSliceFraction
+        self.style = style
     }
 
     // MARK: - Patients

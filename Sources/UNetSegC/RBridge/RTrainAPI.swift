@@ -184,7 +184,8 @@ func rEvaluation(_ handle: UnsafePointer<Int32>?) throws(UnetsegError) -> Evalua
 }
 
 /// R (.C): writes a synthetic LGG-like dataset under *root in the kaggle_3m layout with counts =
-/// (patients, min_slices, max_slices, size), *seed and *lesion_fraction, as unetseg_synthetic_write;
+/// (patients, min_slices, max_slices, size, style: 0 simple, 1 realistic), *seed and *lesion_fraction, as
+/// unetseg_synthetic_write;
 /// writes the number of slices into *out_slices.
 @c public func unetseg_r_synthetic_write(_ root: RString?, _ counts: UnsafePointer<Int32>?, _ seed: UnsafePointer<Double>?,
                                          _ lesion_fraction: UnsafePointer<Double>?, _ out_slices: UnsafeMutablePointer<Double>?,
@@ -192,7 +193,8 @@ func rEvaluation(_ handle: UnsafePointer<Int32>?) throws(UnetsegError) -> Evalua
     rCall(message, status) { () throws(UnetsegError) in
         let c = try nonNull(counts, "counts")
         let params = unetseg_synthetic_params(patients: c[0], min_slices: c[1], max_slices: c[2], size: c[3], seed: try rSeed(seed),
-                                              lesion_slice_fraction: try doubleFromR(lesion_fraction, "lesion_fraction"))
+                                              lesion_slice_fraction: try doubleFromR(lesion_fraction, "lesion_fraction"),
+                                              style: c[4])
         let slices = try params.writeDataset(to: try rPath(root, "root"), onPatient: { _, _ in true })
         try nonNull(out_slices, "out_slices").pointee = Double(slices)
     }

@@ -37,6 +37,22 @@ def test_synthesize_writes_the_kaggle_layout(dataset_root):
     assert len(list(root.glob("*/*.tif"))) == 2 * count
 
 
+def test_synthesize_style_reaches_the_generator(tmp_path, dataset_root):
+    root, count = dataset_root
+    realistic = tmp_path / "realistic"
+    assert unetseg.synthesize(realistic, patients=4, min_slices=8, max_slices=9, size=32, seed=3, progress=False,
+                              style="realistic") == count
+    names = sorted(p.relative_to(root) for p in root.glob("*/*.tif"))
+    assert names == sorted(p.relative_to(realistic) for p in realistic.glob("*/*.tif"))
+    assert any((root / n).read_bytes() != (realistic / n).read_bytes() for n in names if "mask" not in n.name)
+    again = tmp_path / "simple"
+    unetseg.synthesize(again, patients=4, min_slices=8, max_slices=9, size=32, seed=3, progress=False, style="simple")
+    assert all((root / n).read_bytes() == (again / n).read_bytes() for n in names)
+    with pytest.raises(unetseg.InvalidArgument, match="style must be 'simple' or 'realistic', got 'fancy'"):
+        unetseg.synthesize(tmp_path / "never", patients=1, progress=False, style="fancy")
+    assert not (tmp_path / "never").exists()
+
+
 def test_synthesize_is_reproducible_and_reports_progress(tmp_path, dataset_root):
     reports = []
     count = unetseg.synthesize(tmp_path / "again", patients=4, min_slices=8, max_slices=9, size=32, seed=3,

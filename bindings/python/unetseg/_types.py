@@ -24,7 +24,7 @@ from ctypes import (
 )
 
 #: The C API version this binding is written against (``UNETSEG_API_VERSION`` of the header).
-API_VERSION = 2
+API_VERSION = 3
 
 #: Most dimensions a tensor may have (``UNETSEG_MAX_NDIM``).
 MAX_NDIM = 8
@@ -172,7 +172,7 @@ class SyntheticParams(Structure):
     """``unetseg_synthetic_params``: a synthetic LGG-like dataset."""
 
     _fields_ = [("patients", c_int32), ("min_slices", c_int32), ("max_slices", c_int32), ("size", c_int32),
-                ("seed", c_uint64), ("lesion_slice_fraction", c_double)]
+                ("seed", c_uint64), ("lesion_slice_fraction", c_double), ("style", c_int32)]
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -289,6 +289,17 @@ def split(
     return n_train_out.value, n_valid_out.value
 
 
+#: The generator styles of :func:`synthesize`, in the order of their numbers in ``unetseg_synthetic_params``.
+_SYNTHETIC_STYLES = ("simple", "realistic")
+
+
+def _synthetic_style_number(style: str) -> int:
+    """The ``unetseg_synthetic_params.style`` number of a style name; raises InvalidArgument naming ``style``."""
+    if style not in _SYNTHETIC_STYLES:
+        raise InvalidArgument(f"style must be 'simple' or 'realistic', got {style!r}")
+    return _SYNTHETIC_STYLES.index(style)
+
+
 def synthesize(
     root: PathLike,
     patients: Optional[int] = None,
@@ -298,17 +309,20 @@ def synthesize(
     seed: Optional[int] = None,
     lesion_slice_fraction: Optional[float] = None,
     progress: Union[bool, Callable[[int, int], Optional[bool]]] = True,
+    style: str = "simple",
 ) -> int:
     """Writes a synthetic LGG-like MRI dataset (kaggle_3m layout) under ``root`` and returns its slice count.
 
     Arguments left as None take the library's defaults (110 patients of 20 to 40 slices of 256 × 256,
-    seed 1, 38 % of slices with lesions). ``progress`` True shows a tqdm bar when tqdm is installed; a
+    seed 1, 38 % of slices with lesions). ``style`` is ``"simple"`` (the first phantom) or ``"realistic"``
+    (MRI-like contrasts per channel, bias fields, Rician-like noise, 0 to 3 lumpy lesions). ``progress`` True shows a tqdm bar when tqdm is installed; a
     function ``(patients_done, patients)`` is called instead and may return False to stop (raising
     :class:`~unetseg.errors.Cancelled`); an exception it raises stops the work and propagates.
     """
     params = arguments.set_fields(lib.unetseg_synthetic_default_params(), patients=patients, min_slices=min_slices,
                                   max_slices=max_slices, size=size, seed=seed,
-                                  lesion_slice_fraction=lesion_slice_fraction)
+                                  lesion_slice_fraction=lesion_slice_fraction,
+                                  style=_synthetic_style_number(style))
     relay = CallbackRelay()
     bar = ProgressBar("synthesize", enabled=progress is True, unit="patient")
     report: Callable[[int, int], Optional[bool]] = progress if callable(progress) else bar.update

@@ -340,15 +340,21 @@ split_patients <- function(data_dir, train_dir, valid_dir, n_valid = 30, seed = 
 #' @param size Width and height of the slices in pixels (32 to 1024; the real set: 256).
 #' @param seed Seed.
 #' @param lesion_fraction Share of slices with lesion pixels (0 to 0.7).
+#' @param style Generator style: `"simple"` (the first phantom, the default) or `"realistic"` (MRI-like
+#'   contrasts per channel, bias fields, Rician-like noise, 0 to 3 lumpy lesions per patient).
 #' @return The number of slices written, invisibly.
 #' @examples
 #' n <- synthesize_dataset(file.path(tempdir(), "mri-synth"), patients = 2, min_slices = 8, max_slices = 10, size = 64)
 #' n
 #' @export
 synthesize_dataset <- function(dir, patients = 110, min_slices = 20, max_slices = 40, size = 256, seed = 1,
-                               lesion_fraction = 0.38) {
+                               lesion_fraction = 0.38, style = "simple") {
+  styles <- c("simple", "realistic")
+  if (!is.character(style) || length(style) != 1 || !(style %in% styles)) {
+    abort_value(sprintf("style must be \"simple\" or \"realistic\", got %s", deparse_short(style)))
+  }
   counts <- c(check_integer(patients, "patients"), check_integer(min_slices, "min_slices"),
-              check_integer(max_slices, "max_slices"), check_integer(size, "size"))
+              check_integer(max_slices, "max_slices"), check_integer(size, "size"), match(style, styles) - 1L)
   if (any(abs(counts) > .Machine$integer.max)) abort_value("a count is too large")
   result <- lib_call("unetseg_r_synthetic_write", check_path(dir, "dir"), as.integer(counts),
                      check_number(seed, "seed", whole = TRUE), check_number(lesion_fraction, "lesion_fraction"),

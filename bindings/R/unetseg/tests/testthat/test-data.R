@@ -13,6 +13,25 @@ test_that("synthesize_dataset writes the kaggle_3m layout", {
   expect_unetseg_error(synthesize_dataset("", patients = 1), "value_error", "dir must be a non-empty string")
 })
 
+test_that("synthesize_dataset passes the style to the generator", {
+  dir <- fresh_dir("synth-style")
+  simple <- file.path(dir, "simple")
+  realistic <- file.path(dir, "realistic")
+  n <- synthesize_dataset(simple, patients = 2, min_slices = 8, max_slices = 8, size = 32, seed = 3)
+  expect_identical(synthesize_dataset(realistic, patients = 2, min_slices = 8, max_slices = 8, size = 32, seed = 3,
+                                      style = "realistic"), n)
+  files <- list.files(simple, recursive = TRUE)
+  expect_identical(list.files(realistic, recursive = TRUE), files)
+  images <- grep("_[0-9]+\\.tif$", files, value = TRUE)
+  differs <- vapply(images, function(f) {
+    !identical(readBin(file.path(simple, f), "raw", 1e5), readBin(file.path(realistic, f), "raw", 1e5))
+  }, logical(1))
+  expect_true(any(differs))
+  expect_unetseg_error(synthesize_dataset(file.path(dir, "never"), patients = 1, style = "fancy"), "value_error",
+                       "style must be \"simple\" or \"realistic\"")
+  expect_false(dir.exists(file.path(dir, "never")))
+})
+
 test_that("split_patients links n_valid patients into valid and the rest into train", {
   data <- fixture_data()
   expect_length(list.files(data$train), 4)
