@@ -220,6 +220,7 @@ print.unetseg_module <- function(x, ...) {
 }
 
 #' @rdname nn_module
+#' @param pattern For `.DollarNames`: a regular expression the completions match.
 #' @export
 .DollarNames.unetseg_module <- function(x, pattern = "") {
   state <- module_state(x)
