@@ -21,6 +21,54 @@ extension Tensor {
         try checkArgument(gradNode == nil, "requires_grad can only be changed on leaf tensors; this one was made by an op")
         requiresGrad = value
     }
+
+    /// A tensor of `dims` drawn uniformly from [low, high) by the library's generator, which advances past
+    /// them: the work of unetseg_tensor_uniform.
+    static func uniformFromDefaultGenerator(_ dims: [Int], low: Float, high: Float) throws(UnetsegError) -> Tensor {
+        try checkArgument(low.isFinite && high.isFinite && low <= high,
+                          "uniform: low and high must be finite with low <= high, got low \(low), high \(high)")
+        return try defaultGenerator.withLock { (generator: inout RandomGenerator) throws(UnetsegError) -> Tensor in
+            try Tensor.uniform(dims, low: low, high: high, generator: &generator)
+        }
+    }
+
+    /// Overwrites the elements outside autograd with `count` values that `fill` writes (given the storage and
+    /// the count) once the count is checked against the element count: the work of unetseg_tensor_copy_from.
+    func overwrite(count: Int64, _ fill: (UnsafeMutablePointer<Float>, Int) -> Void) throws(UnetsegError) {
+        try checkArgument(count == Int64(self.count),
+                          "data: the tensor \(Shape.describe(shape)) has \(self.count) elements, got \(count)")
+        fill(storage.pointer, self.count)
+    }
+
+    /// conv2d with the C API's size arguments checked: the work of unetseg_tensor_conv2d.
+    func conv2dLayer(weight: Tensor, bias: Tensor?, stride: Int32, padding: Int32) throws(UnetsegError) -> Tensor {
+        try conv2d(weight: weight, bias: bias, stride: try layerSize(stride, "stride", op: "conv2d", minimum: 1),
+                   padding: try layerSize(padding, "padding", op: "conv2d", minimum: 0))
+    }
+
+    /// convTranspose2d with the C API's size arguments checked: the work of unetseg_tensor_conv_transpose2d.
+    func convTranspose2dLayer(weight: Tensor, bias: Tensor?, stride: Int32, padding: Int32) throws(UnetsegError) -> Tensor {
+        let op = "conv_transpose2d"
+        return try convTranspose2d(weight: weight, bias: bias, stride: try layerSize(stride, "stride", op: op, minimum: 1),
+                                   padding: try layerSize(padding, "padding", op: op, minimum: 0))
+    }
+
+    /// maxPool2d with the C API's size arguments checked (stride 0: kernel_size): the work of
+    /// unetseg_tensor_max_pool2d.
+    func maxPool2dLayer(kernelSize: Int32, stride: Int32) throws(UnetsegError) -> Tensor {
+        let kernel = try layerSize(kernelSize, "kernel_size", op: "max_pool2d", minimum: 1)
+        let step = try layerSize(stride, "stride", op: "max_pool2d", minimum: 0)
+        return try maxPool2d(kernelSize: kernel, stride: step == 0 ? nil : step)
+    }
+
+    /// dropout with p checked and the mask drawn from the library's generator: the work of
+    /// unetseg_tensor_dropout.
+    func dropoutFromDefaultGenerator(p: Float, training: Bool) throws(UnetsegError) -> Tensor {
+        try checkArgument(p >= 0 && p <= 1, "dropout: p must be in [0, 1], got \(p)")
+        return try defaultGenerator.withLock { (generator: inout RandomGenerator) throws(UnetsegError) -> Tensor in
+            try dropout(p: p, training: training, generator: &generator)
+        }
+    }
 }
 
 // MARK: - Creation and release
@@ -58,12 +106,7 @@ extension Tensor {
 @c public func unetseg_tensor_uniform(_ shape: UnsafePointer<Int64>?, _ ndim: Int32, _ low: Float, _ high: Float,
                                       _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in
-        let dims = try shapeArgument(shape, ndim)
-        try checkArgument(low.isFinite && high.isFinite && low <= high,
-                          "uniform: low and high must be finite with low <= high, got low \(low), high \(high)")
-        return try defaultGenerator.withLock { (generator: inout RandomGenerator) throws(UnetsegError) -> Tensor in
-            try Tensor.uniform(dims, low: low, high: high, generator: &generator)
-        }
+        try Tensor.uniformFromDefaultGenerator(try shapeArgument(shape, ndim), low: low, high: high)
     }
 }
 
@@ -131,11 +174,8 @@ extension Tensor {
 @c public func unetseg_tensor_copy_from(_ tensor: UnsafeMutablePointer<unetseg_tensor>?, _ data: UnsafePointer<Float>?,
                                         _ count: Int64) -> Int32 {
     withStatus { () throws(UnetsegError) in
-        let t = try Handles.tensor(tensor)
         let source = try nonNull(data, "data")
-        try checkArgument(count == Int64(t.count),
-                          "data: the tensor \(Shape.describe(t.shape)) has \(t.count) elements, got \(count)")
-        t.storage.pointer.update(from: source, count: t.count)
+        try Handles.tensor(tensor).overwrite(count: count) { $0.update(from: source, count: $1) }
     }
 }
 
@@ -345,8 +385,7 @@ func tensorArray(_ tensors: UnsafePointer<UnsafePointer<unetseg_tensor>?>?, _ co
     returningTensor(out_tensor) { () throws(UnetsegError) in
         let x = try Handles.tensor(input, "input"), w = try Handles.tensor(weight, "weight")
         let b = bias == nil ? nil : try Handles.tensor(bias, "bias")
-        return try x.conv2d(weight: w, bias: b, stride: try layerSize(stride, "stride", op: "conv2d", minimum: 1),
-                            padding: try layerSize(padding, "padding", op: "conv2d", minimum: 0))
+        return try x.conv2dLayer(weight: w, bias: b, stride: stride, padding: padding)
     }
 }
 
@@ -362,11 +401,9 @@ func tensorArray(_ tensors: UnsafePointer<UnsafePointer<unetseg_tensor>?>?, _ co
                                                _ bias: UnsafePointer<unetseg_tensor>?, _ stride: Int32, _ padding: Int32,
                                                _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in
-        let op = "conv_transpose2d"
         let x = try Handles.tensor(input, "input"), w = try Handles.tensor(weight, "weight")
         let b = bias == nil ? nil : try Handles.tensor(bias, "bias")
-        return try x.convTranspose2d(weight: w, bias: b, stride: try layerSize(stride, "stride", op: op, minimum: 1),
-                                     padding: try layerSize(padding, "padding", op: op, minimum: 0))
+        return try x.convTranspose2dLayer(weight: w, bias: b, stride: stride, padding: padding)
     }
 }
 
@@ -380,10 +417,7 @@ func tensorArray(_ tensors: UnsafePointer<UnsafePointer<unetseg_tensor>?>?, _ co
 @c public func unetseg_tensor_max_pool2d(_ input: UnsafePointer<unetseg_tensor>?, _ kernel_size: Int32, _ stride: Int32,
                                          _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in
-        let x = try Handles.tensor(input, "input")
-        let kernel = try layerSize(kernel_size, "kernel_size", op: "max_pool2d", minimum: 1)
-        let step = try layerSize(stride, "stride", op: "max_pool2d", minimum: 0)
-        return try x.maxPool2d(kernelSize: kernel, stride: step == 0 ? nil : step)
+        try Handles.tensor(input, "input").maxPool2dLayer(kernelSize: kernel_size, stride: stride)
     }
 }
 
@@ -405,11 +439,7 @@ func tensorArray(_ tensors: UnsafePointer<UnsafePointer<unetseg_tensor>?>?, _ co
 @c public func unetseg_tensor_dropout(_ input: UnsafePointer<unetseg_tensor>?, _ p: Float, _ training: Bool,
                                       _ out_tensor: TensorOut?) -> Int32 {
     returningTensor(out_tensor) { () throws(UnetsegError) in
-        let x = try Handles.tensor(input, "input")
-        try checkArgument(p >= 0 && p <= 1, "dropout: p must be in [0, 1], got \(p)")
-        return try defaultGenerator.withLock { (generator: inout RandomGenerator) throws(UnetsegError) -> Tensor in
-            try x.dropout(p: p, training: training, generator: &generator)
-        }
+        try Handles.tensor(input, "input").dropoutFromDefaultGenerator(p: p, training: training)
     }
 }
 

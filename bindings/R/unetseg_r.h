@@ -205,6 +205,53 @@ extern void unetseg_r_tensor_set_requires_grad(int32_t const *tensor, int32_t co
 extern void unetseg_r_tensor_zero_grad(int32_t const *tensor, char **message,
                                        int32_t *status) UNETSEG_NOEXCEPT;
 
+/* ---- Layer ops ----------------------------------------------------------------------------------------- */
+
+/// R (.C): *ndim sizes at shape drawn uniformly from [*low, *high) by the library's generator (torch's
+/// default init of a layer), as unetseg_tensor_uniform. New handle in *out_tensor.
+extern void unetseg_r_tensor_uniform(int32_t const *shape, int32_t const *ndim, double const *low,
+                                     double const *high, int32_t *out_tensor, char **message,
+                                     int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): overwrites the tensor's elements, outside autograd, with *length doubles from data, row-major,
+/// as float32 (param$copy_(values) under with_no_grad), as unetseg_tensor_copy_from.
+extern void unetseg_r_tensor_copy_from(int32_t const *tensor, double const *data, double const *length,
+                                       char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): conv2d of *input with *weight and *bias (0: none), *stride and *padding, as
+/// unetseg_tensor_conv2d; differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_conv2d(int32_t const *input, int32_t const *weight, int32_t const *bias,
+                                    int32_t const *stride, int32_t const *padding, int32_t *out_tensor,
+                                    char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): conv_transpose2d of *input with *weight and *bias (0: none), *stride and *padding, as
+/// unetseg_tensor_conv_transpose2d; differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_conv_transpose2d(int32_t const *input, int32_t const *weight,
+                                              int32_t const *bias, int32_t const *stride,
+                                              int32_t const *padding, int32_t *out_tensor, char **message,
+                                              int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): max_pool2d of *input over *kernel_size windows moved by *stride (0: kernel_size), as
+/// unetseg_tensor_max_pool2d; differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_max_pool2d(int32_t const *input, int32_t const *kernel_size,
+                                        int32_t const *stride, int32_t *out_tensor, char **message,
+                                        int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): max(x, 0) for every element of *input, as unetseg_tensor_relu; differentiable. New handle in
+/// *out_tensor.
+extern void unetseg_r_tensor_relu(int32_t const *input, int32_t *out_tensor, char **message,
+                                  int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): dropout of *input with probability *p when *training is 1 (the mask from the library's
+/// generator), as unetseg_tensor_dropout; differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_dropout(int32_t const *input, double const *p, int32_t const *training,
+                                     int32_t *out_tensor, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): the *count tensors whose handles are at tensors joined along *dim (0-based), as
+/// unetseg_tensor_cat; differentiable. New handle in *out_tensor.
+extern void unetseg_r_tensor_cat(int32_t const *tensors, int32_t const *count, int32_t const *dim,
+                                 int32_t *out_tensor, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
 /* ---------------------------------------------------------------------------------------------------------
  * R: the model
  * --------------------------------------------------------------------------------------------------------- */

@@ -237,3 +237,97 @@ func rTensorResult(_ out_tensor: UnsafeMutablePointer<Int32>?, _ message: RStrin
 @c public func unetseg_r_tensor_zero_grad(_ tensor: UnsafePointer<Int32>?, _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in try rTensor(tensor).zeroGrad() }
 }
+
+// MARK: - Layer ops
+
+/// R (.C): *ndim sizes at shape drawn uniformly from [*low, *high) by the library's generator (torch's
+/// default init of a layer), as unetseg_tensor_uniform. New handle in *out_tensor.
+@c public func unetseg_r_tensor_uniform(_ shape: UnsafePointer<Int32>?, _ ndim: UnsafePointer<Int32>?,
+                                        _ low: UnsafePointer<Double>?, _ high: UnsafePointer<Double>?,
+                                        _ out_tensor: UnsafeMutablePointer<Int32>?, _ message: RString?,
+                                        _ status: UnsafeMutablePointer<Int32>?) {
+    rTensorResult(out_tensor, message, status) { () throws(UnetsegError) in
+        try Tensor.uniformFromDefaultGenerator(try rShape(shape, ndim), low: try rFloat(low, "low"), high: try rFloat(high, "high"))
+    }
+}
+
+/// R (.C): overwrites the tensor's elements, outside autograd, with *length doubles from data, row-major,
+/// as float32 (param$copy_(values) under with_no_grad), as unetseg_tensor_copy_from.
+@c public func unetseg_r_tensor_copy_from(_ tensor: UnsafePointer<Int32>?, _ data: UnsafePointer<Double>?,
+                                          _ length: UnsafePointer<Double>?, _ message: RString?,
+                                          _ status: UnsafeMutablePointer<Int32>?) {
+    rCall(message, status) { () throws(UnetsegError) in
+        let t = try rTensor(tensor), values = try nonNull(data, "data")
+        try t.overwrite(count: Int64(try rCount(length, "length"))) { p, n in for i in 0..<n { p[i] = Float(values[i]) } }
+    }
+}
+
+/// R (.C): conv2d of *input with *weight and *bias (0: none), *stride and *padding, as
+/// unetseg_tensor_conv2d; differentiable. New handle in *out_tensor.
+@c public func unetseg_r_tensor_conv2d(_ input: UnsafePointer<Int32>?, _ weight: UnsafePointer<Int32>?,
+                                       _ bias: UnsafePointer<Int32>?, _ stride: UnsafePointer<Int32>?,
+                                       _ padding: UnsafePointer<Int32>?, _ out_tensor: UnsafeMutablePointer<Int32>?,
+                                       _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
+    rTensorResult(out_tensor, message, status) { () throws(UnetsegError) in
+        let b = try rInt(bias, "bias") == 0 ? nil : try rTensor(bias, "bias")
+        return try rTensor(input, "input").conv2dLayer(weight: try rTensor(weight, "weight"), bias: b,
+                                                       stride: Int32(try rInt(stride, "stride")),
+                                                       padding: Int32(try rInt(padding, "padding")))
+    }
+}
+
+/// R (.C): conv_transpose2d of *input with *weight and *bias (0: none), *stride and *padding, as
+/// unetseg_tensor_conv_transpose2d; differentiable. New handle in *out_tensor.
+@c public func unetseg_r_tensor_conv_transpose2d(_ input: UnsafePointer<Int32>?, _ weight: UnsafePointer<Int32>?,
+                                                 _ bias: UnsafePointer<Int32>?, _ stride: UnsafePointer<Int32>?,
+                                                 _ padding: UnsafePointer<Int32>?, _ out_tensor: UnsafeMutablePointer<Int32>?,
+                                                 _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
+    rTensorResult(out_tensor, message, status) { () throws(UnetsegError) in
+        let b = try rInt(bias, "bias") == 0 ? nil : try rTensor(bias, "bias")
+        return try rTensor(input, "input").convTranspose2dLayer(weight: try rTensor(weight, "weight"), bias: b,
+                                                                stride: Int32(try rInt(stride, "stride")),
+                                                                padding: Int32(try rInt(padding, "padding")))
+    }
+}
+
+/// R (.C): max_pool2d of *input over *kernel_size windows moved by *stride (0: kernel_size), as
+/// unetseg_tensor_max_pool2d; differentiable. New handle in *out_tensor.
+@c public func unetseg_r_tensor_max_pool2d(_ input: UnsafePointer<Int32>?, _ kernel_size: UnsafePointer<Int32>?,
+                                           _ stride: UnsafePointer<Int32>?, _ out_tensor: UnsafeMutablePointer<Int32>?,
+                                           _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
+    rTensorResult(out_tensor, message, status) { () throws(UnetsegError) in
+        try rTensor(input, "input").maxPool2dLayer(kernelSize: Int32(try rInt(kernel_size, "kernel_size")),
+                                                   stride: Int32(try rInt(stride, "stride")))
+    }
+}
+
+/// R (.C): max(x, 0) for every element of *input, as unetseg_tensor_relu; differentiable. New handle in
+/// *out_tensor.
+@c public func unetseg_r_tensor_relu(_ input: UnsafePointer<Int32>?, _ out_tensor: UnsafeMutablePointer<Int32>?,
+                                     _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
+    rTensorResult(out_tensor, message, status) { () throws(UnetsegError) in try rTensor(input, "input").relu() }
+}
+
+/// R (.C): dropout of *input with probability *p when *training is 1 (the mask from the library's
+/// generator), as unetseg_tensor_dropout; differentiable. New handle in *out_tensor.
+@c public func unetseg_r_tensor_dropout(_ input: UnsafePointer<Int32>?, _ p: UnsafePointer<Double>?,
+                                        _ training: UnsafePointer<Int32>?, _ out_tensor: UnsafeMutablePointer<Int32>?,
+                                        _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
+    rTensorResult(out_tensor, message, status) { () throws(UnetsegError) in
+        try rTensor(input, "input").dropoutFromDefaultGenerator(p: try rFloat(p, "p"), training: try rBool(training, "training"))
+    }
+}
+
+/// R (.C): the *count tensors whose handles are at tensors joined along *dim (0-based), as
+/// unetseg_tensor_cat; differentiable. New handle in *out_tensor.
+@c public func unetseg_r_tensor_cat(_ tensors: UnsafePointer<Int32>?, _ count: UnsafePointer<Int32>?,
+                                    _ dim: UnsafePointer<Int32>?, _ out_tensor: UnsafeMutablePointer<Int32>?,
+                                    _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
+    rTensorResult(out_tensor, message, status) { () throws(UnetsegError) in
+        let n = try rInt(count, "count"), handles = try nonNull(tensors, "tensors")
+        try checkArgument(n >= 1, "tensors: count must be at least 1, got \(n)")
+        var parts: [Tensor] = []
+        for i in 0..<n { parts.append(try rTensor(handles + i, "tensors[\(i + 1)]")) }
+        return try Tensor.cat(parts, dim: try rInt(dim, "dim"))
+    }
+}

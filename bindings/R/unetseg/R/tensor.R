@@ -254,6 +254,15 @@ tensor_methods <- list(
     lib_call("unetseg_r_tensor_zero_grad", handle_of(x))
     invisible(x)
   },
+  copy_ = function(x, src) {
+    if (!is_torch_tensor(src)) src <- torch_tensor(src)
+    values <- tensor_values(src)
+    if (!identical(dim(src), dim(x))) {
+      abort_value(sprintf("src has shape %s, the tensor %s", shape_text(dim(src)), shape_text(dim(x))), call = sys.call())
+    }
+    lib_call("unetseg_r_tensor_copy_from", handle_of(x), values, as.double(length(values)))
+    invisible(x)
+  },
   requires_grad_ = function(x, requires_grad = TRUE) {
     lib_call("unetseg_r_tensor_set_requires_grad", handle_of(x), as.integer(check_flag(requires_grad, "requires_grad")))
     x
@@ -274,7 +283,8 @@ tensor_fields <- list(
 #' -1; differentiable), `sum()`, `mean()`, `sigmoid()` (differentiable), `item()` (the value of a
 #' one-element tensor), `backward()` (from a one-element loss), `permute(dims)`, `squeeze(dim)`,
 #' `unsqueeze(dim)`, `detach()`, `to(device = , dtype = )` and `cpu()` (the same tensor: the CPU is the
-#' only device), `numel()`, `dim()`, `size(dim)`, `zero_grad()` and `requires_grad_()`; and the fields
+#' only device), `numel()`, `dim()`, `size(dim)`, `zero_grad()`, `requires_grad_()` and `copy_(src)` (overwrites
+#' the elements with those of `src`, a tensor or array of the same shape, outside autograd); and the fields
 #' `shape`, `grad` (`NULL` before `backward()`), `requires_grad` (settable on leaves with
 #' `x$requires_grad <- TRUE`), `dtype` and `device`. `permute` copies and records no graph.
 #'

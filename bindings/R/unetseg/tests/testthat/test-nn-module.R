@@ -1,0 +1,225 @@
+# Models defined in R with nn_module(): the post's model-definition code, verbatim, against the built-in
+# unet().
+
+# The post's model definition ("Brain image segmentation with torch"), as the post writes it.
+device <- torch_device(if (cuda_is_available()) "cuda" else "cpu")
+
+conv_block <- nn_module(
+  "conv_block",
+  initialize = function(in_size, out_size) {
+    self$conv_block <- nn_sequential(
+      nn_conv2d(in_size, out_size, kernel_size = 3, padding = 1),
+      nn_relu(),
+      nn_dropout(0.6),
+      nn_conv2d(out_size, out_size, kernel_size = 3, padding = 1),
+      nn_relu()
+    )
+  },
+  forward = function(x) {
+    self$conv_block(x)
+  }
+)
+
+down_block <- nn_module(
+  "down_block",
+  initialize = function(in_size, out_size) {
+    self$conv_block <- conv_block(in_size, out_size)
+  },
+  forward = function(x) {
+    self$conv_block(x)
+  }
+)
+
+up_block <- nn_module(
+  "up_block",
+  initialize = function(in_size, out_size) {
+    self$up = nn_conv_transpose2d(in_size,
+                                  out_size,
+                                  kernel_size = 2,
+                                  stride = 2)
+    self$conv_block = conv_block(in_size, out_size)
+  },
+  forward = function(x, bridge) {
+    up <- self$up(x)
+    torch_cat(list(up, bridge), 2) %>%
+      self$conv_block()
+  }
+)
+
+unet_r <- nn_module(
+  "unet",
+  initialize = function(channels_in = 3,
+                        n_classes = 1,
+                        depth = 5,
+                        n_filters = 6) {
+    self$down_path <- nn_module_list()
+    prev_channels <- channels_in
+    for (i in 1:depth) {
+      self$down_path$append(down_block(prev_channels, 2 ^ (n_filters + i - 1)))
+      prev_channels <- 2 ^ (n_filters + i - 1)
+    }
+    self$up_path <- nn_module_list()
+    for (i in ((depth - 1):1)) {
+      self$up_path$append(up_block(prev_channels, 2 ^ (n_filters + i - 1)))
+      prev_channels <- 2 ^ (n_filters + i - 1)
+    }
+    self$last = nn_conv2d(prev_channels, n_classes, kernel_size = 1)
+  },
+  forward = function(x) {
+    blocks <- list()
+    for (i in 1:length(self$down_path)) {
+      x <- self$down_path[[i]](x)
+      if (i != length(self$down_path)) {
+        blocks <- c(blocks, x)
+        x <- nnf_max_pool2d(x, 2)
+      }
+    }
+    for (i in 1:length(self$up_path)) {
+      x <- self$up_path[[i]](x, blocks[[length(blocks) - i + 1]]$to(device = device))
+    }
+    torch_sigmoid(self$last(x))
+  }
+)
+
+# Small enough for a test: 3 levels starting at 4 channels.
+tiny <- list(depth = 3, n_filters = 2)
+
+copy_weights <- function(to, from) {
+  theirs <- from$parameters
+  for (name in names(to$parameters)) to$parameters[[name]]$copy_(theirs[[name]])
+}
+
+# The output and every parameter gradient of `model` on images x (the post's BCE + dice loss).
+outputs_and_gradients <- function(model, x, y) {
+  model$zero_grad()
+  output <- model(x)
+  loss <- nnf_binary_cross_entropy(output, y) + nnf_dice_loss(output, y)
+  loss$backward()
+  list(output = as.numeric(output), loss = loss$item(),
+       grads = lapply(model$parameters, function(p) as.numeric(p$grad)))
+}
+
+test_that("the post's unet builds with the built-in model's parameter names, shapes and order", {
+  model <- unet_r(depth = tiny$depth, n_filters = tiny$n_filters)$to(device = device)
+  builtin <- unet(depth = tiny$depth, n_filters = tiny$n_filters, seed = 1)
+  expect_s3_class(model, c("unet", "nn_module"))
+  expect_identical(names(model$parameters), names(builtin$parameters))
+  expect_identical(lapply(model$parameters, dim), lapply(builtin$parameters, dim))
+  expect_length(model$down_path, 3L)
+  expect_s3_class(model$down_path[[1]]$conv_block$conv_block[[3]], "nn_dropout")
+})
+
+test_that("after torch_manual_seed the post's unet holds the built-in model's initial weights", {
+  torch_manual_seed(11)
+  model <- unet_r(depth = tiny$depth, n_filters = tiny$n_filters)
+  torch_manual_seed(11)
+  builtin <- unet(depth = tiny$depth, n_filters = tiny$n_filters)
+  theirs <- builtin$parameters
+  for (name in names(theirs)) expect_identical(as.numeric(model$parameters[[name]]), as.numeric(theirs[[name]]), info = name)
+  bound <- 1 / sqrt(27)
+  first <- as.numeric(model$parameters[[1]])
+  expect_true(min(first) >= -bound && max(first) < bound)
+})
+
+test_that("with the built-in weights the post's unet gives bit-identical outputs and gradients in eval mode", {
+  set.seed(3)
+  batch <- random_batch(2, 8)
+  builtin <- unet(depth = tiny$depth, n_filters = tiny$n_filters, seed = 4)
+  model <- unet_r(depth = tiny$depth, n_filters = tiny$n_filters)
+  copy_weights(model, builtin)
+  builtin$eval()
+  model$eval()
+  expect_false(model$training)
+  expect_false(model$down_path[[2]]$conv_block$conv_block[[3]]$training)
+  expected <- outputs_and_gradients(builtin, batch[[1]], batch[[2]])
+  actual <- outputs_and_gradients(model, batch[[1]], batch[[2]])
+  expect_identical(actual$output, expected$output)
+  expect_identical(actual$loss, expected$loss)
+  expect_identical(names(actual$grads), names(expected$grads))
+  for (name in names(expected$grads)) expect_identical(actual$grads[[name]], expected$grads[[name]], info = name)
+  model$train()
+  expect_true(model$up_path[[1]]$conv_block$conv_block[[3]]$training)
+})
+
+test_that("$grad is NULL before backward and the gradient after, on parameters and leaf tensors", {
+  model <- nn_conv2d(1, 1, kernel_size = 1)
+  expect_null(model$weight$grad)
+  x <- torch_tensor(array(c(1, 2, 3, 4), c(1, 1, 2, 2)), requires_grad = TRUE)
+  model(x)$sum()$backward()
+  expect_equal(as.numeric(model$bias$grad), 4)
+  expect_equal(as.numeric(model$weight$grad), 10)
+  expect_equal(as.numeric(x$grad), rep(as.numeric(model$weight), 4), tolerance = 1e-7)
+  model$zero_grad()
+  expect_null(model$weight$grad)
+})
+
+test_that("optim_sgd and lr_one_cycle over the post's unet lower the loss", {
+  torch_manual_seed(2)
+  set.seed(2)
+  batch <- random_batch(2, 8)
+  model <- unet_r(depth = 2, n_filters = 2)
+  model$eval()
+  optimizer <- optim_sgd(model$parameters, lr = 0.1, momentum = 0.9)
+  scheduler <- lr_one_cycle(optimizer, max_lr = 0.1, epochs = 1, steps_per_epoch = 5)
+  losses <- numeric(5)
+  for (step in 1:5) {
+    optimizer$zero_grad()
+    output <- model(batch[[1]])
+    loss <- nnf_binary_cross_entropy(output, batch[[2]]) + nnf_dice_loss(output, batch[[2]])
+    loss$backward()
+    optimizer$step()
+    scheduler$step()
+    losses[[step]] <- loss$item()
+  }
+  expect_lt(losses[[5]], losses[[1]])
+})
+
+test_that("a user-defined module registers parameters, fields and submodules by assignment", {
+  affine <- nn_module("affine",
+    initialize = function(n) {
+      self$scale <- nn_parameter(torch_tensor(rep(2, n)))
+      self$note <- "plain field"
+      self$inner <- nn_sequential(nn_relu())
+    },
+    forward = function(x) self$inner(x) * self$scale,
+    describe = function() sprintf("%s of %d", self$note, length(self$scale)))
+  m <- affine(3)
+  expect_identical(names(m$parameters), "scale")
+  expect_identical(m$note, "plain field")
+  expect_identical(m$describe(), "plain field of 3")
+  expect_equal(as.numeric(m(torch_tensor(c(-1, 1, 2)))), c(0, 2, 4))
+  expect_length(m$inner, 1L)
+  expect_error(m$parameters <- list(), class = "value_error")
+})
+
+test_that("wrong inputs into a layer are value_errors naming the argument", {
+  conv <- nn_conv2d(3, 4, kernel_size = 3)
+  expect_unetseg_error(conv(torch_tensor(array(0, c(1, 2, 8, 8)))), "value_error", "input|weight")
+  expect_unetseg_error(conv(array(0, c(1, 3, 8, 8))), "value_error", "input must be a tensor")
+  expect_unetseg_error(nn_conv2d(0, 4, kernel_size = 3), "value_error", "in_channels")
+  expect_unetseg_error(nn_conv2d(3, 4, kernel_size = 1.5), "value_error", "kernel_size")
+  expect_unetseg_error(nnf_max_pool2d(torch_tensor(c(1, 2)), 2), "value_error", "max_pool2d")
+  expect_unetseg_error(nnf_max_pool2d(torch_tensor(array(0, c(1, 1, 4, 4))), 0), "value_error", "kernel_size")
+  expect_unetseg_error(nnf_dropout(torch_tensor(1), p = 2), "value_error", "p must be in")
+  x <- torch_tensor(array(0, c(1, 2, 4, 4)))
+  expect_unetseg_error(torch_cat(list(x, torch_tensor(array(0, c(1, 2, 3, 4)))), 2), "value_error", "size|shape")
+  expect_unetseg_error(torch_cat(list(x, "a"), 2), "value_error", "tensors\\[\\[2\\]\\]")
+  expect_unetseg_error(torch_cat(list(x, x), 9), "value_error", "dim")
+  expect_unetseg_error(nn_module_list()[[1]], "value_error", "index")
+  expect_unetseg_error(nn_sequential(nn_relu(), 3), "value_error", "modules")
+  expect_unetseg_error(conv$weight$copy_(array(0, c(1, 1))), "value_error", "src has shape")
+})
+
+test_that("a module's handles are released by the garbage collector", {
+  gc()
+  before <- unetseg_live_handle_count()
+  local({
+    model <- unet_r(depth = 2, n_filters = 2)
+    model$eval()
+    y <- model(torch_tensor(array(0.5, c(1, 3, 4, 4))))
+    y$sum()$backward()
+    expect_gt(unetseg_live_handle_count(), before)
+  })
+  gc()
+  expect_identical(unetseg_live_handle_count(), before)
+})
