@@ -151,12 +151,15 @@ test-python: lib lib-cli
 
 ## bench: the benchmark tables (release build): ops, loader, a training step and an inference pass beside
 ## PyTorch and ONNX Runtime when they are installed (interleaved rounds, one run), and a training step inside
-## an R session started with OPENBLAS_CORETYPE=Prescott against the CLI's
+## an R session started with OPENBLAS_CORETYPE=Prescott against the CLI's, and the post's U-Net defined in
+## Python (unetseg.nn) and in R (nn_module) against the built-in model (a training step each, interleaved)
 bench: build r-package
 	$(RELEASE)/unetseg bench ops
 	$(RELEASE)/unetseg bench loader
 	scripts/bench-train $(RELEASE)/unetseg
 	R_LIBS=$(CURDIR)/$(R_LIBRARY) UNETSEG_LIB=$(CURDIR)/$(LIB) scripts/bench-r-vs-cli $(RELEASE)/unetseg
+	UNETSEG_LIB=$(CURDIR)/$(LIB) $(PYTHON) scripts/bench-python-module
+	R_LIBS=$(CURDIR)/$(R_LIBRARY) UNETSEG_LIB=$(CURDIR)/$(LIB) scripts/bench-r-module
 
 ## demo: synthetic data, split, training, evaluation and pictures in $(DEMO)/ (about 5 minutes on 2 cores)
 DEMO ?= demo
