@@ -175,7 +175,8 @@ demo: build
 	echo "training took $$(( $$(date +%s) - start )) s" | tee $(DEMO)/training-time.txt
 	$(UNETSEG) evaluate --model $(DEMO)/run/best.safetensors --data $(DEMO)/split/valid --out $(DEMO)/eval
 	@echo; echo "demo done: metrics in $(DEMO)/eval/metrics.json; pictures: $(DEMO)/augmentation.png," \
-	    "$(DEMO)/eval/predictions.png, $(DEMO)/eval/contours.png, $(DEMO)/eval/loss_curves.png"
+	    "$(DEMO)/eval/predictions.png, $(DEMO)/eval/contours.png, $(DEMO)/eval/loss_curves.png," \
+	    "$(DEMO)/eval/volume_dice.png, $(DEMO)/eval/overlays/<patient>.png"
 
 clean:
 	rm -rf .build $(LIB_SCRATCH) $(DEMO)
