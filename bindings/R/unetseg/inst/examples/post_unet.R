@@ -1,6 +1,7 @@
 # The post's model definition ("Brain image segmentation with torch"), as the post writes it, on
 # library(unetseg). The post names its model `unet`; here it is `unet_r`, beside the built-in unet().
-# Used by scripts/bench-r-module; bindings/R/unetseg/tests/testthat/test-nn-module.R checks the same code.
+# Installed with the package (system.file("examples", "post_unet.R", package = "unetseg")); tests/testthat/
+# test-nn-module.R checks it against the built-in model and scripts/bench-r-module times it.
 library(unetseg)
 
 device <- torch_device(if (cuda_is_available()) "cuda" else "cpu")
