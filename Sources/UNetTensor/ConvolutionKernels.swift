@@ -40,8 +40,8 @@ enum ConvolutionKernels {
     @inline(__always)
     static func withScratch<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        if bytes >= BlockPool.granularity, let block = BlockPool.obtain(bytes, zeroed: false) {
-            defer { BlockPool.give(block.address, size: block.size) }
+        if bytes >= BlockPool.granularity, let block = BlockPool.shared.obtain(bytes, zeroed: false) {
+            defer { BlockPool.shared.give(block.address, size: block.size) }
             return body(block.address.bindMemory(to: Float.self, capacity: max(count, 1)))
         }
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))

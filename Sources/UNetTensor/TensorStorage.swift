@@ -7,7 +7,7 @@ import _UNetSupport
 /// A fixed-size, zero-initialised block of float32 values. Several tensors (views, reshapes) may share one.
 ///
 /// Blocks of 2 MiB and more are mapped with `mmap` (marked for transparent huge pages) and, when they die,
-/// kept by `BlockPool` for the next storage of the same size, which the next training step asks for:
+/// kept by `BlockPool.shared` for the next storage of the same size, which the next training step asks for:
 /// steady state touches no fresh pages. Smaller blocks come from the heap, zeroed.
 public final class TensorStorage: @unchecked Sendable {
     /// The first element. Valid for `count` elements while the storage is alive.
@@ -18,6 +18,8 @@ public final class TensorStorage: @unchecked Sendable {
     private let mappedBytes: Int
     /// `mappedBytes` of a block from `UnsafeMutablePointer.allocate`.
     private static let swiftHeap = -1
+    /// Where a mapped block comes from and goes back to.
+    private let pool: BlockPool
 
     /// Largest storage the library allocates (4 Gi elements, 16 GiB); larger requests are refused.
     public static let maximumCount = 1 << 32
@@ -32,14 +34,20 @@ public final class TensorStorage: @unchecked Sendable {
 
     /// Allocates `count` zeroed elements, or throws `.outOfMemory` for absurd sizes, a size over
     /// `MemoryBudget`'s limit or a failed allocation.
-    public init(count: Int) throws(UnetsegError) {
+    public convenience init(count: Int) throws(UnetsegError) {
+        try self.init(count: count, pool: .shared)
+    }
+
+    /// `init(count:)` with large blocks from `pool` (tests give their own, which no other test drains).
+    init(count: Int, pool: BlockPool) throws(UnetsegError) {
         guard count >= 0, count <= TensorStorage.maximumCount else {
             throw .outOfMemory("cannot allocate a tensor of \(count) elements")
         }
         try MemoryBudget.require(count * MemoryLayout<Float>.stride, for: "a tensor of \(count) elements")
-        guard let (pointer, mapped) = Self.allocate(count) else {
+        guard let (pointer, mapped) = Self.allocate(count, from: pool) else {
             throw .outOfMemory("cannot allocate a tensor of \(count) elements (\(count * 4 >> 20) MiB)")
         }
+        self.pool = pool
         self.count = count
         self.pointer = pointer
         self.mappedBytes = mapped
@@ -52,7 +60,8 @@ public final class TensorStorage: @unchecked Sendable {
     /// fails too, for memory that the budget check found available, does the process stop.
     init(uncheckedCount count: Int) {
         self.count = count
-        if let (pointer, mapped) = Self.allocate(count) {
+        pool = .shared
+        if let (pointer, mapped) = Self.allocate(count, from: pool) {
             self.pointer = pointer
             self.mappedBytes = mapped
         } else {
@@ -65,14 +74,14 @@ public final class TensorStorage: @unchecked Sendable {
 
     /// Zeroed memory for `count` floats and the number of bytes mapped (0 for the heap), or nil when the
     /// system has none to give.
-    private static func allocate(_ count: Int) -> (UnsafeMutablePointer<Float>, Int)? {
+    private static func allocate(_ count: Int, from pool: BlockPool) -> (UnsafeMutablePointer<Float>, Int)? {
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         guard bytes >= mappingThreshold else {
             // calloc, not `allocate`: a failure is reported, not a trap.
             guard let block = calloc(max(count, 1), MemoryLayout<Float>.stride) else { return nil }
             return (block.bindMemory(to: Float.self, capacity: max(count, 1)), 0)
         }
-        guard let block = BlockPool.obtain(bytes, zeroed: true) else { return nil }
+        guard let block = pool.obtain(bytes, zeroed: true) else { return nil }
         return (block.address.bindMemory(to: Float.self, capacity: max(count, 1)), block.size)
     }
 
@@ -81,7 +90,7 @@ public final class TensorStorage: @unchecked Sendable {
         switch mappedBytes {
         case Self.swiftHeap: pointer.deallocate()
         case 0: free(pointer)
-        default: BlockPool.give(UnsafeMutableRawPointer(pointer), size: mappedBytes)
+        default: pool.give(UnsafeMutableRawPointer(pointer), size: mappedBytes)
         }
     }
 

@@ -11,10 +11,17 @@ import _UNetSupport
 /// ReLU run at 1.4 GB/s. Blocks given back wait here, and the next request takes the smallest idle block
 /// that holds it (at most twice its size, so little memory sits unused in a block), zeroed with one
 /// `memset` at memory speed when the caller needs zeros. The pool holds at most `capacity` bytes; beyond
-/// that blocks are unmapped, and a mapping or a memory-budget check that fails drains it first.
-public enum BlockPool {
+/// that blocks are unmapped, and a mapping or a memory-budget check that fails drains the shared pool first.
+///
+/// The library uses `shared`; tests make their own pools, which no concurrent drain can empty.
+public final class BlockPool: Sendable {
     /// Sizes are multiples of this (2 MiB, a transparent huge page).
     public static let granularity = 2 << 20
+
+    /// The pool of the library's storages and scratch: it keeps at most a quarter of the memory limit of a
+    /// call (`MemoryBudget`, which follows physical memory, the control group and `UNETSEG_MEMORY_LIMIT`),
+    /// enough for a training step's activations and gradients to be found again by the next step.
+    public static let shared = BlockPool(capacity: MemoryBudget.limit().bytes / 4)
 
     /// An idle mapping: nothing points into it, so any thread may take it.
     private struct Block: @unchecked Sendable {
@@ -27,12 +34,15 @@ public enum BlockPool {
         var bytes = 0
     }
 
-    private static let shelves = Locked(Shelves())
+    private let shelves = Locked(Shelves())
 
-    /// Most bytes kept idle: a quarter of the memory limit of a call (`MemoryBudget`, which follows
-    /// physical memory, the control group and `UNETSEG_MEMORY_LIMIT`), enough for a training step's
-    /// activations and gradients to be found again by the next step.
-    public static let capacity: Int = MemoryBudget.limit().bytes / 4
+    /// Most bytes kept idle.
+    public let capacity: Int
+
+    /// An empty pool that keeps at most `capacity` idle bytes.
+    public init(capacity: Int) {
+        self.capacity = capacity
+    }
 
     /// `bytes` rounded up to the granularity.
     public static func rounded(_ bytes: Int) -> Int {
@@ -41,8 +51,8 @@ public enum BlockPool {
 
     /// A block of at least `bytes` (its first `bytes` zeroed when `zeroed`) and its size, from the pool or a new mapping;
     /// nil when the system has no memory to give. Give it back with `give`.
-    public static func obtain(_ bytes: Int, zeroed: Bool) -> (address: UnsafeMutableRawPointer, size: Int)? {
-        let size = rounded(bytes)
+    public func obtain(_ bytes: Int, zeroed: Bool) -> (address: UnsafeMutableRawPointer, size: Int)? {
+        let size = Self.rounded(bytes)
         if let block = take(size) {
             if zeroed { memset(block.address, 0, bytes) }
             return block
@@ -57,7 +67,7 @@ public enum BlockPool {
     }
 
     /// The smallest idle block of `size` to `2·size` bytes, taken off the shelves.
-    private static func take(_ size: Int) -> (address: UnsafeMutableRawPointer, size: Int)? {
+    private func take(_ size: Int) -> (address: UnsafeMutableRawPointer, size: Int)? {
         let found = shelves.withLock { shelves -> (Block, Int)? in
             let fit = shelves.blocks.keys.filter { $0 >= size && $0 <= 2 * size && shelves.blocks[$0]?.isEmpty == false }
                 .min()
@@ -70,7 +80,7 @@ public enum BlockPool {
 
     /// Keeps the block at `address` of `size` bytes (as `obtain` gave it) for reuse, or unmaps it when the
     /// pool is full.
-    public static func give(_ address: UnsafeMutableRawPointer, size: Int) {
+    public func give(_ address: UnsafeMutableRawPointer, size: Int) {
         let block = Block(address: address)
         let kept = shelves.withLock { shelves -> Bool in
             guard shelves.bytes + size <= capacity else { return false }
@@ -83,7 +93,7 @@ public enum BlockPool {
 
     /// Unmaps every idle block (when a mapping fails, and for tests). Returns the bytes released.
     @discardableResult
-    public static func drain() -> Int {
+    public func drain() -> Int {
         let idle = shelves.withLock { shelves -> Shelves in
             defer { shelves = Shelves() }
             return shelves
@@ -95,5 +105,5 @@ public enum BlockPool {
     }
 
     /// Bytes held idle now.
-    public static var idleBytes: Int { shelves.withLock { $0.bytes } }
+    public var idleBytes: Int { shelves.withLock { $0.bytes } }
 }

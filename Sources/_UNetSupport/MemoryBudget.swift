@@ -36,7 +36,7 @@ public enum MemoryBudget {
     public static func require(_ bytes: Int, for what: String) throws(UnetsegError) {
         guard bytes >= 1 << 20 else { return }
         var (limit, source) = limit()
-        if bytes > limit, BlockPool.drain() > 0 { (limit, source) = self.limit() }  // idle blocks give way
+        if bytes > limit, BlockPool.shared.drain() > 0 { (limit, source) = self.limit() }  // idle blocks give way
         guard bytes > limit else { return }
         throw .outOfMemory("\(what) needs an estimated \(megabytes(bytes)) MiB, over the memory limit of "
             + "\(megabytes(limit)) MiB (\(source); set \(environmentVariable) to change it)")
@@ -49,7 +49,7 @@ public enum MemoryBudget {
         guard bytes >= 1 << 20 else { return }
         try require(bytes, for: what)
         var address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        if address == MAP_FAILED, BlockPool.drain() > 0 {
+        if address == MAP_FAILED, BlockPool.shared.drain() > 0 {
             address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         }
         guard let address, address != MAP_FAILED else {
