@@ -5,7 +5,7 @@
 #'
 #' Every slice under `img_dir` in the layout of Kaggle's `kaggle_3m` (one folder per patient, slices
 #' `<patient>_<n>.tif` with masks `<patient>_<n>_mask.tif`, paired by name), read natively: no magick.
-#' `ds[i]` is `list(img = , mask = )`: the image `[3, H, W]` min-max scaled to [0, 1] and the mask
+#' `ds[i]` is `list(img = , mask = )`: the image `[3, H, W]` min-max scaled to `[0, 1]` and the mask
 #' `[1, H, W]` in {0, 1}. With `random_sampling`, item `i` is a slice drawn with the post's lesion weights
 #' (`calc_slice_weights`); with `augmentation_params = c(scale, angle, flip)` each item is resized by
 #' U(1 - scale, 1 + scale), rotated by U(-angle, angle) degrees and flipped with probability `flip`.

@@ -33,7 +33,7 @@ bind_top_level_dots <- function(package_env) {
 #'   meaning, the function's arguments);
 #' * with `drop = TRUE` (the default) the dimensions indexed by a single number are dropped (not those
 #'   indexed by a range such as `2:2`, a vector or a mask); `drop = FALSE` keeps every dimension. When
-#'   every dimension is dropped the result has the shape `[1]`.
+#'   every dimension is dropped the result is a 0-dim tensor (shape `[]`), as in R torch.
 #'
 #' An index out of range, zero, `NA`, a mask of the wrong length or anything that is not a number or a
 #' mask signals a `value_error` naming the index. The result is a copy that records no graph.
@@ -63,8 +63,7 @@ bind_top_level_dots <- function(package_env) {
   selected <- do.call(`[`, c(list(as.array(x)), indices, list(drop = FALSE)))
   kept <- lengths(indices)
   if (drop) kept <- kept[!vapply(specs, function(s) identical(s$kind, "scalar"), logical(1))]
-  if (!length(kept)) kept <- 1L
-  torch_tensor(array(selected, kept))
+  if (length(kept)) torch_tensor(array(selected, kept)) else torch_tensor(selected)$view(integer())
 }
 
 # One index as written: list(kind = "all" | "rest" | "range" | "scalar" | "vector" | "mask", ...).

@@ -9,6 +9,12 @@
 #' registers a submodule (a value that is an `nn_module`), a parameter (a tensor made by
 #' [nn_parameter()]) or a plain field. Calling the module, `module(x, ...)`, runs `forward(x, ...)`.
 #'
+#' As in R torch (whose modules are R6 classes), a module can `inherit` the methods of another
+#' constructor (its own methods override them and reach them as `super$name(...)`, `super$initialize(...)`
+#' included), keep `private` methods and fields (reached as `private$name` inside the methods, invisible
+#' from outside), and have `active` fields: functions of `value` called to read `self$name` (without
+#' `value`) and to assign it (`self$name <- x` calls the function with `value = x`).
+#'
 #' Every module has the fields `parameters` (a named list of its parameter tensors and those of its
 #' submodules, with torch's dotted names such as `"down_path.0.conv_block.conv_block.0.weight"`, the
 #' module's own first) and `training`, and the methods `train(mode = TRUE)`, `eval()`, `to(device = "cpu")`
@@ -17,9 +23,12 @@
 #' `module[[i]]` the i-th one (as in [nn_module_list()]).
 #'
 #' @param classname (character) The class of the modules. Default: `"nn_module"` alone.
-#' @param initialize (function) Runs when a module is made, with `self`. Default: does nothing.
-#' @param forward (function) What calling the module does. Default: an error.
-#' @param ... Further methods (functions, called as `module$name(...)` with `self` bound) or fields.
+#' @param inherit (constructor) A constructor made by `nn_module()` whose methods, private and active
+#'   members this one starts from. Default: none.
+#' @param ... Methods (functions, called as `module$name(...)` with `self`, `private` and `super` bound)
+#'   or fields; `initialize` runs when a module is made, `forward` is what calling the module does.
+#' @param private (list) Private methods and fields. Default: none.
+#' @param active (list) Functions of `value` standing for fields. Default: none.
 #' @return A constructor: a function taking `initialize`'s arguments.
 #' @examples
 #' affine <- nn_module("affine",
@@ -29,24 +38,55 @@
 #' model <- affine(2)
 #' names(model$parameters)
 #' dim(model(torch_tensor(array(1, c(1, 2, 4, 4)))))
+#' # a variant that keeps the parent's layer and adds a step, with a private scale and an active field
+#' scaled <- nn_module("scaled", inherit = affine,
+#'   forward = function(x) super$forward(x) * private$scale,
+#'   private = list(scale = 2),
+#'   active = list(n_weights = function(value) length(self$conv$weight)))
+#' scaled(2)$n_weights
 #' @export
-nn_module <- function(classname = NULL, initialize = NULL, forward = NULL, ...) {
-  methods <- list(...)
-  if (!is.null(forward)) methods$forward <- forward
-  if (!is.null(initialize) && !is.function(initialize)) abort_value("initialize must be a function")
-  classes <- c(classname, "unetseg_module", "nn_module")
+nn_module <- function(classname = NULL, inherit = NULL, ..., private = NULL, active = NULL) {
+  call <- sys.call()
+  members <- list(...)
+  if (length(members) && (is.null(names(members)) || any(names(members) == ""))) {
+    abort_value("the methods and fields of nn_module() must be named (initialize = , forward = , ...)", call = call)
+  }
+  if (!is.null(members$initialize) && !is.function(members$initialize)) abort_value("initialize must be a function", call = call)
+  if (!is.null(members$forward) && !is.function(members$forward)) abort_value("forward must be a function", call = call)
+  parent <- if (is.null(inherit)) NULL else module_definition(inherit, call)
+  if (!is.null(private) && (!is.list(private) || !is_named_list(private))) {
+    abort_value("private must be a named list of methods and fields", call = call)
+  }
+  if (!is.null(active) && (!is.list(active) || !is_named_list(active) || !all(vapply(active, is.function, logical(1))))) {
+    abort_value("active must be a named list of functions of `value`", call = call)
+  }
+  definition <- list(classes = unique(c(classname, parent$classes, "unetseg_module", "nn_module")),
+                     members = members, private = as.list(private), active = as.list(active), parent = parent)
   constructor <- function(...) {
-    module <- new_module(classes, methods)
-    if (!is.null(initialize)) bind_method(initialize, module)(...)
+    module <- new_module(definition)
+    initialize <- module_state(module)$methods$initialize
+    if (!is.null(initialize)) initialize(...)
     module
   }
+  attr(constructor, "unetseg_definition") <- definition
   class(constructor) <- c("nn_module_generator", "function")
   constructor
 }
 
-# A module of `classes` with the methods `methods`: a function running its forward, whose environment holds
-# `state` (submodules, parameters, fields, bound methods, the training flag).
-new_module <- function(classes, methods) {
+is_named_list <- function(x) !length(x) || (!is.null(names(x)) && all(names(x) != ""))
+
+# The definition behind a constructor made by nn_module(), or a value_error naming `inherit`.
+module_definition <- function(generator, call) {
+  definition <- attr(generator, "unetseg_definition", exact = TRUE)
+  if (!inherits(generator, "nn_module_generator") || is.null(definition)) {
+    abort_value(sprintf("inherit must be a constructor made by nn_module(), got %s", class(generator)[[1L]]), call = call)
+  }
+  definition
+}
+
+# A module made from `definition`: a function running its forward, whose environment holds `state`
+# (submodules, parameters, fields, bound methods, active fields, the training flag).
+new_module <- function(definition) {
   state <- new.env(parent = emptyenv())
   state$modules <- list()
   state$parameters <- list()
@@ -58,14 +98,33 @@ new_module <- function(classes, methods) {
     forward(...)
   }
   environment(module) <- list2env(list(state = state), parent = environment(new_module))
-  class(module) <- classes
-  state$methods <- lapply(methods, function(method) if (is.function(method)) bind_method(method, module) else method)
+  class(module) <- definition$classes
+  private <- new.env(parent = emptyenv())
+  bound <- bind_definition(definition, module, private)
+  state$methods <- bound$methods
+  state$active <- bound$active
+  for (name in names(bound$private)) assign(name, bound$private[[name]], envir = private)
   module
 }
 
-# `method` with `self` bound to `module` (a new environment between the method and where it was written).
-bind_method <- function(method, module) {
-  environment(method) <- list2env(list(self = module), parent = environment(method))
+# The methods, private members and active functions of `definition` and the definitions it inherits,
+# bound to `module`: each level's functions see `self`, `private` and `super` (the level below, bound the
+# same way); a level's members override those it inherits.
+bind_definition <- function(definition, module, private) {
+  inherited <- if (is.null(definition$parent)) list(methods = list(), private = list(), active = list())
+               else bind_definition(definition$parent, module, private)
+  super <- inherited$methods
+  bind <- function(members) lapply(members, function(m) if (is.function(m)) bind_method(m, module, private, super) else m)
+  override <- function(base, own) c(base[setdiff(names(base), names(own))], own)
+  list(methods = override(inherited$methods, bind(definition$members)),
+       private = override(inherited$private, bind(definition$private)),
+       active = override(inherited$active, bind(definition$active)))
+}
+
+# `method` with `self` bound to `module`, `private` to the module's private members and `super` to the
+# inherited methods (a new environment between the method and where it was written).
+bind_method <- function(method, module, private = new.env(parent = emptyenv()), super = list()) {
+  environment(method) <- list2env(list(self = module, private = private, super = super), parent = environment(method))
   method
 }
 
@@ -168,6 +227,7 @@ module_builtin_methods <- list(
   state <- module_state(x)
   if (identical(name, "parameters")) return(module_named_parameters(x))
   if (identical(name, "training")) return(state$training)
+  if (!is.null(state$active[[name]])) return(state$active[[name]]())
   if (!is.null(state$modules[[name]])) return(state$modules[[name]])
   if (!is.null(state$parameters[[name]])) return(state$parameters[[name]])
   if (exists(name, envir = state$fields, inherits = FALSE)) return(get(name, envir = state$fields))
@@ -183,6 +243,10 @@ module_builtin_methods <- list(
 `$<-.unetseg_module` <- function(x, name, value) {
   state <- module_state(x)
   if (name %in% c("parameters", "training")) abort_value(sprintf("the module field `%s` cannot be set", name))
+  if (!is.null(state$active[[name]])) {
+    state$active[[name]](value)
+    return(invisible(x))
+  }
   if (is_nn_module(value)) return(add_submodule(x, name, value))
   if (inherits(value, "nn_parameter")) return(add_parameter(x, name, value))
   state$modules[[name]] <- NULL
@@ -224,7 +288,7 @@ print.unetseg_module <- function(x, ...) {
 #' @export
 .DollarNames.unetseg_module <- function(x, pattern = "") {
   state <- module_state(x)
-  candidates <- c(names(state$modules), names(state$parameters), ls(state$fields), names(state$methods),
+  candidates <- c(names(state$modules), names(state$parameters), ls(state$fields), names(state$methods), names(state$active),
                   names(module_builtin_methods), "parameters", "training")
   grep(pattern, unique(candidates), value = TRUE)
 }

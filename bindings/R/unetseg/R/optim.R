@@ -143,7 +143,7 @@ scheduler_fields <- list(
 #' Binary cross-entropy
 #'
 #' The mean binary cross-entropy of probabilities `input` against `target` (same shape, values in
-#' [0, 1]), as torch's `nnf_binary_cross_entropy` (logs clamped at -100); differentiable.
+#' `[0, 1]`), as torch's `nnf_binary_cross_entropy` (logs clamped at -100); differentiable.
 #'
 #' @param input Predicted probabilities, a tensor.
 #' @param target Targets, a tensor of the same shape.

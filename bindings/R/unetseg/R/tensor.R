@@ -171,7 +171,8 @@ scalar_operand <- function(x, call) {
 # Integer sizes from `...`: either one vector (view(c(2, 3))) or several numbers (view(2, 3)).
 size_arguments <- function(..., call) {
   sizes <- unlist(list(...))
-  if (!length(sizes) || !is.numeric(sizes) || anyNA(sizes) || any(sizes != round(sizes))) {
+  # an explicitly empty size vector (`x$view(integer())`) is the 0-dim shape of a single number
+  if (!...length() || !is.numeric(sizes) || anyNA(sizes) || any(sizes != round(sizes))) {
     abort_value("sizes must be whole numbers", call = call)
   }
   as.integer(sizes)

@@ -40,7 +40,14 @@ test_that("vectors, masks, missing and trailing indices, and drop", {
   expect_identical(as.array(x[, 1, , ]), a[, 1, , ])
   expect_identical(as.array(x[2]), a[2, , , ])
   expect_identical(as.array(x[2, 3, drop = FALSE]), a[2, 3, , , drop = FALSE])
-  expect_identical(dim(x[2, 3, 4, 5]), 1L)
+  # every dimension dropped: a 0-dim tensor, as in R torch, that works as a number
+  element <- x[2, 3, 4, 5]
+  expect_identical(dim(element), integer())
+  expect_identical(element$item(), a[2, 3, 4, 5])
+  expect_identical(as.numeric(element * 2), 2 * a[2, 3, 4, 5])
+  expect_identical(dim(element$view(c(1, 1))), c(1L, 1L))
+  expect_identical(dim(torch_tensor(7)$squeeze()), integer())
+  expect_identical(dim(torch_tensor(7)$view(integer())), integer())
   expect_identical(dim(x[2, 3, 4, 5, drop = FALSE]), c(1L, 1L, 1L, 1L))
   expect_false(x[1, ..]$requires_grad)
 })

@@ -147,3 +147,61 @@ test_that("a module's handles are released by the garbage collector", {
   gc()
   expect_identical(unetseg_live_handle_count(), before)
 })
+
+test_that("modules inherit, override and call super, with private members and active fields", {
+  base <- nn_module("base",
+    initialize = function(n) {
+      self$conv <- nn_conv2d(n, n, kernel_size = 1)
+      self$calls <- 0
+    },
+    forward = function(x) {
+      self$calls <- self$calls + 1
+      nnf_relu(self$conv(x))
+    },
+    describe = function() "base")
+  scaled <- nn_module("scaled", inherit = base,
+    initialize = function(n, scale) {
+      super$initialize(n)
+      private$scale <- scale
+    },
+    forward = function(x) super$forward(x) * private$scale,
+    private = list(scale = 1, secret = function() "hidden"),
+    active = list(
+      scale = function(value) {
+        if (missing(value)) return(private$scale)
+        private$scale <- value
+      },
+      n_weights = function(value) length(self$conv$weight),
+      reveal = function(value) private$secret()))
+  torch_manual_seed(3)
+  model <- scaled(2, scale = 3)
+  expect_s3_class(model, c("scaled", "base", "nn_module"))
+  expect_identical(names(model$parameters), c("conv.weight", "conv.bias"))
+  x <- torch_tensor(array(runif(2 * 2 * 4 * 4, -1, 1), c(2, 2, 4, 4)))
+  expected <- 3 * pmax(as.array(model$conv(x)), 0)
+  expect_equal(as.array(model(x)), expected, tolerance = 1e-6)
+  expect_identical(model$calls, 1)  # the parent's forward ran, through super
+  expect_identical(model$describe(), "base")  # inherited, not overridden
+  expect_identical(model$scale, 3)
+  model$scale <- 0.5
+  expect_identical(model$scale, 0.5)
+  expect_equal(as.array(model(x)), expected / 6, tolerance = 1e-6)
+  expect_identical(model$n_weights, 4L)
+  expect_identical(model$reveal, "hidden")
+  expect_null(model$secret)  # private members are not fields
+  expect_null(model$private)
+  # two modules of one constructor keep their own private members
+  other <- scaled(2, scale = 7)
+  expect_identical(c(model$scale, other$scale), c(0.5, 7))
+  # the inherited parameters train: gradients reach the parent's convolution
+  model(x)$sum()$backward()
+  expect_identical(dim(model$conv$weight$grad), c(2L, 2L, 1L, 1L))
+})
+
+test_that("nn_module refuses a bad inherit, private or active with a value_error", {
+  expect_unetseg_error(nn_module("a", inherit = function() NULL), "value_error", "inherit must be a constructor made by nn_module")
+  expect_unetseg_error(nn_module("a", private = 1), "value_error", "private must be a named list")
+  expect_unetseg_error(nn_module("a", active = list(x = 1)), "value_error", "active must be a named list of functions")
+  expect_unetseg_error(nn_module("a", NULL, function(x) x), "value_error", "must be named")
+  expect_unetseg_error(nn_module("a", forward = 1), "value_error", "forward must be a function")
+})
