@@ -19,7 +19,9 @@
 #' submodules, with torch's dotted names such as `"down_path.0.conv_block.conv_block.0.weight"`, the
 #' module's own first) and `training`, and the methods `train(mode = TRUE)`, `eval()`, `to(device = "cpu")`
 #' (the CPU is the only device), `cpu()`, `zero_grad()`, `add_module(name, module)`, `register_parameter(name,
-#' param)`, `children()` (a named list) and `modules()`; `length()` is the number of submodules and
+#' param)`, `children()` (a named list), `modules()`, `state_dict()` (the parameters) and
+#' `load_state_dict(state_dict)` (copies a named list of tensors or arrays into the parameters, every name
+#' and shape matching); `length()` is the number of submodules and
 #' `module[[i]]` the i-th one (as in [nn_module_list()]).
 #'
 #' @param classname (character) The class of the modules. Default: `"nn_module"` alone.
@@ -216,7 +218,11 @@ module_builtin_methods <- list(
   children = function(module) module_state(module)$modules,
   modules = function(module) module_tree(module),
   named_parameters = function(module) module_named_parameters(module),
-  state_dict = function(module) module_named_parameters(module)
+  state_dict = function(module) module_named_parameters(module),
+  load_state_dict = function(module, state_dict, ...) {
+    load_parameters(module_named_parameters(module), state_dict, call = sys.call())
+    invisible(module)
+  }
 )
 
 #' @rdname nn_module

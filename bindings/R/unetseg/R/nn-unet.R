@@ -4,12 +4,14 @@
 new_model <- function(handle) {
   state <- new_handle_object(handle, "unetseg_r_model_free", "unetseg_model_state")
   model <- function(x) model_forward(state, x)
-  class(model) <- c("unet", "nn_module")
+  class(model) <- c("unet", "unetseg_model", "nn_module")
   model
 }
 
 model_state <- function(model, call = sys.call(-1)) {
-  if (!inherits(model, "unet")) abort_value(sprintf("model must be a unet, got %s", class(model)[[1L]]), call = call)
+  if (!inherits(model, "unetseg_model")) {
+    abort_value(sprintf("model must be a unet made by unet() or torch_load(), got %s", class(model)[[1L]]), call = call)
+  }
   get("state", envir = environment(model), inherits = FALSE)
 }
 
@@ -93,7 +95,11 @@ model_methods <- list(
     lib_call("unetseg_r_model_zero_grad", handle_of(model_state(model)))
     invisible(model)
   },
-  state_dict = function(model) model_parameters(model_state(model))
+  state_dict = function(model) model_parameters(model_state(model)),
+  load_state_dict = function(model, state_dict, ...) {
+    load_parameters(model_parameters(model_state(model)), state_dict, call = sys.call())
+    invisible(model)
+  }
 )
 
 model_fields <- list(
@@ -111,7 +117,7 @@ model_fields <- list(
 #' @rdname unet
 #' @param x A `unet`.
 #' @param name A method or field: `train`, `eval`, `forward`, `to`, `cpu`, `zero_grad`, `state_dict`,
-#'   `parameters`, `training`, `config`, `parameter_count`.
+#'   `load_state_dict`, `parameters`, `training`, `config`, `parameter_count`.
 #' @export
 `$.nn_module` <- function(x, name) {
   field <- model_fields[[name]]
@@ -145,7 +151,14 @@ print.nn_module <- function(x, ...) {
 #' `torch_load(path)` reads such a file (written here, by the C API or by the CLI) into a new
 #' model in training mode.
 #'
-#' @param obj A `unet`.
+#' A module defined in R whose parameters have the names and shapes of a built-in `unet` (as the post's
+#' model written in R with [nn_module()]) is saved as that `unet` (its weights, dropout and mode), so the
+#' file is the same checkpoint the CLI, C and Python read, and `torch_load()` gives it back as the
+#' built-in `unet`, whose outputs are the same. Other modules defined in R are refused: keep their
+#' weights with `saveRDS(lapply(model$state_dict(), as.array), path)` and restore them with
+#' `model$load_state_dict(readRDS(path))`.
+#'
+#' @param obj A `unet`, or a module defined in R with a U-Net's parameters.
 #' @param path File path.
 #' @param ... Ignored (torch compatibility).
 #' @return `torch_save()`: `path`, invisibly; `torch_load()`: a `unet`.
@@ -157,8 +170,14 @@ print.nn_module <- function(x, ...) {
 #' loaded$config$depth
 #' @export
 torch_save <- function(obj, path, ...) {
-  if (!inherits(obj, "unet")) abort_value(sprintf("torch_save saves unet models, got %s", class(obj)[[1L]]))
-  lib_call("unetseg_r_model_save", handle_of(model_state(obj)), check_path(path, "path"))
+  call <- sys.call()
+  model <- unet_of(obj)
+  if (!inherits(model, "unetseg_model")) {
+    hint <- if (inherits(obj, "unetseg_module")) " (keep its weights with saveRDS(lapply(model$state_dict(), as.array), path))" else ""
+    abort_value(sprintf("torch_save saves a unet, or a module defined in R with a unet's parameter names and shapes; got %s%s",
+                        class(obj)[[1L]], hint), call = call)
+  }
+  lib_call("unetseg_r_model_save", handle_of(model_state(model)), check_path(path, "path"), .call = call)
   invisible(path)
 }
 

@@ -101,7 +101,7 @@ print_epoch_lines <- function(history) {
 #' `data_dir` (links resolved): inputs are
 #' never replaced.
 #'
-#' @param model A [unet()].
+#' @param model A [unet()], or a module defined in R with a unet's parameters (as the post's model).
 #' @param data_dir Folder of patient folders with masks.
 #' @param batch_size Slices per forward pass.
 #' @param predictions_dir,output_dir Folders to write into, or `NULL`.
@@ -118,7 +118,7 @@ print_epoch_lines <- function(history) {
 #' }
 #' @export
 unetseg_evaluate <- function(model, data_dir, batch_size = 8, predictions_dir = NULL, output_dir = NULL) {
-  state <- model_state(model)
+  state <- model_state(unet_of(model))
   optional <- function(path, name) if (is.null(path)) "" else check_path(path, name)
   result <- lib_call("unetseg_r_evaluate", handle_of(state), check_path(data_dir, "data_dir"),
                      as.integer(check_integer(batch_size, "batch_size")),
@@ -154,7 +154,7 @@ unetseg_evaluate <- function(model, data_dir, batch_size = 8, predictions_dir = 
 #' An `out_dir` that is, contains or lies inside `input` (links resolved) is refused: inputs are never
 #' replaced.
 #'
-#' @param model A [unet()].
+#' @param model A [unet()], or a module defined in R with a unet's parameters (as the post's model).
 #' @param input A TIFF file or a folder.
 #' @param out_dir Folder to write into.
 #' @return The number of masks written, invisibly.
@@ -166,7 +166,7 @@ unetseg_evaluate <- function(model, data_dir, batch_size = 8, predictions_dir = 
 #' }
 #' @export
 unetseg_predict <- function(model, input, out_dir) {
-  result <- lib_call("unetseg_r_predict", handle_of(model_state(model)), check_path(input, "input"),
+  result <- lib_call("unetseg_r_predict", handle_of(model_state(unet_of(model))), check_path(input, "input"),
                      check_path(out_dir, "out_dir"), written = double(1))
   invisible(as_length(result$written))
 }

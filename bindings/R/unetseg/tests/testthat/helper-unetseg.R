@@ -60,3 +60,24 @@ run_r <- function(code, env = character()) {
                                      env = c(libs, env)))
   output
 }
+
+# The post's dice loss, as its optimization section writes it.
+calc_dice_loss <- function(y_pred, y_true) {
+   smooth <- 1
+   y_pred <- y_pred$view(-1)
+   y_true <- y_true$view(-1)
+   intersection <- (y_pred * y_true)$sum()
+   1 - ((2 * intersection + smooth) / (y_pred$sum() + y_true$sum() + smooth))
+}
+
+# A synthetic data set of `patients` patients of `slices` slices of 32x32 (half of them with lesions) in the
+# post's folder names below a fresh folder `name`: kaggle_3m, and its split into data/mri_train and
+# data/mri_valid (2 validation patients). Returns the folder.
+post_data <- function(name, patients = 5, slices = 14, seed = 3) {
+  root <- fresh_dir(name)
+  synthesize_dataset(file.path(root, "kaggle_3m"), patients = patients, min_slices = slices, max_slices = slices,
+                     size = 32, seed = seed, lesion_fraction = 0.5)
+  split_patients(file.path(root, "kaggle_3m"), file.path(root, "data", "mri_train"), file.path(root, "data", "mri_valid"),
+                 n_valid = 2, seed = 777)
+  root
+}

@@ -205,3 +205,71 @@ test_that("nn_module refuses a bad inherit, private or active with a value_error
   expect_unetseg_error(nn_module("a", NULL, function(x) x), "value_error", "must be named")
   expect_unetseg_error(nn_module("a", forward = 1), "value_error", "forward must be a function")
 })
+
+test_that("torch_save writes the post's unet defined in R as the built-in unet's checkpoint", {
+  set.seed(5)
+  batch <- random_batch(2, 8)
+  torch_manual_seed(21)
+  model <- unet_r(depth = tiny$depth, n_filters = tiny$n_filters)
+  model$eval()
+  path <- file.path(fresh_dir("save-r-unet"), "model_1.pt")
+  torch_save(model, path)
+  loaded <- torch_load(path)
+  expect_s3_class(loaded, "unetseg_model")
+  expect_identical(loaded$config[c("depth", "n_filters", "channels_in", "n_classes")],
+                   list(depth = 3L, n_filters = 2L, channels_in = 3L, n_classes = 1L))
+  expect_equal(loaded$config$dropout, 0.6, tolerance = 1e-7)
+  loaded$eval()
+  expect_identical(as.numeric(loaded(batch[[1]])), as.numeric(model(batch[[1]])))
+  # the module itself is unchanged by the save
+  expect_false(model$training)
+  expect_identical(names(model$parameters), names(loaded$parameters))
+})
+
+test_that("other modules defined in R are refused by torch_save and keep their weights with load_state_dict", {
+  two_convs <- nn_module("unet",  # a class name that is not the built-in model's
+    initialize = function() {
+      self$a <- nn_conv2d(3, 4, kernel_size = 3, padding = 1)
+      self$b <- nn_conv2d(4, 1, kernel_size = 1)
+    },
+    forward = function(x) torch_sigmoid(self$b(nnf_relu(self$a(x)))))
+  torch_manual_seed(1)
+  model <- two_convs()
+  path <- file.path(fresh_dir("save-r-module"), "weights.rds")
+  expect_unetseg_error(torch_save(model, path), "value_error", "saveRDS")
+  expect_false(file.exists(path))
+  expect_unetseg_error(unetseg_evaluate(model, path), "value_error", "model must be a unet")
+  saveRDS(lapply(model$state_dict(), as.array), path)
+  torch_manual_seed(2)
+  other <- two_convs()
+  expect_false(identical(as.array(other$a$weight), as.array(model$a$weight)))
+  other$load_state_dict(readRDS(path))
+  x <- torch_tensor(array(runif(3 * 8 * 8), c(1, 3, 8, 8)))
+  expect_identical(as.array(other(x)), as.array(model(x)))
+  # tensors work as well as arrays; names and shapes must match
+  other$load_state_dict(model$state_dict())
+  state <- readRDS(path)
+  expect_unetseg_error(other$load_state_dict(state[-1]), "value_error", "missing a.weight; unexpected none")
+  expect_unetseg_error(other$load_state_dict(c(state, list(extra = 1))), "value_error", "unexpected extra")
+  state$b.bias <- c(1, 2)
+  expect_unetseg_error(other$load_state_dict(state), "value_error", "b.bias.*shape \\[2\\].*\\[1\\]")
+  expect_unetseg_error(other$load_state_dict(list(1, 2)), "value_error", "named list")
+})
+
+test_that("the built-in unet loads the state_dict of the post's unet defined in R", {
+  torch_manual_seed(8)
+  model <- unet_r(depth = 2, n_filters = 2)
+  builtin <- unet(depth = 2, n_filters = 2, seed = 1)
+  builtin$load_state_dict(model$state_dict())
+  expect_identical(lapply(builtin$parameters, as.numeric), lapply(model$parameters, as.numeric))
+  expect_unetseg_error(unet(depth = 3, n_filters = 2, seed = 1)$load_state_dict(model$state_dict()), "value_error", "missing")
+})
+
+test_that("unetseg_evaluate scores the post's unet defined in R as the built-in unet with its weights", {
+  data <- fixture_data()
+  torch_manual_seed(9)
+  model <- unet_r(depth = 2, n_filters = 2)
+  builtin <- unet(depth = 2, n_filters = 2, seed = 1)
+  builtin$load_state_dict(model$state_dict())
+  expect_identical(unetseg_evaluate(model, data$valid)$volumes, unetseg_evaluate(builtin, data$valid)$volumes)
+})

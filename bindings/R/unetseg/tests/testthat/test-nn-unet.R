@@ -100,7 +100,7 @@ test_that("torch_save and torch_load round-trip a model", {
   x <- random_batch(1, 8)[[1]]
   expect_identical(as.numeric(loaded(x)), as.numeric(model(x)))
   expect_identical(names(loaded$parameters), names(model$parameters))
-  expect_unetseg_error(torch_save(torch_tensor(1), path), "value_error", "saves unet models")
+  expect_unetseg_error(torch_save(torch_tensor(1), path), "value_error", "saves a unet, or a module defined in R")
   expect_unetseg_error(torch_save(model, file.path(tempdir(), "no", "such", "dir", "m.pt")), "runtime_error")
   expect_unetseg_error(torch_load(""), "value_error", "path must be a non-empty string")
 })

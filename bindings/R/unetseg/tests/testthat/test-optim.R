@@ -79,13 +79,6 @@ test_that("nnf_binary_cross_entropy is torch's mean BCE with logs clamped at -10
 })
 
 test_that("nnf_dice_loss equals the post's calc_dice_loss", {
-  calc_dice_loss <- function(y_pred, y_true) {
-    smooth <- 1
-    y_pred <- y_pred$view(-1)
-    y_true <- y_true$view(-1)
-    intersection <- (y_pred * y_true)$sum()
-    1 - ((2 * intersection + smooth) / (y_pred$sum() + y_true$sum() + smooth))
-  }
   batch <- random_batch(2, 8)
   prediction <- unet(depth = 2, n_filters = 2, seed = 1)(batch[[1]])
   expect_equal(nnf_dice_loss(prediction, batch[[2]])$item(), calc_dice_loss(prediction, batch[[2]])$item(), tolerance = 1e-6)

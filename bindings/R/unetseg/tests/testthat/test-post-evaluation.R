@@ -1,19 +1,10 @@
-# The post's sections after its data download, copied verbatim (its dataset code's magick/zeallot helpers
-# and the augmentation grid's zeallot/ggplot code aside), on a small synthetic data set with the
-# post's folder names, its training run replaced by a small model saved as model_20.pt, and plots into a
-# temporary PNG device.
-
-post_evaluation_data <- function() {
-  root <- fresh_dir("post-evaluation")
-  synthesize_dataset(file.path(root, "kaggle_3m"), patients = 5, min_slices = 14, max_slices = 14, size = 32,
-                     seed = 3, lesion_fraction = 0.5)
-  split_patients(file.path(root, "kaggle_3m"), file.path(root, "data", "mri_train"), file.path(root, "data", "mri_valid"),
-                 n_valid = 2, seed = 777)
-  root
-}
+# The post's dataset check, data loaders and evaluation section, copied verbatim, on a small synthetic
+# data set with the post's folder names (helper post_data()), its training run replaced by a small model
+# saved as model_20.pt, and plots into a temporary PNG device. test-post-sections.R runs the augmentation
+# grid and the training loop.
 
 test_that("the post's dataset check, data loaders and evaluation section run verbatim", {
-  root <- post_evaluation_data()
+  root <- post_data("post-evaluation")
   old <- setwd(root)
   on.exit(setwd(old), add = TRUE)
   png(file.path(root, "plots-%02d.png"), width = 800, height = 300)
@@ -59,16 +50,9 @@ test_that("the post's dataset check, data loaders and evaluation section run ver
   expect_identical(dim(mask$squeeze()), c(32L, 32L))
   expect_identical(length(valid_dl), 7L)
 
-  # the model section's device line and the optimization section's loss, verbatim; a small model stands
-  # for the 20 epochs of training and is saved under the name the evaluation loads
+  # the model section's device line, verbatim (the optimization section's calc_dice_loss is the
+  # helper's); a small model stands for the 20 epochs of training, saved under the name the evaluation loads
   device <- torch_device(if(cuda_is_available()) "cuda" else "cpu")
-  calc_dice_loss <- function(y_pred, y_true) {
-     smooth <- 1
-     y_pred <- y_pred$view(-1)
-     y_true <- y_true$view(-1)
-     intersection <- (y_pred * y_true)$sum()
-     1 - ((2 * intersection + smooth) / (y_pred$sum() + y_true$sum() + smooth))
-  }
   torch_save(unet(depth = 2, n_filters = 2)$to(device = device), "model_20.pt")
 
   output <- capture.output({

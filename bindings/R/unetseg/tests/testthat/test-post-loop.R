@@ -7,13 +7,6 @@ post_loop_losses <- function(seed, epochs = 2) {
   model <- unet(depth = 2, n_filters = 2)
   optimizer <- optim_sgd(model$parameters, lr = 0.1, momentum = 0.9)
   scheduler <- lr_one_cycle(optimizer, max_lr = 0.1, steps_per_epoch = length(train_dl), epochs = epochs)
-  calc_dice_loss <- function(y_pred, y_true) {
-    smooth <- 1
-    y_pred <- y_pred$view(-1)
-    y_true <- y_true$view(-1)
-    intersection <- (y_pred * y_true)$sum()
-    1 - ((2 * intersection + smooth) / (y_pred$sum() + y_true$sum() + smooth))
-  }
   losses <- c()
   for (epoch in 1:epochs) {
     model$train()

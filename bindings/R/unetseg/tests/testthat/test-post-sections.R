@@ -1,8 +1,9 @@
 # The post's augmentation grid and its training loop, copied verbatim (the transcription's typos in
 # `img_and_mask <- valid_ds[77]`, `valid_ds$rotate`, `bce_loss <- nnf_binary_cross_entropy`, ... fixed),
 # with the packages the post loads for them (zeallot's `%<-%`, the tidyverse's tibble, tidyr, dplyr and
-# purrr, ggplot2 and cowplot), on a small synthetic data set with the post's folder names. The post's
-# model definition is sourced from inst/examples/post_unet.R (test-nn-module.R checks it), at a small size.
+# purrr, ggplot2 and cowplot), on a small synthetic data set with the post's folder names (helper
+# post_data()). The post's model definition is sourced from inst/examples/post_unet.R (test-nn-module.R
+# checks it), at a small size, and its calc_dice_loss is the helper's.
 
 suppressPackageStartupMessages({
   library(zeallot)
@@ -14,17 +15,8 @@ suppressPackageStartupMessages({
   library(cowplot)
 })
 
-post_sections_data <- function() {
-  root <- fresh_dir("post-sections")
-  synthesize_dataset(file.path(root, "kaggle_3m"), patients = 5, min_slices = 40, max_slices = 40, size = 32,
-                     seed = 5, lesion_fraction = 0.5)
-  split_patients(file.path(root, "kaggle_3m"), file.path(root, "data", "mri_train"), file.path(root, "data", "mri_valid"),
-                 n_valid = 2, seed = 777)
-  root
-}
-
 test_that("the post's augmentation grid runs verbatim with zeallot, the tidyverse, ggplot2 and cowplot", {
-  root <- post_sections_data()
+  root <- post_data("post-sections", slices = 40, seed = 5)
   old <- setwd(root)
   on.exit(setwd(old), add = TRUE)
   png(file.path(root, "grid.png"), width = 600, height = 400)
@@ -80,7 +72,7 @@ test_that("the post's augmentation grid runs verbatim with zeallot, the tidyvers
 })
 
 test_that("the post's training loop runs verbatim with zeallot's %<-% and saves a model per epoch", {
-  root <- post_sections_data()
+  root <- post_data("post-sections", slices = 40, seed = 5)
   old <- setwd(root)
   on.exit(setwd(old), add = TRUE)
   torch_manual_seed(777)
@@ -93,14 +85,7 @@ test_that("the post's training loop runs verbatim with zeallot's %<-% and saves 
   valid_dl <- dataloader(valid_ds, batch_size)
   source(system.file("examples", "post_unet.R", package = "unetseg"), local = TRUE)
   device <- torch_device(if(cuda_is_available()) "cuda" else "cpu")
-  model <- unet(depth = 2, n_filters = 2)$to(device = device)
-  calc_dice_loss <- function(y_pred, y_true) {
-     smooth <- 1
-     y_pred <- y_pred$view(-1)
-     y_true <- y_true$view(-1)
-     intersection <- (y_pred * y_true)$sum()
-     1 - ((2 * intersection + smooth) / (y_pred$sum() + y_true$sum() + smooth))
-  }
+  model <- unet_r(depth = 2, n_filters = 2)$to(device = device)  # the post's model, defined in R
   dice_weight <- 0.3
   optimizer <- optim_sgd(model$parameters, lr = 0.1, momentum = 0.9)
   num_epochs <- 2  # the post trains for 20
