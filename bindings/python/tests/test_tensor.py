@@ -205,3 +205,32 @@ def test_results_outlive_their_inputs():
     a.close()
     loss.backward()  # the graph inside the library keeps a alive
     np.testing.assert_array_equal(grad_view.numpy(), A.reshape(-1))
+
+
+def test_indexing_follows_torch_and_numpy():
+    a = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)
+    x = unetseg.Tensor(a, requires_grad=True)
+    for key in [1, -1, (1, 2), (slice(None), 1), (slice(None), slice(1, 2)), (Ellipsis, 0), (0, Ellipsis, 1),
+                (None, 1), [1, 0], (slice(None), [2, 0], 1), np.array([True, False]), (slice(None, None, 2),)]:
+        got = x[key]
+        assert isinstance(got, unetseg.Tensor)
+        assert got.shape == a[key].shape, key
+        np.testing.assert_array_equal(got.numpy(), a[key])
+        assert not got.requires_grad
+    element = x[1, 2, 3, 4]
+    assert element.shape == () and element.item() == a[1, 2, 3, 4]
+    assert x[0:1].shape == (1, 3, 4, 5)  # a slice keeps the dimension
+
+
+def test_bad_indices_raise_index_and_type_errors():
+    x = unetseg.Tensor(np.zeros((2, 3), dtype=np.float32))
+    with pytest.raises(IndexError):
+        x[2]
+    with pytest.raises(IndexError):
+        x[0, 0, 0]
+    with pytest.raises(IndexError):
+        x[np.array([True])]
+    with pytest.raises(TypeError, match="for a tensor index use its .numpy()"):
+        x[unetseg.Tensor(np.zeros(1, dtype=np.float32))]
+    with pytest.raises(IndexError):
+        x["a"]

@@ -126,6 +126,16 @@ class Tensor(OwnedHandle):
         values = self.numpy()
         return values if dtype is None else values.astype(dtype, copy=False)
 
+    def __getitem__(self, key: Any) -> "Tensor":
+        """Indexing as torch and numpy do it: integers (negative from the end), slices, ``...``, ``None``,
+        integer lists or arrays and boolean masks; ``x[i]`` drops the dimension, ``x[i:i+1]`` keeps it, and
+        an index that drops every dimension gives a 0-dimensional tensor. The result is a new tensor (a
+        copy, unlike torch's views) that records no graph. An index out of range raises ``IndexError``."""
+        if isinstance(key, Tensor) or (isinstance(key, tuple) and any(isinstance(k, Tensor) for k in key)):
+            raise TypeError("index a Tensor with integers, slices, ..., None, lists or numpy arrays; "
+                            "for a tensor index use its .numpy()")
+        return Tensor(self.numpy()[key])
+
     def tolist(self) -> Any:
         """The values as (nested) Python lists, or a float for a 0-dimensional tensor."""
         return self.numpy().tolist()
