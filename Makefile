@@ -18,7 +18,7 @@ LIB_BUILD := UNETSEG_EMIT_HEADER=$(RAW_HEADER) $(SWIFT) build -c release -j $(JO
 VERSION := $(shell sed -n 's/^let libraryVersion: StaticString = "\(.*\)"/\1/p' Sources/UNetSegC/Library.swift)
 
 .PHONY: all setup build lib lib-cli header check-header install python-package system-info test test-swift test-cli \
-    test-c test-python test-r test-sanitize test-fuzz-corpus test-faults fuzz r-package examples-c bench demo clean
+    test-c test-python test-r test-mpi test-sanitize test-fuzz-corpus test-faults fuzz r-package examples-c bench demo clean
 
 all: build
 
@@ -69,8 +69,8 @@ system-info: lib-cli
 	@$(LIB_CLI) info
 
 ## test: every test suite (Swift, Swift under AddressSanitizer and ThreadSanitizer, the fuzz corpora, then
-## CLI, fault injection, C, Python and R)
-test: setup system-info test-swift test-sanitize test-fuzz-corpus test-cli test-faults test-c test-python test-r
+## CLI, fault injection, distributed training on Open MPI, C, Python and R)
+test: setup system-info test-swift test-sanitize test-fuzz-corpus test-cli test-faults test-mpi test-c test-python test-r
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
@@ -111,6 +111,12 @@ $(FAULTFS): Tests/faults/faultfs.c
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O1 -shared -fPIC $< -o $@ -ldl
 test-faults: lib-cli $(FAULTFS)
 	Tests/faults/run-tests $(LIB_CLI) $(FAULTFS)
+
+## test-mpi: `mpirun --oversubscribe -np 2 unetseg train` on tiny synthetic data (loopback only): the same
+## losses as one process, identical weights on both ranks, kill of a rank then --resume, a rank that cannot
+## read a file; skipped, saying so, when mpirun is not installed (scripts/setup installs Open MPI)
+test-mpi: lib-cli
+	Tests/mpi/run-tests $(LIB_CLI)
 
 ## test-c: the C API tests (gcc -Werror, AddressSanitizer, exported symbols, env -i, install)
 test-c: lib lib-cli
