@@ -158,7 +158,8 @@ test-python: lib lib-cli
 ## bench: the benchmark tables (release build): ops, loader, a training step and an inference pass beside
 ## PyTorch and ONNX Runtime when they are installed (interleaved rounds, one run), and a training step inside
 ## an R session started with OPENBLAS_CORETYPE=Prescott against the CLI's, and the post's U-Net defined in
-## Python (unetseg.nn) and in R (nn_module) against the built-in model (a training step each, interleaved)
+## Python (unetseg.nn) and in R (nn_module) against the built-in model (a training step each, interleaved),
+## and a training step on 1 rank x 2 threads against 2 ranks x 1 thread under mpirun (scripts/bench-mpi)
 bench: build r-package
 	$(RELEASE)/unetseg bench ops
 	$(RELEASE)/unetseg bench loader
@@ -166,6 +167,7 @@ bench: build r-package
 	R_LIBS=$(CURDIR)/$(R_LIBRARY) UNETSEG_LIB=$(CURDIR)/$(LIB) scripts/bench-r-vs-cli $(RELEASE)/unetseg
 	UNETSEG_LIB=$(CURDIR)/$(LIB) $(PYTHON) scripts/bench-python-module
 	R_LIBS=$(CURDIR)/$(R_LIBRARY) UNETSEG_LIB=$(CURDIR)/$(LIB) scripts/bench-r-module
+	scripts/bench-mpi $(RELEASE)/unetseg
 
 ## demo: synthetic data, split, training, evaluation and pictures in $(DEMO)/ (about 5 minutes on 2 cores)
 DEMO ?= demo
