@@ -114,9 +114,10 @@ test-faults: lib-cli $(FAULTFS)
 
 ## test-mpi: `mpirun --oversubscribe -np 2 unetseg train` on tiny synthetic data (loopback only): the same
 ## losses as one process, identical weights on both ranks, kill of a rank then --resume, a rank that cannot
-## read a file; skipped, saying so, when mpirun is not installed (scripts/setup installs Open MPI)
-test-mpi: lib-cli
-	Tests/mpi/run-tests $(LIB_CLI)
+## read a file, and the same run from Python and R; skipped, saying so, when mpirun is not installed
+## (scripts/setup installs Open MPI)
+test-mpi: r-package lib-cli
+	Tests/mpi/run-tests $(LIB_CLI) $(LIB) $(R_LIBRARY)
 
 ## test-c: the C API tests (gcc -Werror, AddressSanitizer, exported symbols, env -i, install)
 test-c: lib lib-cli
