@@ -34,7 +34,8 @@ extension BatchSource {
 /// batches (at most `2 · workers` ahead); the batches are the same whatever the worker count.
 public final class DataLoader: Sendable {
     /// One batch: stacked images `[B, C, H, W]`, stacked masks `[B, M, H, W]` (row-major NCHW), and the
-    /// source index of each of the B items.
+    /// source index of each of the B items. A sharded loader's part of a short batch may be empty: no
+    /// indices, and `[0]`-shaped tensors.
     public struct Batch: Sendable {
         /// Images, `[B, C, H, W]`.
         public var images: Tensor

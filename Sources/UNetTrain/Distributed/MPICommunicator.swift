@@ -52,14 +52,17 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         world.mpi.finish()
     }
 
+    /// `MPI_Allgather` of `bytes` bytes per rank over `MPI_COMM_WORLD`.
     public func allGather(_ send: UnsafeRawPointer, into receive: UnsafeMutableRawPointer, bytesPerRank bytes: Int32) {
         mpi.allGather(send, receive, bytesPerRank: bytes)
     }
 
+    /// `MPI_Alltoall` of `bytes` bytes per rank pair over `MPI_COMM_WORLD`.
     public func allToAll(_ send: UnsafeRawPointer, into receive: UnsafeMutableRawPointer, bytesPerRank bytes: Int32) {
         mpi.allToAll(send, receive, bytesPerRank: bytes)
     }
 
+    /// `MPI_Bcast` of `bytes` bytes from `root` over `MPI_COMM_WORLD`.
     public func broadcast(_ buffer: UnsafeMutableRawPointer, bytes: Int32, from root: Int) {
         mpi.broadcast(buffer, bytes: bytes, root: Int32(truncatingIfNeeded: root))
     }
