@@ -75,41 +75,41 @@ public final class Trainer {
         else { ranks = SingleProcessCommunicator() }
         self.communicator = ranks
         do {
-        try options.validate()
-        self.options = options
-        let shard = try BatchShard(rank: ranks.rank, ranks: ranks.size)
-        if let threads = options.threads { Parallel.setThreadCount(threads) }
-        let trainSet = try BrainSegDataset(root: options.trainDir, augmentation: options.augmentation,
-                                           randomSampling: options.randomSampling, seed: options.seed,
-                                           size: options.imageSize)
-        let (h, w) = (trainSet.height, trainSet.width)
-        let (memory, overflow) = options.model.estimatedMemory(batch: options.batchSize, height: h, width: w,
-                                                               training: true)
-            .addingReportingOverflow(DataLoader.estimatedMemory(itemElements: 4 * h * w,
-                                                                batchSize: options.batchSize,
-                                                                workers: options.loaderWorkers))
-        try MemoryBudget.require(overflow ? Int.max : memory, for: "training on batches of \(options.batchSize) "
-            + "images of \(h)x\(w) with \(options.loaderWorkers) loader workers")
-        trainLoader = try DataLoader(source: trainSet, batchSize: options.batchSize, shuffle: false,
-                                     workers: options.loaderWorkers, seed: options.seed, shard: shard)
-        if options.validDir.isEmpty {
-            validLoader = nil
-        } else {
-            let validSet = try BrainSegDataset(root: options.validDir, augmentation: nil, randomSampling: false,
-                                               seed: options.seed, size: options.imageSize)
-            validLoader = try DataLoader(source: validSet, batchSize: options.batchSize, workers: options.loaderWorkers,
-                                         shard: shard)
-        }
-        var modelGenerator = RandomGenerator(seed: options.seed)
-        model = try UNet(options.model, generator: &modelGenerator)
-        optimizer = try SGD(model.parameters, learningRate: Float(options.learningRate), momentum: options.momentum)
-        scheduler = try OneCycleLR(optimizer: optimizer, maxLR: options.learningRate, epochs: options.epochs,
-                                   stepsPerEpoch: trainLoader.batchCount)
-        if ranks.rank == 0 {
-            if !options.resume { try Trainer.prepareNewRunFolder(options.outDir, overwrite: options.overwrite) }
-            try FileSystem.makeDirectories(options.outDir)
-        }
-        if options.resume { try restore() }
+            try options.validate()
+            self.options = options
+            let shard = try BatchShard(rank: ranks.rank, ranks: ranks.size)
+            if let threads = options.threads { Parallel.setThreadCount(threads) }
+            let trainSet = try BrainSegDataset(root: options.trainDir, augmentation: options.augmentation,
+                                               randomSampling: options.randomSampling, seed: options.seed,
+                                               size: options.imageSize)
+            let (h, w) = (trainSet.height, trainSet.width)
+            let (memory, overflow) = options.model.estimatedMemory(batch: options.batchSize, height: h, width: w,
+                                                                   training: true)
+                .addingReportingOverflow(DataLoader.estimatedMemory(itemElements: 4 * h * w,
+                                                                    batchSize: options.batchSize,
+                                                                    workers: options.loaderWorkers))
+            try MemoryBudget.require(overflow ? Int.max : memory, for: "training on batches of \(options.batchSize) "
+                + "images of \(h)x\(w) with \(options.loaderWorkers) loader workers")
+            trainLoader = try DataLoader(source: trainSet, batchSize: options.batchSize, shuffle: false,
+                                         workers: options.loaderWorkers, seed: options.seed, shard: shard)
+            if options.validDir.isEmpty {
+                validLoader = nil
+            } else {
+                let validSet = try BrainSegDataset(root: options.validDir, augmentation: nil, randomSampling: false,
+                                                   seed: options.seed, size: options.imageSize)
+                validLoader = try DataLoader(source: validSet, batchSize: options.batchSize,
+                                             workers: options.loaderWorkers, shard: shard)
+            }
+            var modelGenerator = RandomGenerator(seed: options.seed)
+            model = try UNet(options.model, generator: &modelGenerator)
+            optimizer = try SGD(model.parameters, learningRate: Float(options.learningRate), momentum: options.momentum)
+            scheduler = try OneCycleLR(optimizer: optimizer, maxLR: options.learningRate, epochs: options.epochs,
+                                       stepsPerEpoch: trainLoader.batchCount)
+            if ranks.rank == 0 {
+                if !options.resume { try Trainer.prepareNewRunFolder(options.outDir, overwrite: options.overwrite) }
+                try FileSystem.makeDirectories(options.outDir)
+            }
+            if options.resume { try restore() }
         } catch {
             try ranks.agree(error)
             throw error
