@@ -18,7 +18,7 @@ LIB_BUILD := UNETSEG_EMIT_HEADER=$(RAW_HEADER) $(SWIFT) build -c release -j $(JO
 VERSION := $(shell sed -n 's/^let libraryVersion: StaticString = "\(.*\)"/\1/p' Sources/UNetSegC/Library.swift)
 
 .PHONY: all setup build lib lib-cli header check-header install python-package system-info test test-swift test-cli \
-    test-c test-python test-r test-sanitize test-fuzz-corpus test-faults fuzz r-package examples-c bench demo clean
+    test-c test-python test-r test-mpi test-sanitize test-fuzz-corpus test-faults fuzz r-package examples-c bench demo clean
 
 all: build
 
@@ -69,8 +69,8 @@ system-info: lib-cli
 	@$(LIB_CLI) info
 
 ## test: every test suite (Swift, Swift under AddressSanitizer and ThreadSanitizer, the fuzz corpora, then
-## CLI, fault injection, C, Python and R)
-test: setup system-info test-swift test-sanitize test-fuzz-corpus test-cli test-faults test-c test-python test-r
+## CLI, fault injection, distributed training on Open MPI, C, Python and R)
+test: setup system-info test-swift test-sanitize test-fuzz-corpus test-cli test-faults test-mpi test-c test-python test-r
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
@@ -112,6 +112,13 @@ $(FAULTFS): Tests/faults/faultfs.c
 test-faults: lib-cli $(FAULTFS)
 	Tests/faults/run-tests $(LIB_CLI) $(FAULTFS)
 
+## test-mpi: `mpirun --oversubscribe -np 2 unetseg train` on tiny synthetic data (loopback only): the same
+## losses as one process, identical weights on both ranks, kill of a rank then --resume, a rank that cannot
+## read a file, and the same run from Python and R; skipped, saying so, when mpirun is not installed
+## (scripts/setup installs Open MPI)
+test-mpi: r-package lib-cli
+	Tests/mpi/run-tests $(LIB_CLI) $(LIB) $(R_LIBRARY)
+
 ## test-c: the C API tests (gcc -Werror, AddressSanitizer, exported symbols, env -i, install)
 test-c: lib lib-cli
 	UNETSEG_CLI=$(LIB_CLI) Tests/c/run-tests $(LIB) $(RAW_HEADER)
@@ -152,7 +159,8 @@ test-python: lib lib-cli
 ## bench: the benchmark tables (release build): ops, loader, a training step and an inference pass beside
 ## PyTorch and ONNX Runtime when they are installed (interleaved rounds, one run), and a training step inside
 ## an R session started with OPENBLAS_CORETYPE=Prescott against the CLI's, and the post's U-Net defined in
-## Python (unetseg.nn) and in R (nn_module) against the built-in model (a training step each, interleaved)
+## Python (unetseg.nn) and in R (nn_module) against the built-in model (a training step each, interleaved),
+## and a training step on 1 rank x 2 threads against 2 ranks x 1 thread under mpirun (scripts/bench-mpi)
 bench: build r-package
 	$(RELEASE)/unetseg bench ops
 	$(RELEASE)/unetseg bench loader
@@ -160,6 +168,7 @@ bench: build r-package
 	R_LIBS=$(CURDIR)/$(R_LIBRARY) UNETSEG_LIB=$(CURDIR)/$(LIB) scripts/bench-r-vs-cli $(RELEASE)/unetseg
 	UNETSEG_LIB=$(CURDIR)/$(LIB) $(PYTHON) scripts/bench-python-module
 	R_LIBS=$(CURDIR)/$(R_LIBRARY) UNETSEG_LIB=$(CURDIR)/$(LIB) scripts/bench-r-module
+	scripts/bench-mpi $(RELEASE)/unetseg
 
 ## demo: synthetic data, split, training, evaluation and pictures in $(DEMO)/ (about 5 minutes on 2 cores)
 DEMO ?= demo

@@ -935,7 +935,7 @@ extern int32_t unetseg_synthetic_write(char const *root, unetseg_synthetic_param
 
 /// The post's run: 20 epochs of batches of 4, one-cycle up to lr 0.1 with SGD momentum 0.9, the post's
 /// model, loss 0.3 * dice + 0.7 * bce, augmentation (0.05, 15, 0.5), lesion-weighted sampling, seed 777,
-/// the current threads, 1 loader thread, no resume, no overwrite, a checkpoint per epoch. The three folders are NULL:
+/// the current threads, 1 loader thread, no resume, no overwrite, a checkpoint per epoch, one process. The three folders are NULL:
 /// set train_dir and out_dir (and valid_dir for validation losses).
 extern unetseg_train_params unetseg_train_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
@@ -951,6 +951,13 @@ extern unetseg_train_params unetseg_train_default_params(void) UNETSEG_NOEXCEPT 
 /// They are called on this thread and may call into the library. The epoch lines of the post
 /// ("Epoch 1, training: loss:0.304232, bce: 0.148578, dice: 0.667423") also go to the log callback (info).
 /// With params->threads > 0 the library's thread count is set to it and stays so.
+/// With params->distributed, this process is one rank of an Open MPI job (mpirun -np N program): every
+/// rank calls unetseg_train with the same params; each computes its share of every global batch of
+/// batch_size, gradients are summed in a fixed order, and every rank ends with the same weights and the same
+/// metrics (those of one process with that batch, to float rounding). Only rank 0 writes out_dir and logs
+/// the epoch lines; the callbacks run on every rank, and a callback returning false on any rank stops all.
+/// An error on any rank (a file it cannot read, named) is returned by every rank, its message starting
+/// "rank R of N: ". UNETSEG_STATUS_IO when Open MPI (libmpi.so.40) cannot be loaded.
 /// Returns UNETSEG_STATUS_OK, with the last epoch's metrics in *out_last_epoch and a new handle to the
 /// trained model in *out_model (free it with unetseg_model_free; in training mode), each of which may be
 /// NULL when not wanted. UNETSEG_STATUS_INVALID_ARGUMENT for a NULL params, a missing folder name, a field

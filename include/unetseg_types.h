@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /** Version of the C API this header describes; unetseg_api_version() returns the library's. */
-#define UNETSEG_API_VERSION 3
+#define UNETSEG_API_VERSION 4
 
 /** Most dimensions a tensor may have: a shape array of UNETSEG_MAX_NDIM elements always suffices. */
 #define UNETSEG_MAX_NDIM 8
@@ -248,6 +248,11 @@ typedef struct unetseg_train_params {
                                     epoch), not just the last (only files of this call are ever deleted): true */
     bool overwrite;         /* start a new run in a non-empty out_dir, deleting the earlier run's checkpoints,
                                state and logs first: false (a non-empty out_dir is refused unless resume) */
+    bool distributed;       /* train as one rank of an Open MPI job (every process of `mpirun -np N` calls
+                               unetseg_train with the same params): batch_size is the global batch, each
+                               rank computes its share, rank 0 alone writes out_dir. Needs Open MPI's
+                               libmpi.so.40 at run time; MPI is initialised here unless the host did
+                               (finalised at exit). Calls must come from the thread of the first one: false */
 } unetseg_train_params;
 
 /** Progress of one training batch, as unetseg_train() reports it. */

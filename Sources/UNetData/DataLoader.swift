@@ -34,7 +34,8 @@ extension BatchSource {
 /// batches (at most `2 · workers` ahead); the batches are the same whatever the worker count.
 public final class DataLoader: Sendable {
     /// One batch: stacked images `[B, C, H, W]`, stacked masks `[B, M, H, W]` (row-major NCHW), and the
-    /// source index of each of the B items.
+    /// source index of each of the B items. A sharded loader's part of a short batch may be empty: no
+    /// indices, and `[0]`-shaped tensors.
     public struct Batch: Sendable {
         /// Images, `[B, C, H, W]`.
         public var images: Tensor
@@ -58,13 +59,16 @@ public final class DataLoader: Sendable {
     public let seed: UInt64
     /// `source.count` when the loader was made.
     public let itemCount: Int
+    /// The part of every batch this loader builds (`BatchShard.whole` but in a distributed run, where each
+    /// rank builds its shard of the same global batches; a rank's shard may be empty).
+    public let shard: BatchShard
 
     /// Most background threads a loader may use.
     public static let maximumWorkers = 64
 
     /// A loader over `source`. Throws for `batchSize` < 1, `workers` outside 0…64 or a negative count.
     public init(source: any BatchSource, batchSize: Int, shuffle: Bool = false, dropLast: Bool = false,
-                workers: Int = 0, seed: UInt64 = 0) throws(UnetsegError) {
+                workers: Int = 0, seed: UInt64 = 0, shard: BatchShard = .whole) throws(UnetsegError) {
         try checkArgument(batchSize >= 1, "data loader: batch size \(batchSize) is not ≥ 1")
         try checkArgument(workers >= 0 && workers <= DataLoader.maximumWorkers,
                     "data loader: worker count \(workers) is not in 0...\(DataLoader.maximumWorkers)")
@@ -82,6 +86,7 @@ public final class DataLoader: Sendable {
         self.workers = workers
         self.seed = seed
         self.itemCount = count
+        self.shard = shard
     }
 
     /// Estimated bytes of the batches a loader holds at once: with workers, `2 · workers` waiting, one
@@ -121,9 +126,12 @@ public final class DataLoader: Sendable {
     }
 
     /// Builds the batch of the given source indices, or returns nil if `cancelled` turns true in between.
+    /// No indices (an empty shard) give an empty batch: `[0]`-shaped tensors and no indices.
     static func buildBatch(source: any BatchSource, indices: [Int], epoch: Int,
                            cancelled: () -> Bool) throws(UnetsegError) -> Batch? {
-        guard let firstIndex = indices.first else { throw .internal("data loader: empty batch") }
+        guard let firstIndex = indices.first else {
+            return Batch(images: try Tensor.zeros([0]), masks: try Tensor.zeros([0]), indices: [])
+        }
         let first = try source.item(firstIndex, epoch: epoch)
         let imageShape = first.image.shape, maskShape = first.mask.shape
         try checkArgument(imageShape.count == 3 && maskShape.count == 3 && maskShape[1] == imageShape[1] && maskShape[2] == imageShape[2],
@@ -210,8 +218,15 @@ public final class DataLoader: Sendable {
         }
     }
 
-    /// Positions in the epoch's order that batch `b` covers.
-    func batchIndices(_ b: Int) -> Range<Int> { (b * batchSize)..<min((b + 1) * batchSize, itemCount) }
+    /// Items in global batch `b` (all ranks' shards together): `batchSize`, or fewer for the last.
+    public func itemsInBatch(_ b: Int) -> Int { max(0, min((b + 1) * batchSize, itemCount) - b * batchSize) }
+
+    /// Positions in the epoch's order that batch `b` covers: this loader's shard of them.
+    func batchIndices(_ b: Int) -> Range<Int> {
+        let start = b * batchSize
+        let part = shard.range(ofBatchOf: itemsInBatch(b))
+        return (start + part.lowerBound)..<(start + part.upperBound)
+    }
 }
 
 /// Background threads that build the batches of one epoch ahead of the consumer.

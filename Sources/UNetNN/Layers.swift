@@ -77,6 +77,10 @@ public final class ReLU: Module, Layer {
 public final class DropoutRandomness {
     /// The generator the dropout layers draw from, in order of their use in the forward pass.
     public var generator: RandomGenerator
+    /// In a distributed run, this rank's item positions within the global batch and that batch's size: each
+    /// layer then draws, for this rank's items, the masks a one-process run on the global batch draws for
+    /// them, and advances past the whole global batch. nil: the input is the whole batch.
+    public var shard: (items: Range<Int>, globalItems: Int)?
     /// A source starting at `generator`.
     public init(_ generator: RandomGenerator) { self.generator = generator }
 }
@@ -97,7 +101,18 @@ public final class Dropout: Module, Layer {
 
     /// Drops elements of `input` in training mode; the identity in evaluation mode.
     public func callAsFunction(_ input: Tensor) throws(UnetsegError) -> Tensor {
-        try input.dropout(p: p, training: isTraining, generator: &randomness.generator)
+        guard let shard = randomness.shard, isTraining, p > 0, p < 1 else {
+            return try input.dropout(p: p, training: isTraining, generator: &randomness.generator)
+        }
+        let items = input.shape.first ?? 0
+        try checkArgument(items == shard.items.count,
+                          "Dropout: input of \(items) items for a shard of \(shard.items.count)")
+        let perItem = UInt64(items > 0 ? input.count / items : 0)
+        let start = randomness.generator
+        var generator = RandomGenerator(seed: start.seed, position: start.position &+ UInt64(shard.items.lowerBound) &* perItem)
+        let output = try input.dropout(p: p, training: true, generator: &generator)
+        randomness.generator = RandomGenerator(seed: start.seed, position: start.position &+ UInt64(shard.globalItems) &* perItem)
+        return output
     }
 }
 

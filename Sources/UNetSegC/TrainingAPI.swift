@@ -66,6 +66,7 @@ extension unetseg_train_params {
         options.resume = resume
         options.checkpointEveryEpoch = checkpoint_every_epoch
         options.overwrite = overwrite
+        options.distributed = distributed
         try options.validate()
         return options
     }
@@ -77,11 +78,14 @@ extension unetseg_train_params {
         throws(UnetsegError) -> (model: ModelHandle, history: [unetseg_epoch_metrics]) {
         let options = try validatedOptions()
         let trainer = try Trainer(options: options)
-        Log.emit(UNETSEG_LOG_INFO, "training \(trainer.model.parameterCount) parameters on \(trainer.trainLoader.itemCount) slices (\(trainer.trainLoader.batchCount) batches per epoch) into \(options.outDir)")
+        let speaks = trainer.isWriter
+        if speaks {
+            Log.emit(UNETSEG_LOG_INFO, "training \(trainer.model.parameterCount) parameters on \(trainer.trainLoader.itemCount) slices (\(trainer.trainLoader.batchCount) batches per epoch) into \(options.outDir) on \(trainer.communicator.rankDescription)")
+        }
         let history = try trainer.run(
             onBatch: { progress in onBatch(unetseg_batch_progress(progress)) },
             onEpoch: { report in
-                for line in report.postLines { Log.emit(UNETSEG_LOG_INFO, line) }
+                if speaks { for line in report.postLines { Log.emit(UNETSEG_LOG_INFO, line) } }
                 return onEpoch(unetseg_epoch_metrics(report))
             })
         return (ModelHandle(trainer.model, seed: -1), history.map(unetseg_epoch_metrics.init))
@@ -90,7 +94,7 @@ extension unetseg_train_params {
 
 /// The post's run: 20 epochs of batches of 4, one-cycle up to lr 0.1 with SGD momentum 0.9, the post's
 /// model, loss 0.3 * dice + 0.7 * bce, augmentation (0.05, 15, 0.5), lesion-weighted sampling, seed 777,
-/// the current threads, 1 loader thread, no resume, no overwrite, a checkpoint per epoch. The three folders are NULL:
+/// the current threads, 1 loader thread, no resume, no overwrite, a checkpoint per epoch, one process. The three folders are NULL:
 /// set train_dir and out_dir (and valid_dir for validation losses).
 @c public func unetseg_train_default_params() -> unetseg_train_params {
     let post = TrainingOptions(trainDir: "", validDir: "", outDir: "")
@@ -99,7 +103,8 @@ extension unetseg_train_params {
         lr: post.learningRate, momentum: post.momentum, model: unetseg_model_params(post.model, seed: -1),
         dice_weight: post.diceWeight, augmentation: unetseg_augmentation_params(post.augmentation),
         random_sampling: post.randomSampling, seed: post.seed, threads: 0, loader_workers: Int32(post.loaderWorkers),
-        resume: post.resume, checkpoint_every_epoch: post.checkpointEveryEpoch, overwrite: post.overwrite)
+        resume: post.resume, checkpoint_every_epoch: post.checkpointEveryEpoch, overwrite: post.overwrite,
+        distributed: post.distributed)
 }
 
 /// Trains the post's U-Net on params->train_dir as the post and the unetseg CLI do: per batch zero_grad,
@@ -115,6 +120,14 @@ extension unetseg_train_params {
 /// They are called on this thread and may call into the library. The epoch lines of the post
 /// ("Epoch 1, training: loss:0.304232, bce: 0.148578, dice: 0.667423") also go to the log callback (info).
 /// With params->threads > 0 the library's thread count is set to it and stays so.
+///
+/// With params->distributed, this process is one rank of an Open MPI job (mpirun -np N program): every
+/// rank calls unetseg_train with the same params; each computes its share of every global batch of
+/// batch_size, gradients are summed in a fixed order, and every rank ends with the same weights and the same
+/// metrics (those of one process with that batch, to float rounding). Only rank 0 writes out_dir and logs
+/// the epoch lines; the callbacks run on every rank, and a callback returning false on any rank stops all.
+/// An error on any rank (a file it cannot read, named) is returned by every rank, its message starting
+/// "rank R of N: ". UNETSEG_STATUS_IO when Open MPI (libmpi.so.40) cannot be loaded.
 ///
 /// Returns UNETSEG_STATUS_OK, with the last epoch's metrics in *out_last_epoch and a new handle to the
 /// trained model in *out_model (free it with unetseg_model_free; in training mode), each of which may be

@@ -44,6 +44,14 @@ public final class Trainer {
     public let validLoader: DataLoader?
     /// Epochs finished so far (including those before a resume).
     public private(set) var history: [EpochReport] = []
+    /// The ranks training this model (one process unless `options.distributed`).
+    public let communicator: any Communicator
+    /// Every rank's weight hash after the last epoch, when `options.checkReplicas` (all equal, or the
+    /// epoch threw).
+    public private(set) var replicaHashes: [UInt64] = []
+    /// Whether this process writes the run's files (rank 0).
+    public var isWriter: Bool { communicator.rank == 0 }
+    private let gradientBuffers = RankOrderSumBuffers()
 
     private var nextEpoch = 1
     private var nextBatch = 0
@@ -56,38 +64,57 @@ public final class Trainer {
     /// and schedule, and creates `options.outDir`. A non-empty `outDir` is refused (`.io`, naming it)
     /// unless `options.resume` continues the run in it or `options.overwrite` replaces it (the earlier
     /// run's files, `isRunFile`, are deleted first).
-    public init(options: TrainingOptions) throws(UnetsegError) {
-        try options.validate()
-        self.options = options
-        if let threads = options.threads { Parallel.setThreadCount(threads) }
-        let trainSet = try BrainSegDataset(root: options.trainDir, augmentation: options.augmentation,
-                                           randomSampling: options.randomSampling, seed: options.seed,
-                                           size: options.imageSize)
-        let (h, w) = (trainSet.height, trainSet.width)
-        let (memory, overflow) = options.model.estimatedMemory(batch: options.batchSize, height: h, width: w,
-                                                               training: true)
-            .addingReportingOverflow(DataLoader.estimatedMemory(itemElements: 4 * h * w,
-                                                                batchSize: options.batchSize,
-                                                                workers: options.loaderWorkers))
-        try MemoryBudget.require(overflow ? Int.max : memory, for: "training on batches of \(options.batchSize) "
-            + "images of \(h)x\(w) with \(options.loaderWorkers) loader workers")
-        trainLoader = try DataLoader(source: trainSet, batchSize: options.batchSize, shuffle: false,
-                                     workers: options.loaderWorkers, seed: options.seed)
-        if options.validDir.isEmpty {
-            validLoader = nil
-        } else {
-            let validSet = try BrainSegDataset(root: options.validDir, augmentation: nil, randomSampling: false,
-                                               seed: options.seed, size: options.imageSize)
-            validLoader = try DataLoader(source: validSet, batchSize: options.batchSize, workers: options.loaderWorkers)
+    ///
+    /// With `options.distributed` (or a `communicator` of several ranks) this is one rank of a run: every
+    /// rank opens the folders and loads its shard of each batch; only rank 0 prepares and writes the run
+    /// folder. A failure on any rank makes every rank throw it (`Communicator.agree`).
+    public init(options: TrainingOptions, communicator: (any Communicator)? = nil) throws(UnetsegError) {
+        let ranks: any Communicator
+        if let communicator { ranks = communicator }
+        else if options.distributed { ranks = try MPICommunicator.world() }
+        else { ranks = SingleProcessCommunicator() }
+        self.communicator = ranks
+        do {
+            try options.validate()
+            self.options = options
+            let shard = try BatchShard(rank: ranks.rank, ranks: ranks.size)
+            if let threads = options.threads { Parallel.setThreadCount(threads) }
+            let trainSet = try BrainSegDataset(root: options.trainDir, augmentation: options.augmentation,
+                                               randomSampling: options.randomSampling, seed: options.seed,
+                                               size: options.imageSize)
+            let (h, w) = (trainSet.height, trainSet.width)
+            let (memory, overflow) = options.model.estimatedMemory(batch: options.batchSize, height: h, width: w,
+                                                                   training: true)
+                .addingReportingOverflow(DataLoader.estimatedMemory(itemElements: 4 * h * w,
+                                                                    batchSize: options.batchSize,
+                                                                    workers: options.loaderWorkers))
+            try MemoryBudget.require(overflow ? Int.max : memory, for: "training on batches of \(options.batchSize) "
+                + "images of \(h)x\(w) with \(options.loaderWorkers) loader workers")
+            trainLoader = try DataLoader(source: trainSet, batchSize: options.batchSize, shuffle: false,
+                                         workers: options.loaderWorkers, seed: options.seed, shard: shard)
+            if options.validDir.isEmpty {
+                validLoader = nil
+            } else {
+                let validSet = try BrainSegDataset(root: options.validDir, augmentation: nil, randomSampling: false,
+                                                   seed: options.seed, size: options.imageSize)
+                validLoader = try DataLoader(source: validSet, batchSize: options.batchSize,
+                                             workers: options.loaderWorkers, shard: shard)
+            }
+            var modelGenerator = RandomGenerator(seed: options.seed)
+            model = try UNet(options.model, generator: &modelGenerator)
+            optimizer = try SGD(model.parameters, learningRate: Float(options.learningRate), momentum: options.momentum)
+            scheduler = try OneCycleLR(optimizer: optimizer, maxLR: options.learningRate, epochs: options.epochs,
+                                       stepsPerEpoch: trainLoader.batchCount)
+            if ranks.rank == 0 {
+                if !options.resume { try Trainer.prepareNewRunFolder(options.outDir, overwrite: options.overwrite) }
+                try FileSystem.makeDirectories(options.outDir)
+            }
+            if options.resume { try restore() }
+        } catch {
+            try ranks.agree(error)
+            throw error
         }
-        var modelGenerator = RandomGenerator(seed: options.seed)
-        model = try UNet(options.model, generator: &modelGenerator)
-        optimizer = try SGD(model.parameters, learningRate: Float(options.learningRate), momentum: options.momentum)
-        scheduler = try OneCycleLR(optimizer: optimizer, maxLR: options.learningRate, epochs: options.epochs,
-                                   stepsPerEpoch: trainLoader.batchCount)
-        if !options.resume { try Trainer.prepareNewRunFolder(options.outDir, overwrite: options.overwrite) }
-        try FileSystem.makeDirectories(options.outDir)
-        if options.resume { try restore() }
+        try ranks.agree(nil)
     }
 
     /// Whether `name` is one of the files a run writes into its folder: `model_<epoch>.safetensors`,
@@ -192,22 +219,24 @@ public final class Trainer {
             model.train()
             let iterator = trainLoader.makeIterator(epoch: epoch, startingBatch: nextBatch)
             var slices = 0
-            while let batch = try iterator.next() {
+            while let batch = try agreedBatch(from: iterator) {
                 let losses = try trainStep(batch)
                 guard losses.loss.isFinite else {
                     let last = history.last.map { "model_\($0.epoch).safetensors" } ?? "none yet"
                     throw .numeric("loss became \(losses.loss) in epoch \(epoch), batch \(nextBatch + 1); last good checkpoint: \(last)")
                 }
                 partialLosses.append(losses)
+                slices += trainLoader.itemsInBatch(nextBatch)
                 nextBatch += 1
-                slices += batch.indices.count
                 let progress = BatchProgress(epoch: epoch, batch: nextBatch, batchCount: trainLoader.batchCount,
                                              losses: losses, runningMean: LossSummary(meanOf: partialLosses),
                                              slicesPerSecond: Double(slices) / max(1e-9, monotonicSeconds() - started))
                 let proceed = onBatch(progress)
-                if !proceed || shouldStop() {
-                    try Checkpoint.save(model, to: path("interrupted.safetensors"), metadata: [TrainingState.positionKey: position])
-                    try saveState(modelFile: "interrupted.safetensors")
+                if try communicator.agree(nil, stop: !proceed || shouldStop()) {
+                    try writing { () throws(UnetsegError) in
+                        try Checkpoint.save(model, to: path("interrupted.safetensors"), metadata: [TrainingState.positionKey: position])
+                        try saveState(modelFile: "interrupted.safetensors")
+                    }
                     throw .cancelled("training stopped in epoch \(epoch) after batch \(nextBatch); state saved in \(options.outDir) (resume to continue)")
                 }
             }
@@ -219,12 +248,32 @@ public final class Trainer {
             nextEpoch += 1
             nextBatch = 0
             partialLosses = []
-            try writeEpochFiles(report)
-            guard onEpoch(report) else {
+            if options.checkReplicas { replicaHashes = try communicator.checkReplicasIdentical(model.parameters) }
+            try writing { () throws(UnetsegError) in try writeEpochFiles(report) }
+            if try communicator.agree(nil, stop: !onEpoch(report)) {
                 throw .cancelled("training stopped after epoch \(epoch); state saved in \(options.outDir) (resume to continue)")
             }
         }
         return history
+    }
+
+    /// The next batch of `iterator` (this rank's shard), or nil after the last; a failure to read it on any
+    /// rank throws on every rank.
+    private func agreedBatch(from iterator: DataLoader.Iterator) throws(UnetsegError) -> DataLoader.Batch? {
+        var batch: DataLoader.Batch?
+        var failure: UnetsegError?
+        do { batch = try iterator.next() } catch { failure = error }
+        try communicator.agree(failure)
+        return batch
+    }
+
+    /// Runs `write` on the writing rank (rank 0), then lets every rank know whether it failed.
+    private func writing(_ write: () throws(UnetsegError) -> Void) throws(UnetsegError) {
+        var failure: UnetsegError?
+        if isWriter {
+            do { try write() } catch { failure = error }
+        }
+        try communicator.agree(failure)
     }
 
     private func writeEpochFiles(_ report: EpochReport) throws(UnetsegError) {
@@ -243,8 +292,23 @@ public final class Trainer {
         lastEpochFileWritten = modelFile
     }
 
-    /// One optimisation step on `batch`, returning its losses.
+    /// One optimisation step on `batch`, returning its losses (of the global batch, in a distributed run).
     func trainStep(_ batch: DataLoader.Batch) throws(UnetsegError) -> LossSummary {
+        guard communicator.size > 1 else { return try singleProcessStep(batch) }
+        optimizer.zeroGrad()
+        let losses = try shardLosses(batch, batchNumber: nextBatch, loader: trainLoader)
+        guard losses.summary.loss.isFinite else { return losses.summary }
+        var failure: UnetsegError?
+        do { try losses.local?.backward() } catch { failure = error }
+        try communicator.agree(failure)
+        try communicator.sumGradients(of: model.parameters, buffers: gradientBuffers)
+        optimizer.step()
+        try scheduler.step()
+        return losses.summary
+    }
+
+    /// The one-process step: forward, the post's loss, backward, SGD and one-cycle steps.
+    private func singleProcessStep(_ batch: DataLoader.Batch) throws(UnetsegError) -> LossSummary {
         optimizer.zeroGrad()
         let output = try model(batch.images)
         if output.containsNonFinite { return LossSummary(bce: .nan, dice: .nan, loss: .nan) }
@@ -258,18 +322,49 @@ public final class Trainer {
         return summary
     }
 
-    /// Mean losses over `loader` in evaluation mode without recording a graph.
+    /// This rank's forward pass on its shard of global batch `batchNumber` of `loader` and the global
+    /// batch's loss (`GlobalBatchLoss`). Dropout draws the one-process masks of the shard's items, and every
+    /// rank then continues from rank 0's dropout stream (a rank with an empty shard ran no dropout).
+    private func shardLosses(_ batch: DataLoader.Batch, batchNumber: Int, loader: DataLoader) throws(UnetsegError) -> GlobalBatchLoss {
+        let globalItems = loader.itemsInBatch(batchNumber)
+        model.dropoutRandomness.shard = (loader.shard.range(ofBatchOf: globalItems), globalItems)
+        defer { model.dropoutRandomness.shard = nil }
+        var partial: GlobalBatchLoss.Partial?
+        var failure: UnetsegError?
+        do {
+            if !batch.indices.isEmpty { partial = try GlobalBatchLoss.partial(try model(batch.images), batch.masks) }
+        } catch {
+            failure = error
+        }
+        try communicator.agree(failure)
+        var position = [model.dropoutRandomness.generator.position]
+        try communicator.broadcast(&position, from: 0)
+        model.dropoutRandomness.generator = RandomGenerator(seed: model.dropoutRandomness.generator.seed, position: position[0])
+        return try GlobalBatchLoss(partial, diceWeight: options.diceWeight, communicator: communicator)
+    }
+
+    /// Mean losses over `loader` in evaluation mode without recording a graph (in a distributed run, each
+    /// rank computes its shard of every batch and the batch's losses are the global ones).
     func evaluateLosses(_ loader: DataLoader) throws(UnetsegError) -> LossSummary {
         model.eval()
         defer { model.train() }
         var losses: [LossSummary] = []
         let iterator = loader.makeIterator(epoch: 0)
-        while let batch = try iterator.next() {
-            let loss = try Autograd.withNoGrad { () throws(UnetsegError) in
-                try segmentationLoss(try model(batch.images), batch.masks, diceWeight: options.diceWeight)
+        var batchNumber = 0
+        while let batch = try agreedBatch(from: iterator) {
+            if communicator.size > 1 {
+                let loss = try Autograd.withNoGrad { () throws(UnetsegError) in
+                    try shardLosses(batch, batchNumber: batchNumber, loader: loader)
+                }
+                losses.append(loss.summary)
+            } else {
+                let loss = try Autograd.withNoGrad { () throws(UnetsegError) in
+                    try segmentationLoss(try model(batch.images), batch.masks, diceWeight: options.diceWeight)
+                }
+                losses.append(LossSummary(bce: Double(try loss.bce.item()), dice: Double(try loss.dice.item()),
+                                          loss: Double(try loss.total.item())))
             }
-            losses.append(LossSummary(bce: Double(try loss.bce.item()), dice: Double(try loss.dice.item()),
-                                      loss: Double(try loss.total.item())))
+            batchNumber += 1
         }
         return LossSummary(meanOf: losses)
     }

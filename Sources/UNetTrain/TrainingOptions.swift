@@ -43,6 +43,12 @@ public struct TrainingOptions: Sendable, Equatable {
     public var overwrite = false
     /// Write `model_<epoch>.safetensors` after every epoch (the post's `torch_save` per epoch).
     public var checkpointEveryEpoch = true
+    /// Train as one rank of an Open MPI job (`MPICommunicator.world()`, initialising MPI if the host has
+    /// not): every rank computes its shard of each global batch of `batchSize`, rank 0 writes the files.
+    public var distributed = false
+    /// Check after every epoch that every rank holds bitwise the same weights (a hash exchange; on by
+    /// default in debug builds).
+    public var checkReplicas = _isDebugAssertConfiguration()
 
     /// Options for a run from `trainDir` and `validDir` into `outDir`, with the post's settings.
     public init(trainDir: String, validDir: String, outDir: String) {

@@ -14,6 +14,11 @@ struct TrainCommand: ParsableCommand {
             log.json and training_state.safetensors into --out. Ctrl-C stops at the end of the batch and saves; \
             --resume continues exactly where the run stopped. A non-empty --out is refused unless --resume \
             continues the run in it or --overwrite replaces it (deleting that run's checkpoints, state and logs).
+
+            Under Open MPI's mpirun (mpirun -np N unetseg train ..., detected by OMPI_COMM_WORLD_SIZE) the N \
+            processes train one model: --batch-size is the global batch, each rank computes its shard of it, \
+            and rank 0 alone prints and writes the run folder (the others print only errors). Without \
+            --threads each rank takes its share of the machine's CPUs.
             """)
 
     @Option(help: "Folder of training patients.") var train: String
@@ -34,6 +39,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Data-loading threads.") var workers = 1
     @Flag(help: "Continue the run saved in --out.") var resume = false
     @Flag(help: "Start a new run in a non-empty --out, deleting the earlier run's checkpoints, state and logs.") var overwrite = false
+    @Flag(help: "Check after every epoch that all ranks hold the same weights and print their hashes (always on in debug builds).")
+    var checkReplicas = false
 
     func run() throws {
         var options = TrainingOptions(trainDir: train, validDir: valid, outDir: out)
@@ -50,23 +57,40 @@ struct TrainCommand: ParsableCommand {
         options.loaderWorkers = workers
         options.resume = resume
         options.overwrite = overwrite
+        options.distributed = MPICommunicator.launchedByMPIRun
+        options.checkReplicas = options.checkReplicas || checkReplicas
         let trainer = try Trainer(options: options)
-        print("training \(trainer.model.parameterCount) parameters on \(trainer.trainLoader.itemCount) slices"
-              + " (\(trainer.trainLoader.batchCount) batches/epoch), BLAS \(BLAS.coreName), \(Parallel.threadCount) threads")
+        if threads == nil && trainer.communicator.size > 1 {
+            Parallel.setThreadCount(max(1, Parallel.onlineProcessors / trainer.communicator.localSize))
+        }
+        let speaks = trainer.isWriter
+        let threadCount = Parallel.threadCount
+        if speaks {
+            print("training \(trainer.model.parameterCount) parameters on \(trainer.trainLoader.itemCount) slices"
+                  + " (\(trainer.trainLoader.batchCount) batches/epoch), BLAS \(BLAS.coreName), on"
+                  + " \(trainer.communicator.rankDescription) × \(threadCount) thread\(threadCount == 1 ? "" : "s")")
+        }
         Interrupt.install()
         var bar = ProgressBar(title: "epoch", total: trainer.trainLoader.batchCount)
         try trainer.run(
             onBatch: { p in
-                bar.update(p.batch, detail: cFormat("epoch %d/%d loss %.4f %.1f slices/s", p.epoch, epochs,
-                                                    p.runningMean.loss, p.slicesPerSecond))
+                if speaks {
+                    bar.update(p.batch, detail: cFormat("epoch %d/%d loss %.4f %.1f slices/s", p.epoch, epochs,
+                                                        p.runningMean.loss, p.slicesPerSecond))
+                }
                 return true
             },
             onEpoch: { report in
+                guard speaks else { return true }
                 for line in report.postLines { print("\n" + line) }
+                if options.checkReplicas {
+                    print("weights identical on \(trainer.communicator.rankDescription): "
+                          + trainer.replicaHashes.map { String($0, radix: 16) }.joined(separator: " "))
+                }
                 return true
             },
             shouldStop: { Interrupt.isRequested })
-        print("\ncheckpoints and log in \(out)")
+        if speaks { print("\ncheckpoints and log in \(out)") }
     }
 }
 

@@ -122,7 +122,7 @@ static void test_train_params(void) {
     CHECK(params.dice_weight == 0.3f && params.augmentation.enabled && params.augmentation.scale == 0.05f);
     CHECK(params.augmentation.angle == 15.0f && params.augmentation.flip == 0.5f && params.random_sampling);
     CHECK(params.seed == 777 && params.threads == 0 && params.loader_workers == 1 && !params.resume);
-    CHECK(params.checkpoint_every_epoch && !params.overwrite);
+    CHECK(params.checkpoint_every_epoch && !params.overwrite && !params.distributed);
 }
 
 /* The C API's synthetic writer makes the files the CLI made from the same values. */

@@ -24,7 +24,7 @@ from ctypes import (
 )
 
 #: The C API version this binding is written against (``UNETSEG_API_VERSION`` of the header).
-API_VERSION = 3
+API_VERSION = 4
 
 #: Most dimensions a tensor may have (``UNETSEG_MAX_NDIM``).
 MAX_NDIM = 8
@@ -207,6 +207,7 @@ class TrainParams(Structure):
         ("resume", c_bool),
         ("checkpoint_every_epoch", c_bool),
         ("overwrite", c_bool),
+        ("distributed", c_bool),
     ]
 
 

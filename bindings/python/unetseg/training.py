@@ -124,6 +124,7 @@ def fit(
     resume: bool = False,
     overwrite: bool = False,
     checkpoint_every_epoch: Optional[bool] = None,
+    distributed: bool = False,
     on_batch: Optional[Callable[[BatchReport], Optional[bool]]] = None,
     on_epoch: Optional[Callable[[EpochReport], Optional[bool]]] = None,
     progress: bool = True,
@@ -140,6 +141,11 @@ def fit(
     continues. A non-empty ``out_dir`` raises :class:`FileError` (nothing in it changes) unless ``resume``
     continues the run in it or ``overwrite`` replaces it (deleting that run's checkpoints, state and logs).
     With ``progress`` a tqdm bar runs per epoch and the post's epoch lines are printed.
+
+    ``distributed=True`` makes this process one rank of an Open MPI job (``mpirun -np N python script.py``,
+    mpi4py not needed): every rank calls ``fit`` with the same arguments, ``batch_size`` is the global
+    batch, each rank computes its share, only rank 0 writes ``out_dir``, and every rank returns the same
+    history; ranks other than 0 show no progress. An error on any rank is raised on every rank, naming the rank (and the file).
     """
     params = lib.unetseg_train_default_params()
     train_bytes, out_bytes = arguments.path("train_dir", train_dir), arguments.path("out_dir", out_dir)
@@ -150,6 +156,9 @@ def fit(
                          loader_workers=loader_workers, checkpoint_every_epoch=checkpoint_every_epoch)
     params.resume = bool(resume)
     params.overwrite = bool(overwrite)
+    params.distributed = bool(distributed)
+    if distributed and os.environ.get("OMPI_COMM_WORLD_RANK", "0") != "0":
+        progress = False  # rank 0 alone shows progress and the epoch lines
     if model is not None:
         params.model = arguments.instance("model", model, UNetConfig)._to_params()
     params.augmentation = augmentation_params(augmentation)

@@ -31,6 +31,10 @@ history_columns <- c("epoch", "train_loss", "train_bce", "train_dice", "valid_lo
 #' @param overwrite Start a new run in a non-empty `out_dir`, deleting the earlier run's checkpoints, state
 #'   and logs. Without it (or `resume`) a non-empty `out_dir` is an error and nothing in it changes.
 #' @param verbose Print the post's epoch lines.
+#' @param distributed Train as one rank of an Open MPI job (`mpirun -np N Rscript script.R`, no R MPI
+#'   package needed): every rank calls `unetseg_fit()` with the same arguments, `batch_size` is the global
+#'   batch, each rank computes its share, only rank 0 writes `out_dir` and prints, and every rank returns the
+#'   same history. An error on any rank is raised on every rank, naming the rank (and the file).
 #' @return `list(model = , history = )`: the trained [unet()] and a data frame with one row per epoch
 #'   (`epoch`, `train_loss`, `train_bce`, `train_dice`, `valid_loss`, `valid_bce`, `valid_dice`, `lr`,
 #'   `seconds`).
@@ -45,7 +49,8 @@ history_columns <- c("epoch", "train_loss", "train_bce", "train_dice", "valid_lo
 unetseg_fit <- function(train_dir, valid_dir = NULL, out_dir, epochs = 20, batch_size = 4, lr = 0.1, momentum = 0.9,
                         depth = 5, n_filters = 6, dropout = 0.6, dice_weight = 0.3,
                         augmentation_params = c(0.05, 15, 0.5), random_sampling = TRUE, seed = 777,
-                        threads = NULL, num_workers = 1, resume = FALSE, overwrite = FALSE, verbose = TRUE) {
+                        threads = NULL, num_workers = 1, resume = FALSE, overwrite = FALSE, verbose = TRUE,
+                        distributed = FALSE) {
   augment <- !is.null(augmentation_params)
   if (augment && (!is.numeric(augmentation_params) || length(augmentation_params) != 3L || anyNA(augmentation_params))) {
     abort_value("augmentation_params must be NULL or c(scale, angle, flip), such as c(0.05, 15, 0.5)")
@@ -60,7 +65,7 @@ unetseg_fit <- function(train_dir, valid_dir = NULL, out_dir, epochs = 20, batch
                 check_flag(random_sampling, "random_sampling"),
                 if (is.null(threads)) 0 else check_integer(threads, "threads"),
                 check_integer(num_workers, "num_workers"), check_flag(resume, "resume"),
-                check_flag(overwrite, "overwrite"))
+                check_flag(overwrite, "overwrite"), check_flag(distributed, "distributed"))
   if (any(abs(integers) > .Machine$integer.max)) abort_value("a count is too large")
   doubles <- c(check_number(lr, "lr"), check_number(momentum, "momentum"), check_number(dropout, "dropout"),
                check_number(dice_weight, "dice_weight"), if (augment) as.double(augmentation_params) else c(0, 0, 0),
@@ -75,7 +80,7 @@ unetseg_fit <- function(train_dir, valid_dir = NULL, out_dir, epochs = 20, batch
   history <- as.data.frame(matrix(result$history[rows], ncol = length(history_columns), byrow = TRUE,
                                   dimnames = list(NULL, history_columns)))
   history$epoch <- as.integer(history$epoch)
-  if (verbose) print_epoch_lines(history)
+  if (verbose && !(distributed && Sys.getenv("OMPI_COMM_WORLD_RANK", "0") != "0")) print_epoch_lines(history)
   invisible(list(model = new_model(result$model), history = history))
 }
 
