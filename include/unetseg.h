@@ -488,7 +488,8 @@ extern int32_t unetseg_model_get_params(unetseg_model const *model,
                                         unetseg_model_params *out_params) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Runs the model on input [N, channels_in, H, W] (H and W multiples of 2^(depth-1)) and returns the
-/// probabilities [N, n_classes, H, W]. In training mode dropout is active; the graph for
+/// probabilities [N, n_classes, H, W]. In training mode dropout is active, its masks drawn from the
+/// library's generator (unetseg_manual_seed), as unetseg_tensor_dropout's; the graph for
 /// unetseg_tensor_backward is recorded in either mode.
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free);
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a wrong input shape;

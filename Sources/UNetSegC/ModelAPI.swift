@@ -48,11 +48,22 @@ extension ModelHandle {
     }
 
     /// The model's probabilities for `x`, once its shape and size are checked: the work of
-    /// unetseg_model_forward.
+    /// unetseg_model_forward (C, Python and R).
+    ///
+    /// In training mode the dropout masks come from the library's generator (`unetseg_manual_seed`), as
+    /// torch's dropout draws from its global generator: after the same seed, the post's model written with
+    /// the layer ops (whose dropout draws from that generator too) gives bit-identical outputs. The
+    /// generator is held for the pass, so that concurrent passes draw one after the other. The trainer
+    /// (`unetseg_train`, `fit`, the CLI) keeps its own stream, saved with its state for `--resume`.
     func forward(_ x: Tensor) throws(UnetsegError) -> Tensor {
         try model.validateInput(x)
         try requireActivationsFit(batch: x.shape[0], height: x.shape[2], width: x.shape[3])
-        return try model(x)
+        guard model.isTraining, model.config.dropout > 0 else { return try model(x) }
+        return try defaultGenerator.withLock { (generator: inout RandomGenerator) throws(UnetsegError) -> Tensor in
+            model.dropoutRandomness.generator = generator
+            defer { generator = model.dropoutRandomness.generator }
+            return try model(x)
+        }
     }
 
     /// The parameters describing this model's shape and seed: what unetseg_model_get_params writes.
@@ -109,7 +120,8 @@ extension ModelHandle {
 }
 
 /// Runs the model on input [N, channels_in, H, W] (H and W multiples of 2^(depth-1)) and returns the
-/// probabilities [N, n_classes, H, W]. In training mode dropout is active; the graph for
+/// probabilities [N, n_classes, H, W]. In training mode dropout is active, its masks drawn from the
+/// library's generator (unetseg_manual_seed), as unetseg_tensor_dropout's; the graph for
 /// unetseg_tensor_backward is recorded in either mode.
 ///
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free);

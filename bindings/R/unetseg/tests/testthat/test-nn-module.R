@@ -65,6 +65,25 @@ test_that("with the built-in weights the post's unet gives bit-identical outputs
   expect_true(model$up_path[[1]]$conv_block$conv_block[[3]]$training)
 })
 
+test_that("in training mode, after the same seed, the post's unet and the built-in draw the same dropout masks", {
+  set.seed(4)
+  batch <- random_batch(2, 8)
+  builtin <- unet(depth = tiny$depth, n_filters = tiny$n_filters, seed = 4)
+  model <- unet_r(depth = tiny$depth, n_filters = tiny$n_filters)
+  copy_weights(model, builtin)
+  builtin$train()
+  model$train()
+  torch_manual_seed(99)
+  expected <- outputs_and_gradients(builtin, batch[[1]], batch[[2]])
+  torch_manual_seed(99)
+  actual <- outputs_and_gradients(model, batch[[1]], batch[[2]])
+  expect_identical(actual$output, expected$output)
+  expect_identical(actual$loss, expected$loss)
+  for (name in names(expected$grads)) expect_identical(actual$grads[[name]], expected$grads[[name]], info = name)
+  # the masks came from the generator: the next pass, or another seed, draws others
+  expect_false(identical(outputs_and_gradients(builtin, batch[[1]], batch[[2]])$output, expected$output))
+})
+
 test_that("$grad is NULL before backward and the gradient after, on parameters and leaf tensors", {
   model <- nn_conv2d(1, 1, kernel_size = 1)
   expect_null(model$weight$grad)
