@@ -488,9 +488,10 @@ extern int32_t unetseg_model_get_params(unetseg_model const *model,
                                         unetseg_model_params *out_params) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Runs the model on input [N, channels_in, H, W] (H and W multiples of 2^(depth-1)) and returns the
-/// probabilities [N, n_classes, H, W]. In training mode dropout is active, its masks drawn from the
-/// library's generator (unetseg_manual_seed), as unetseg_tensor_dropout's; the graph for
-/// unetseg_tensor_backward is recorded in either mode.
+/// probabilities [N, n_classes, H, W]. In training mode dropout is active: a model created with seed -1
+/// or loaded draws its masks from the library's generator (unetseg_manual_seed), as
+/// unetseg_tensor_dropout does; one created with a seed draws them from a stream of that seed, as
+/// unetseg_train's model. The graph for unetseg_tensor_backward is recorded in either mode.
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free);
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a wrong input shape;
 /// UNETSEG_STATUS_OUT_OF_MEMORY for a batch too large.

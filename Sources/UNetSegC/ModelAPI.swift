@@ -50,15 +50,16 @@ extension ModelHandle {
     /// The model's probabilities for `x`, once its shape and size are checked: the work of
     /// unetseg_model_forward (C, Python and R).
     ///
-    /// In training mode the dropout masks come from the library's generator (`unetseg_manual_seed`), as
-    /// torch's dropout draws from its global generator: after the same seed, the post's model written with
-    /// the layer ops (whose dropout draws from that generator too) gives bit-identical outputs. The
-    /// generator is held for the pass, so that concurrent passes draw one after the other. The trainer
-    /// (`unetseg_train`, `fit`, the CLI) keeps its own stream, saved with its state for `--resume`.
+    /// In training mode, a model made from the library's generator (seed -1: made without a seed, or
+    /// loaded) draws its dropout masks from that generator (`unetseg_manual_seed`), as torch's dropout draws
+    /// from its global one: after the same seed, the post's model written with the layer ops (whose dropout
+    /// draws from it too) gives bit-identical outputs. The generator is held for the pass, so that
+    /// concurrent passes draw one after the other. A model made with a seed draws from a stream of its
+    /// seed, as the trainer's model does, so that a loop written by hand reproduces `unetseg_train`.
     func forward(_ x: Tensor) throws(UnetsegError) -> Tensor {
         try model.validateInput(x)
         try requireActivationsFit(batch: x.shape[0], height: x.shape[2], width: x.shape[3])
-        guard model.isTraining, model.config.dropout > 0 else { return try model(x) }
+        guard model.isTraining, model.config.dropout > 0, seed < 0 else { return try model(x) }
         return try defaultGenerator.withLock { (generator: inout RandomGenerator) throws(UnetsegError) -> Tensor in
             model.dropoutRandomness.generator = generator
             defer { generator = model.dropoutRandomness.generator }
@@ -120,9 +121,10 @@ extension ModelHandle {
 }
 
 /// Runs the model on input [N, channels_in, H, W] (H and W multiples of 2^(depth-1)) and returns the
-/// probabilities [N, n_classes, H, W]. In training mode dropout is active, its masks drawn from the
-/// library's generator (unetseg_manual_seed), as unetseg_tensor_dropout's; the graph for
-/// unetseg_tensor_backward is recorded in either mode.
+/// probabilities [N, n_classes, H, W]. In training mode dropout is active: a model created with seed -1
+/// or loaded draws its masks from the library's generator (unetseg_manual_seed), as
+/// unetseg_tensor_dropout does; one created with a seed draws them from a stream of that seed, as
+/// unetseg_train's model. The graph for unetseg_tensor_backward is recorded in either mode.
 ///
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free);
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or a wrong input shape;

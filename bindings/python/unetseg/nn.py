@@ -78,8 +78,9 @@ class UNet(OwnedHandle):
     """The U-Net of the post (``unet(channels_in = 3, n_classes = 1, depth = 5, n_filters = 6)``).
 
     Arguments left as None take the library's defaults, which are the post's (see
-    :meth:`UNetConfig.default`). ``seed`` None draws the initial weights from the global generator
-    seeded by :func:`unetseg.manual_seed`, as torch does; an integer uses a private generator. A new model
+    :meth:`UNetConfig.default`). ``seed`` None draws the initial weights, and in training mode the dropout
+    masks, from the global generator seeded by :func:`unetseg.manual_seed`, as torch does; an integer uses
+    a private generator for both (the one :func:`unetseg.fit` gives its model with that seed). A new model
     is in training mode (dropout active). Call it on a ``[N, channels_in, H, W]`` tensor or array to get
     the probabilities ``[N, n_classes, H, W]`` with an autograd graph.
     """

@@ -40,8 +40,9 @@ model_forward <- function(state, x, call = sys.call(-1)) {
 #' @param depth Number of down blocks, 1 to 8.
 #' @param n_filters log2 of the first block's channels (6: 64 channels).
 #' @param dropout Dropout probability in every block.
-#' @param seed `NULL` to draw the initial weights from the global generator (see [torch_manual_seed()]),
-#'   or a whole number for a private one.
+#' @param seed `NULL` to draw the initial weights, and in training mode the dropout masks, from the global
+#'   generator (see [torch_manual_seed()]), or a whole number for a private one (the one [unetseg_fit()]
+#'   gives its model with that seed).
 #' @return A `unet` (an `nn_module`).
 #' @examples
 #' torch_manual_seed(1)
