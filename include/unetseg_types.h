@@ -236,7 +236,8 @@ typedef struct unetseg_train_params {
     double lr;              /* peak learning rate of the one-cycle schedule: 0.1; > 0 */
     float momentum;         /* SGD momentum: 0.9 (the schedule cycles it from 0.95 to 0.85); [0, 1) */
     unetseg_model_params model; /* the post's model; model.seed is ignored: the weights derive from seed */
-    float dice_weight;      /* loss = dice_weight * dice + (1 - dice_weight) * bce: 0.3; [0, 1] */
+    float dice_weight;      /* loss = dice_weight * dice + (1 - dice_weight) * bce: 0.3; [0, 1]; 1 is the
+                               dice-only loss of Buda et al. 2019 */
     unetseg_augmentation_params augmentation; /* of training items: enabled, (0.05, 15, 0.5) */
     bool random_sampling;   /* lesion-weighted sampling of training slices: true */
     uint64_t seed;          /* key of every random choice of the run (weights, dropout, sampling,

@@ -25,7 +25,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "U-Net depth.") var depth = 5
     @Option(help: "log2 of the first block's channels.") var filters = 6
     @Option(help: "Dropout probability.") var dropout: Float = 0.6
-    @Option(help: "Weight of the dice loss.") var diceWeight: Float = 0.3
+    @Option(help: "Weight w of the dice loss in w·dice + (1−w)·bce, in [0, 1]; 1 is the dice-only loss of Buda et al. 2019.") var diceWeight: Float = 0.3
     @Option(help: "Augmentation scale,angle,flip, or \"none\".") var augment = "0.05,15,0.5"
     @Flag(help: "Visit training slices in order instead of lesion-weighted sampling.") var noRandomSampling = false
     @Option(help: "Resize every slice to N×N when reading (default: keep the files' size).") var resize: Int?

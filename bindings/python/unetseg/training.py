@@ -133,7 +133,8 @@ def fit(
     folders, a checkpoint and the logs in ``out_dir``.
 
     Arguments left as None take the library's defaults, the post's: 20 epochs of batches of 4, one-cycle
-    up to lr 0.1 with momentum 0.9, the post's model, dice weight 0.3, lesion-weighted sampling, seed 777.
+    up to lr 0.1 with momentum 0.9, the post's model, dice weight 0.3 (1 is the dice-only loss of Buda et al.
+    2019), lesion-weighted sampling, seed 777.
     ``augmentation`` is ``(scale, angle, flip)``, the post's ``(0.05, 15, 0.5)`` by default, or None.
     Everything random derives from ``seed``: the same arguments give the same losses (here, in C, R and
     the CLI). ``on_batch`` and ``on_epoch`` may return False to stop; the state is saved and ``resume=True``
