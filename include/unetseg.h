@@ -972,11 +972,12 @@ extern int32_t unetseg_train(unetseg_train_params const *params, unetseg_batch_c
  * High level: evaluation (Dice per volume and slice, metrics.json, pictures)
  * --------------------------------------------------------------------------------------------------------- */
 
-/// Batches of 8 slices; no predicted masks, metrics file or pictures written.
+/// Batches of 8 slices; no predicted masks, metrics file or pictures written; no post-processing.
 extern unetseg_evaluate_params unetseg_evaluate_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Runs model (evaluation mode, no graph; its mode is restored afterwards) over every slice under data_dir
-/// (kaggle_3m layout, in order, no augmentation) and scores it: Dice of each patient's volume with
+/// (kaggle_3m layout, in order, no augmentation) and scores it, after params->postprocess (the largest
+/// connected component of each patient's volume with 1; the losses are those of the raw output): Dice of each patient's volume with
 /// prediction > 0.5, their mean and median, the mean and median of the volumes' precision, sensitivity,
 /// Hausdorff-95 distance and volume differences (see unetseg_volume_scores), mean per-slice Dice, BCE and
 /// dice loss. With params->predictions_dir, writes each predicted mask as a 0/255 TIFF
@@ -990,7 +991,7 @@ extern unetseg_evaluate_params unetseg_evaluate_default_params(void) UNETSEG_NOE
 /// Returns UNETSEG_STATUS_OK with the scores in *out_metrics and, when out_result is not NULL, a new
 /// handle in *out_result with each patient's scores (free it with unetseg_evaluation_free).
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, a model that does not take 3 channels to 1
-/// class or slices whose size it cannot take, a batch_size out of range, a folder without slices, or a
+/// class or slices whose size it cannot take, a batch_size or postprocess out of range, a folder without slices, or a
 /// predictions_dir or output_dir overlapping data_dir (the message names both);
 /// UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for a folder or file that cannot be read or written (named);
 /// UNETSEG_STATUS_OUT_OF_MEMORY for batches too large; UNETSEG_STATUS_CANCELLED when progress returned

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /** Version of the C API this header describes; unetseg_api_version() returns the library's. */
-#define UNETSEG_API_VERSION 3
+#define UNETSEG_API_VERSION 4
 
 /** Most dimensions a tensor may have: a shape array of UNETSEG_MAX_NDIM elements always suffices. */
 #define UNETSEG_MAX_NDIM 8
@@ -295,6 +295,9 @@ typedef struct unetseg_evaluate_params {
                                     volume_dice.png and overlays/<patient>.png; must lie outside data_dir */
     const char *model_path;      /* NULL, or the checkpoint the model was loaded from: when a log.json lies
                                     beside it, output_dir also gets loss_curves.png */
+    int32_t postprocess;         /* what each patient's binarised predicted volume gets before it is scored
+                                    and written: 0 nothing, 1 only its largest 6-connected component is kept
+                                    (as Buda et al. 2019; ties: the first in slice-row-column order): 0 */
 } unetseg_evaluate_params;
 
 /** A model's scores on a folder of slices with masks (DESIGN: Dice per volume, as Buda et al. 2019). */

@@ -475,10 +475,11 @@ extern void unetseg_r_fit(char **folders, int32_t const *integers, double const 
 /// (the CLI's unetseg evaluate): writes (mean volume Dice, median volume Dice, mean slice Dice, bce, dice
 /// loss, slices) into out_metrics and a new handle to the per-patient result into *out_evaluation.
 /// Predicted masks go to *predictions_dir and metrics.json and the pictures to *output_dir when they are
-/// not "".
+/// not "". *postprocess is unetseg_evaluate_params.postprocess (0 none, 1 largest component).
 extern void unetseg_r_evaluate(int32_t const *model, char **data_dir, int32_t const *batch_size,
-                               char **predictions_dir, char **output_dir, double *out_metrics,
-                               int32_t *out_evaluation, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+                               char **predictions_dir, char **output_dir, int32_t const *postprocess,
+                               double *out_metrics, int32_t *out_evaluation, char **message,
+                               int32_t *status) UNETSEG_NOEXCEPT;
 
 /// R (.C): frees evaluation handle *evaluation (0 and dead handles are ignored).
 extern void unetseg_r_evaluation_free(int32_t const *evaluation, char **message,

@@ -88,9 +88,9 @@ func rEvaluation(_ handle: UnsafePointer<Int32>?) throws(UnetsegError) -> Evalua
 /// (the CLI's unetseg evaluate): writes (mean volume Dice, median volume Dice, mean slice Dice, bce, dice
 /// loss, slices) into out_metrics and a new handle to the per-patient result into *out_evaluation.
 /// Predicted masks go to *predictions_dir and metrics.json and the pictures to *output_dir when they are
-/// not "".
+/// not "". *postprocess is unetseg_evaluate_params.postprocess (0 none, 1 largest component).
 @c public func unetseg_r_evaluate(_ model: UnsafePointer<Int32>?, _ data_dir: RString?, _ batch_size: UnsafePointer<Int32>?,
-                                  _ predictions_dir: RString?, _ output_dir: RString?,
+                                  _ predictions_dir: RString?, _ output_dir: RString?, _ postprocess: UnsafePointer<Int32>?,
                                   _ out_metrics: UnsafeMutablePointer<Double>?, _ out_evaluation: UnsafeMutablePointer<Int32>?,
                                   _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
@@ -100,6 +100,7 @@ func rEvaluation(_ handle: UnsafePointer<Int32>?) throws(UnetsegError) -> Evalua
         params.batch_size = try nonNull(batch_size, "batch_size").pointee
         params.predictions_dir = UnsafePointer(try nonNull(predictions_dir, "predictions_dir").pointee)
         params.output_dir = UnsafePointer(try nonNull(output_dir, "output_dir").pointee)
+        params.postprocess = try nonNull(postprocess, "postprocess").pointee
         let folder = try rPath(data_dir, "data_dir")
         let result = try handle.evaluate(on: folder, params, onProgress: { _, _ in true })
         let metrics = unetseg_evaluation_metrics(result)

@@ -199,6 +199,21 @@ def test_evaluate_cancel_and_errors(trained, folders, tmp_path):
         with pytest.raises(unetseg.InvalidArgument, match="must have channels_in 3 and n_classes 1"):
             unetseg.evaluate(one_channel, folders / "valid", progress=False)
     assert unetseg.evaluate(run.model, folders / "valid", progress=True).slice_count == 8
+    with pytest.raises(unetseg.InvalidArgument, match="postprocess must be one of 'none', 'largest-component'"):
+        unetseg.evaluate(run.model, folders / "valid", postprocess="biggest", progress=False)
+
+
+def test_evaluate_largest_component(trained, folders, tmp_path):
+    """postprocess="largest-component" keeps one 6-connected component per volume: never more predicted
+    voxels than the raw masks, the same losses, a mask written per slice."""
+    run, _, _ = trained
+    raw = unetseg.evaluate(run.model, folders / "valid", progress=False)
+    kept = unetseg.evaluate(run.model, folders / "valid", predictions_dir=tmp_path / "kept",
+                            postprocess="largest-component", progress=False)
+    assert kept.bce == raw.bce and kept.dice_loss == raw.dice_loss
+    for patient, scores in kept.volumes.items():
+        assert scores["predicted_voxels"] <= raw.volumes[patient]["predicted_voxels"]
+    assert len(list((tmp_path / "kept").glob("*/*_pred.tif"))) == kept.slice_count
 
 
 def test_predict_a_folder(trained, folders, tmp_path):

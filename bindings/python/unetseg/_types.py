@@ -24,7 +24,7 @@ from ctypes import (
 )
 
 #: The C API version this binding is written against (``UNETSEG_API_VERSION`` of the header).
-API_VERSION = 3
+API_VERSION = 4
 
 #: Most dimensions a tensor may have (``UNETSEG_MAX_NDIM``).
 MAX_NDIM = 8
@@ -234,7 +234,7 @@ class EvaluateParams(Structure):
     """``unetseg_evaluate_params``: options of unetseg_evaluate."""
 
     _fields_ = [("batch_size", c_int32), ("predictions_dir", c_char_p), ("output_dir", c_char_p),
-                ("model_path", c_char_p)]
+                ("model_path", c_char_p), ("postprocess", c_int32)]
 
 
 class EvaluationMetrics(Structure):

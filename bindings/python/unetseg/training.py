@@ -224,6 +224,9 @@ def _volume_scores(result: EvaluationHandle) -> Dict[str, Dict[str, float]]:
 
 _SUMMARY_FIELDS = [name for name, _ in EvaluationMetrics._fields_[7:]]
 
+#: The post-processings of :func:`evaluate`, in the order of their numbers in ``unetseg_evaluate_params``.
+POSTPROCESSING = ("none", "largest-component")
+
 
 def evaluate(
     model: UNet,
@@ -233,6 +236,7 @@ def evaluate(
     output_dir: Optional[PathLike] = None,
     model_path: Optional[PathLike] = None,
     progress: Union[bool, Callable[[int, int], Optional[bool]]] = True,
+    postprocess: str = "none",
 ) -> Evaluation:
     """Scores ``model`` on every slice under ``data_dir`` (evaluation mode, no augmentation; the model's
     mode is restored). ``predictions_dir`` receives the predicted masks as 0/255 TIFFs
@@ -240,9 +244,12 @@ def evaluate(
     ``metrics.json``, ``predictions.png``, ``contours.png``, ``volume_dice.png`` and
     ``overlays/PATIENT.png`` (and ``loss_curves.png`` when ``model_path`` has a ``log.json`` beside it). ``batch_size`` None is the library's 8. ``progress`` True shows a tqdm
     bar; a function ``(slices_done, slices)`` is called instead and may return False to stop. Both folders
-    must lie outside ``data_dir`` (links resolved): inputs are never replaced."""
+    must lie outside ``data_dir`` (links resolved): inputs are never replaced. ``postprocess`` is ``"none"`` or
+    ``"largest-component"``: each patient's binarised volume keeps only its largest 6-connected component
+    before it is scored and written, as Buda et al. (2019) do (the losses stay those of the raw output)."""
     arguments.instance("model", model, UNet)
-    params = arguments.set_fields(lib.unetseg_evaluate_default_params(), batch_size=batch_size)
+    params = arguments.set_fields(lib.unetseg_evaluate_default_params(), batch_size=batch_size,
+                                  postprocess=arguments.choice("postprocess", postprocess, POSTPROCESSING))
     paths = {name: None if value is None else arguments.path(name, value)
              for name, value in dict(predictions_dir=predictions_dir, output_dir=output_dir,
                                      model_path=model_path).items()}

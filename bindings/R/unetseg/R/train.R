@@ -105,6 +105,9 @@ print_epoch_lines <- function(history) {
 #' @param data_dir Folder of patient folders with masks.
 #' @param batch_size Slices per forward pass.
 #' @param predictions_dir,output_dir Folders to write into, or `NULL`.
+#' @param postprocess (character): what each patient's binarised volume gets before it is scored and
+#'   written: `"none"`, or `"largest-component"` to keep only its largest 6-connected component, as Buda et
+#'   al. (2019) do (the BCE and dice loss stay those of the raw output). Default: `"none"`.
 #' @return A list: `mean_volume_dice`, `median_volume_dice`, `mean_slice_dice`, `bce`, `dice_loss`,
 #'   `slices`, `volume_dice`, a data frame of `patient` and `dice`, and `volumes`, a data frame of every
 #'   score of each patient's volume: `patient`, `dice`, `precision`, `sensitivity`, `hausdorff95` and
@@ -117,13 +120,18 @@ print_epoch_lines <- function(history) {
 #' unetseg_evaluate(unet(depth = 2, n_filters = 2, seed = 1), root)$mean_volume_dice
 #' }
 #' @export
-unetseg_evaluate <- function(model, data_dir, batch_size = 8, predictions_dir = NULL, output_dir = NULL) {
+unetseg_evaluate <- function(model, data_dir, batch_size = 8, predictions_dir = NULL, output_dir = NULL,
+                             postprocess = "none") {
+  postprocessings <- c("none", "largest-component")
+  if (!is.character(postprocess) || length(postprocess) != 1 || !(postprocess %in% postprocessings)) {
+    abort_value(sprintf("postprocess must be \"none\" or \"largest-component\", got %s", deparse_short(postprocess)))
+  }
   state <- model_state(model)
   optional <- function(path, name) if (is.null(path)) "" else check_path(path, name)
   result <- lib_call("unetseg_r_evaluate", handle_of(state), check_path(data_dir, "data_dir"),
                      as.integer(check_integer(batch_size, "batch_size")),
                      optional(predictions_dir, "predictions_dir"), optional(output_dir, "output_dir"),
-                     metrics = double(6), out = integer(1))
+                     match(postprocess, postprocessings) - 1L, metrics = double(6), out = integer(1))
   evaluation <- new_handle_object(result$out, "unetseg_r_evaluation_free", "unetseg_evaluation")
   count <- lib_call("unetseg_r_evaluation_patient_count", handle_of(evaluation), count = integer(1))$count
   patients <- character(count)

@@ -60,6 +60,19 @@ test_that("unetseg_evaluate scores every patient and writes what it is asked to"
   expect_unetseg_error(unetseg_evaluate(model, file.path(out, "nothing")), "runtime_error", "no such folder")
   expect_unetseg_error(unetseg_evaluate(torch_tensor(1), data$valid), "value_error", "model must be a unet")
   expect_unetseg_error(unetseg_evaluate(model, data$valid, batch_size = 0), "value_error", "batch_size must be in 1...4096")
+  expect_unetseg_error(unetseg_evaluate(model, data$valid, postprocess = "biggest"), "value_error",
+                       "postprocess must be \"none\" or \"largest-component\"")
+})
+
+test_that("unetseg_evaluate with postprocess = \"largest-component\" keeps one component per volume", {
+  data <- fixture_data()
+  model <- unet(depth = 2, n_filters = 2, seed = 1)
+  raw <- unetseg_evaluate(model, data$valid)
+  kept <- unetseg_evaluate(model, data$valid, postprocess = "largest-component")
+  expect_identical(kept$volumes$patient, raw$volumes$patient)
+  expect_true(all(kept$volumes$predicted_voxels <= raw$volumes$predicted_voxels))
+  expect_identical(kept$volumes$true_voxels, raw$volumes$true_voxels)
+  expect_identical(c(kept$bce, kept$dice_loss), c(raw$bce, raw$dice_loss))
 })
 
 test_that("unetseg_predict writes one mask per slice image", {
