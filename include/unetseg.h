@@ -933,7 +933,7 @@ extern int32_t unetseg_synthetic_write(char const *root, unetseg_synthetic_param
  * High level: a whole training run
  * --------------------------------------------------------------------------------------------------------- */
 
-/// The post's run: 20 epochs of batches of 4, one-cycle up to lr 0.1 with SGD momentum 0.9, the post's
+/// The post's run: 20 epochs of batches of 4, one-cycle up to lr 0.1 with SGD momentum 0.9 (optimizer 0), the post's
 /// model, loss 0.3 * dice + 0.7 * bce, augmentation (0.05, 15, 0.5), lesion-weighted sampling, seed 777,
 /// the current threads, 1 loader thread, no resume, no overwrite, a checkpoint per epoch. The three folders are NULL:
 /// set train_dir and out_dir (and valid_dir for validation losses).

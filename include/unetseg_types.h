@@ -249,6 +249,9 @@ typedef struct unetseg_train_params {
                                     epoch), not just the last (only files of this call are ever deleted): true */
     bool overwrite;         /* start a new run in a non-empty out_dir, deleting the earlier run's checkpoints,
                                state and logs first: false (a non-empty out_dir is refused unless resume) */
+    int32_t optimizer;      /* what the one-cycle schedule drives: 0 SGD with momentum (the post's), 1 Adam
+                               (torch.optim.Adam: betas (0.9, 0.999), the first cycled as SGD's momentum, eps
+                               1e-8; set lr too, 1e-3 is usual): 0 */
 } unetseg_train_params;
 
 /** Progress of one training batch, as unetseg_train() reports it. */

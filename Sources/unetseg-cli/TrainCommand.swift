@@ -21,7 +21,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Run folder for checkpoints and logs.") var out: String
     @Option(help: "Epochs.") var epochs = 20
     @Option(help: "Slices per batch.") var batchSize = 4
-    @Option(help: "Peak learning rate (one-cycle max_lr).") var lr = 0.1
+    @Option(help: "Peak learning rate (one-cycle max_lr; default 0.1 for sgd, 0.001 for adam).") var lr: Double?
+    @Option(help: "Optimizer driven by the one-cycle schedule: sgd (momentum 0.9, the post's) or adam (PyTorch's Adam, betas 0.9 and 0.999, eps 1e-8; Buda et al. 2019).") var optimizer = "sgd"
     @Option(help: "U-Net depth.") var depth = 5
     @Option(help: "log2 of the first block's channels.") var filters = 6
     @Option(help: "Dropout probability.") var dropout: Float = 0.6
@@ -39,7 +40,8 @@ struct TrainCommand: ParsableCommand {
         var options = TrainingOptions(trainDir: train, validDir: valid, outDir: out)
         options.epochs = epochs
         options.batchSize = batchSize
-        options.learningRate = lr
+        options.optimizer = try OptimizerKind(named: optimizer)
+        options.learningRate = lr ?? options.optimizer.defaultLearningRate
         options.model = UNetConfig(depth: depth, nFilters: filters, dropout: dropout)
         options.diceWeight = diceWeight
         options.augmentation = try AugmentationParameters(parsing: augment)

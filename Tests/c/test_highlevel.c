@@ -278,6 +278,11 @@ static void test_train_rejects_bad_arguments(void) {
     params.dice_weight = 2;
     CHECK_ERROR(unetseg_train(&params, NULL, NULL, NULL, NULL, NULL), UNETSEG_STATUS_INVALID_ARGUMENT, "dice weight");
     params = tiny_run(out);
+    CHECK(params.optimizer == 0);
+    params.optimizer = 2;
+    CHECK_ERROR(unetseg_train(&params, NULL, NULL, NULL, NULL, NULL), UNETSEG_STATUS_INVALID_ARGUMENT,
+                "params->optimizer must be 0 (SGD) or 1 (Adam), got 2");
+    params = tiny_run(out);
     params.train_dir = "/nonexistent/unetseg-train";
     CHECK_ERROR(unetseg_train(&params, NULL, NULL, NULL, NULL, NULL), UNETSEG_STATUS_IO, "/nonexistent/unetseg-train");
     params = tiny_run(out);

@@ -461,7 +461,7 @@ extern void unetseg_r_iterator_next(int32_t const *iterator, int32_t *out_images
 
 /// R (.C): trains as unetseg_train (the trainer of the CLI's unetseg train): folders = (train_dir,
 /// valid_dir or "", out_dir); integers = (epochs, batch_size, depth, n_filters, augment, random_sampling,
-/// threads (0: keep), loader_workers, resume, overwrite); doubles = (lr, momentum, dropout, dice_weight, scale, angle,
+/// threads (0: keep), loader_workers, resume, overwrite, optimizer (0 SGD, 1 Adam)); doubles = (lr, momentum, dropout, dice_weight, scale, angle,
 /// flip, seed). Writes one row of 9 values per epoch (epoch, training loss, bce, dice, validation loss,
 /// bce, dice, lr, seconds) into out_history, which holds integers[0] rows, the number of rows into
 /// *out_epochs and a new handle to the trained model into *out_model. After every batch it checks for R's

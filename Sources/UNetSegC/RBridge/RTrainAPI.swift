@@ -33,7 +33,7 @@ struct RHistory {
 
 /// R (.C): trains as unetseg_train (the trainer of the CLI's unetseg train): folders = (train_dir,
 /// valid_dir or "", out_dir); integers = (epochs, batch_size, depth, n_filters, augment, random_sampling,
-/// threads (0: keep), loader_workers, resume, overwrite); doubles = (lr, momentum, dropout, dice_weight, scale, angle,
+/// threads (0: keep), loader_workers, resume, overwrite, optimizer (0 SGD, 1 Adam)); doubles = (lr, momentum, dropout, dice_weight, scale, angle,
 /// flip, seed). Writes one row of 9 values per epoch (epoch, training loss, bce, dice, validation loss,
 /// bce, dice, lr, seconds) into out_history, which holds integers[0] rows, the number of rows into
 /// *out_epochs and a new handle to the trained model into *out_model. After every batch it checks for R's
@@ -51,7 +51,7 @@ struct RHistory {
         (params.epochs, params.batch_size, params.model.depth, params.model.n_filters) = (i[0], i[1], i[2], i[3])
         params.augmentation = unetseg_augmentation_params(enabled: i[4] != 0, scale: Float(d[4]), angle: Float(d[5]), flip: Float(d[6]))
         (params.random_sampling, params.threads, params.loader_workers, params.resume) = (i[5] != 0, i[6], i[7], i[8] != 0)
-        params.overwrite = i[9] != 0
+        (params.overwrite, params.optimizer) = (i[9] != 0, i[10])
         (params.lr, params.momentum, params.model.dropout, params.dice_weight) = (d[0], Float(d[1]), Float(d[2]), Float(d[3]))
         params.seed = try rSeed(d + 7)
         var history = RHistory(buffer: try nonNull(out_history, "out_history"), capacity: max(0, Int(i[0])))

@@ -307,6 +307,25 @@ def test_fit_matches_the_cli_run_with_the_same_seed(trained, folders, tmp_path):
 
 
 @needs_cli
+def test_fit_with_adam_matches_the_cli(trained, folders, tmp_path):
+    """optimizer="adam" (lr None: 1e-3) is the CLI's --optimizer adam, loss for loss, and differs from SGD."""
+    run = unetseg.fit(folders / "train", tmp_path / "py", folders / "valid", optimizer="adam", **RUN)
+    subprocess.run([str(CLI), "train", "--train", str(folders / "train"), "--valid", str(folders / "valid"),
+                    "--out", str(tmp_path / "cli"), "--epochs", "2", "--batch-size", "4", "--depth", "2",
+                    "--filters", "2", "--seed", "11", "--optimizer", "adam"], check=True, capture_output=True,
+                   timeout=600)
+    cli_log = json.loads((tmp_path / "cli" / "log.json").read_text())
+    python_log = json.loads((tmp_path / "py" / "log.json").read_text())
+    assert _without_times(cli_log) == _without_times(python_log)
+    sgd_log = json.loads((folders / "run" / "log.json").read_text())
+    assert _without_times(sgd_log) != _without_times(python_log)
+    # The same one-cycle schedule peaking at 1e-3 instead of SGD's 0.1.
+    assert run.history[-1].lr == pytest.approx(trained[0].history[-1].lr / 100, rel=1e-6)
+    with pytest.raises(unetseg.InvalidArgument, match="optimizer must be one of 'sgd', 'adam'"):
+        unetseg.fit(folders / "train", tmp_path / "bad", optimizer="adamw", **RUN)
+
+
+@needs_cli
 def test_evaluate_matches_the_cli(trained, folders, tmp_path):
     run, _, _ = trained
     model_path = folders / "run" / "model_2.safetensors"

@@ -207,6 +207,7 @@ class TrainParams(Structure):
         ("resume", c_bool),
         ("checkpoint_every_epoch", c_bool),
         ("overwrite", c_bool),
+        ("optimizer", c_int32),
     ]
 
 

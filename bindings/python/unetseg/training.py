@@ -105,6 +105,10 @@ class TrainingRun:
         return self.history[-1]
 
 
+#: The optimisers of :func:`fit`, in the order of their numbers in ``unetseg_train_params``.
+OPTIMIZERS = ("sgd", "adam")
+
+
 def fit(
     train_dir: PathLike,
     out_dir: PathLike,
@@ -127,6 +131,7 @@ def fit(
     on_batch: Optional[Callable[[BatchReport], Optional[bool]]] = None,
     on_epoch: Optional[Callable[[EpochReport], Optional[bool]]] = None,
     progress: bool = True,
+    optimizer: str = "sgd",
 ) -> TrainingRun:
     """Trains the post's U-Net on ``train_dir`` as the post does: per batch zero_grad, forward,
     ``0.3 * dice + 0.7 * bce``, backward, SGD step and one-cycle step; per epoch the mean losses on both
@@ -140,15 +145,21 @@ def fit(
     the CLI). ``on_batch`` and ``on_epoch`` may return False to stop; the state is saved and ``resume=True``
     continues. A non-empty ``out_dir`` raises :class:`FileError` (nothing in it changes) unless ``resume``
     continues the run in it or ``overwrite`` replaces it (deleting that run's checkpoints, state and logs).
-    With ``progress`` a tqdm bar runs per epoch and the post's epoch lines are printed.
+    With ``progress`` a tqdm bar runs per epoch and the post's epoch lines are printed. ``optimizer`` is
+    ``"sgd"`` (the post's) or ``"adam"`` (torch.optim.Adam's rules, betas (0.9, 0.999) with the first cycled by
+    the schedule as SGD's momentum, eps 1e-8, as Buda et al. 2019); ``lr`` None is 0.1 with SGD, 1e-3 with Adam.
     """
+    optimizer_number = arguments.choice("optimizer", optimizer, OPTIMIZERS)
+    if lr is None and optimizer == "adam":
+        lr = 1e-3
     params = lib.unetseg_train_default_params()
     train_bytes, out_bytes = arguments.path("train_dir", train_dir), arguments.path("out_dir", out_dir)
     valid_bytes = None if valid_dir is None else arguments.path("valid_dir", valid_dir)
     params.train_dir, params.out_dir, params.valid_dir = train_bytes, out_bytes, valid_bytes
     arguments.set_fields(params, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum,
                          dice_weight=dice_weight, random_sampling=random_sampling, seed=seed, threads=threads,
-                         loader_workers=loader_workers, checkpoint_every_epoch=checkpoint_every_epoch)
+                         loader_workers=loader_workers, checkpoint_every_epoch=checkpoint_every_epoch,
+                         optimizer=optimizer_number)
     params.resume = bool(resume)
     params.overwrite = bool(overwrite)
     if model is not None:

@@ -19,7 +19,8 @@ history_columns <- c("epoch", "train_loss", "train_bce", "train_dice", "valid_lo
 #' @param train_dir,valid_dir Folders of patient folders (`valid_dir = NULL`: no validation).
 #' @param out_dir Run folder (created if missing).
 #' @param epochs,batch_size Epochs and slices per batch.
-#' @param lr,momentum Peak learning rate of the one-cycle schedule, SGD momentum.
+#' @param lr,momentum Peak learning rate of the one-cycle schedule (when not given: 0.1 with SGD, 0.001 with
+#'   Adam), SGD momentum.
 #' @param depth,n_filters,dropout The model (see [unet()]).
 #' @param dice_weight Weight of the dice loss.
 #' @param augmentation_params `c(scale, angle, flip)` or `NULL` for none.
@@ -31,6 +32,9 @@ history_columns <- c("epoch", "train_loss", "train_bce", "train_dice", "valid_lo
 #' @param overwrite Start a new run in a non-empty `out_dir`, deleting the earlier run's checkpoints, state
 #'   and logs. Without it (or `resume`) a non-empty `out_dir` is an error and nothing in it changes.
 #' @param verbose Print the post's epoch lines.
+#' @param optimizer (character): `"sgd"` (the post's SGD with momentum) or `"adam"` (torch.optim.Adam's rules,
+#'   betas 0.9 and 0.999 with the first cycled by the schedule as SGD's momentum, eps 1e-8; Buda et al. 2019).
+#'   Default: `"sgd"`.
 #' @return `list(model = , history = )`: the trained [unet()] and a data frame with one row per epoch
 #'   (`epoch`, `train_loss`, `train_bce`, `train_dice`, `valid_loss`, `valid_bce`, `valid_dice`, `lr`,
 #'   `seconds`).
@@ -45,7 +49,13 @@ history_columns <- c("epoch", "train_loss", "train_bce", "train_dice", "valid_lo
 unetseg_fit <- function(train_dir, valid_dir = NULL, out_dir, epochs = 20, batch_size = 4, lr = 0.1, momentum = 0.9,
                         depth = 5, n_filters = 6, dropout = 0.6, dice_weight = 0.3,
                         augmentation_params = c(0.05, 15, 0.5), random_sampling = TRUE, seed = 777,
-                        threads = NULL, num_workers = 1, resume = FALSE, overwrite = FALSE, verbose = TRUE) {
+                        threads = NULL, num_workers = 1, resume = FALSE, overwrite = FALSE, verbose = TRUE,
+                        optimizer = "sgd") {
+  optimizers <- c("sgd", "adam")
+  if (!is.character(optimizer) || length(optimizer) != 1 || !(optimizer %in% optimizers)) {
+    abort_value(sprintf("optimizer must be \"sgd\" or \"adam\", got %s", deparse_short(optimizer)))
+  }
+  if (missing(lr) && optimizer == "adam") lr <- 0.001
   augment <- !is.null(augmentation_params)
   if (augment && (!is.numeric(augmentation_params) || length(augmentation_params) != 3L || anyNA(augmentation_params))) {
     abort_value("augmentation_params must be NULL or c(scale, angle, flip), such as c(0.05, 15, 0.5)")
@@ -60,7 +70,7 @@ unetseg_fit <- function(train_dir, valid_dir = NULL, out_dir, epochs = 20, batch
                 check_flag(random_sampling, "random_sampling"),
                 if (is.null(threads)) 0 else check_integer(threads, "threads"),
                 check_integer(num_workers, "num_workers"), check_flag(resume, "resume"),
-                check_flag(overwrite, "overwrite"))
+                check_flag(overwrite, "overwrite"), match(optimizer, optimizers) - 1L)
   if (any(abs(integers) > .Machine$integer.max)) abort_value("a count is too large")
   doubles <- c(check_number(lr, "lr"), check_number(momentum, "momentum"), check_number(dropout, "dropout"),
                check_number(dice_weight, "dice_weight"), if (augment) as.double(augmentation_params) else c(0, 0, 0),
