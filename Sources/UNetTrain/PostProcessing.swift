@@ -2,7 +2,7 @@ import _UNetSupport
 
 /// What is done to a patient's binarised predicted volume (prediction > 0.5, its slices stacked in order)
 /// before it is scored and written.
-public enum PostProcessing: String, Sendable, CaseIterable {
+public enum PostProcessing: String, Sendable, CaseIterable, NamedChoice {
     /// The network's mask as it is (the post's way).
     case none
     /// Only the largest 6-connected component of the volume is kept, as Buda et al. (2019) do: lesion
@@ -13,13 +13,8 @@ public enum PostProcessing: String, Sendable, CaseIterable {
     /// slice-row-column order is kept.
     case largestComponent = "largest-component"
 
-    /// The post-processing named `name` ("none", "largest-component").
-    public init(named name: String) throws(UnetsegError) {
-        guard let value = PostProcessing(rawValue: name) else {
-            throw .invalidArgument("post-processing must be one of \(Self.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(name)\"")
-        }
-        self = value
-    }
+    /// What the option is called in errors.
+    public static let choiceName = "post-processing"
 
     /// Applies this post-processing to `mask`, a `depth × height × width` volume (slice-major, row-major),
     /// in place.

@@ -89,19 +89,14 @@ public struct TrainingOptions: Sendable, Equatable {
 }
 
 /// The optimisers a training run can use.
-public enum OptimizerKind: String, Sendable, CaseIterable {
+public enum OptimizerKind: String, Sendable, CaseIterable, NamedChoice {
     /// SGD with momentum (the post's; PyTorch's rules).
     case sgd
     /// Adam (PyTorch's rules; Buda et al. 2019 trained with Adam).
     case adam
 
-    /// The optimiser named `name` ("sgd", "adam").
-    public init(named name: String) throws(UnetsegError) {
-        guard let value = OptimizerKind(rawValue: name) else {
-            throw .invalidArgument("optimizer must be one of \(Self.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(name)\"")
-        }
-        self = value
-    }
+    /// What the option is called in errors.
+    public static let choiceName = "optimizer"
 
     /// Its usual peak learning rate for the one-cycle schedule: 0.1 for SGD (the post's), 1e-3 for Adam
     /// (PyTorch's default rate; Buda et al. used a constant 1e-4 over many more epochs).

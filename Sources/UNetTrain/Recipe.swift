@@ -1,0 +1,36 @@
+import _UNetSupport
+
+/// A named set of training and evaluation choices: the post's, or Buda et al.'s (2019) as far as unetseg has
+/// their parts. Options given explicitly override the recipe's.
+public enum Recipe: String, Sendable, CaseIterable, NamedChoice {
+    /// The post's: SGD (lr 0.1, momentum 0.9), loss 0.3·dice + 0.7·bce, no post-processing.
+    case post
+    /// Buda et al. 2019's choices that unetseg has: Adam (lr 1e-3 at the one-cycle peak), the dice-only loss
+    /// and the largest connected component of each predicted volume. (Their per-volume normalisation and
+    /// batch-norm U-Net are not options of unetseg yet.)
+    case buda2019
+
+    /// What the option is called in errors.
+    public static let choiceName = "recipe"
+
+    /// Sets the training options this recipe chooses (optimizer, its learning rate, dice weight) in `options`.
+    public func apply(to options: inout TrainingOptions) {
+        switch self {
+        case .post:
+            options.optimizer = .sgd
+            options.diceWeight = 0.3
+        case .buda2019:
+            options.optimizer = .adam
+            options.diceWeight = 1
+        }
+        options.learningRate = options.optimizer.defaultLearningRate
+    }
+
+    /// The post-processing of predicted volumes this recipe chooses.
+    public var postProcessing: PostProcessing {
+        switch self {
+        case .post: return .none
+        case .buda2019: return .largestComponent
+        }
+    }
+}
