@@ -935,10 +935,10 @@ extern int32_t unetseg_synthetic_write(char const *root, unetseg_synthetic_param
  * High level: a whole training run
  * --------------------------------------------------------------------------------------------------------- */
 
-/// The post's run: 20 epochs of batches of 4, one-cycle up to lr 0.1 with SGD momentum 0.9, the post's
-/// model, loss 0.3 * dice + 0.7 * bce, augmentation (0.05, 15, 0.5), lesion-weighted sampling, seed 777,
-/// the current threads, 1 loader thread, no resume, no overwrite, a checkpoint per epoch, one process. The three folders are NULL:
-/// set train_dir and out_dir (and valid_dir for validation losses).
+/// The post's run: 20 epochs of batches of 4, one-cycle up to lr 0.1 with SGD momentum 0.9 (optimizer 0),
+/// the post's model, loss 0.3 * dice + 0.7 * bce, augmentation (0.05, 15, 0.5), lesion-weighted sampling,
+/// seed 777, the current threads, 1 loader thread, no resume, no overwrite, a checkpoint per epoch, one
+/// process. The three folders are NULL: set train_dir and out_dir (and valid_dir for validation losses).
 extern unetseg_train_params unetseg_train_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Trains the post's U-Net on params->train_dir as the post and the unetseg CLI do: per batch zero_grad,
@@ -981,11 +981,12 @@ extern int32_t unetseg_train(unetseg_train_params const *params, unetseg_batch_c
  * High level: evaluation (Dice per volume and slice, metrics.json, pictures)
  * --------------------------------------------------------------------------------------------------------- */
 
-/// Batches of 8 slices; no predicted masks, metrics file or pictures written.
+/// Batches of 8 slices; no predicted masks, metrics file or pictures written; no post-processing.
 extern unetseg_evaluate_params unetseg_evaluate_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Runs model (evaluation mode, no graph; its mode is restored afterwards) over every slice under data_dir
-/// (kaggle_3m layout, in order, no augmentation) and scores it: Dice of each patient's volume with
+/// (kaggle_3m layout, in order, no augmentation) and scores it, after params->postprocess (the largest
+/// connected component of each patient's volume with 1; the losses are those of the raw output): Dice of each patient's volume with
 /// prediction > 0.5, their mean and median, the mean and median of the volumes' precision, sensitivity,
 /// Hausdorff-95 distance and volume differences (see unetseg_volume_scores), mean per-slice Dice, BCE and
 /// dice loss. With params->predictions_dir, writes each predicted mask as a 0/255 TIFF
@@ -999,7 +1000,7 @@ extern unetseg_evaluate_params unetseg_evaluate_default_params(void) UNETSEG_NOE
 /// Returns UNETSEG_STATUS_OK with the scores in *out_metrics and, when out_result is not NULL, a new
 /// handle in *out_result with each patient's scores (free it with unetseg_evaluation_free).
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, a model that does not take 3 channels to 1
-/// class or slices whose size it cannot take, a batch_size out of range, a folder without slices, or a
+/// class or slices whose size it cannot take, a batch_size or postprocess out of range, a folder without slices, or a
 /// predictions_dir or output_dir overlapping data_dir (the message names both);
 /// UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for a folder or file that cannot be read or written (named);
 /// UNETSEG_STATUS_OUT_OF_MEMORY for batches too large; UNETSEG_STATUS_CANCELLED when progress returned

@@ -236,7 +236,8 @@ typedef struct unetseg_train_params {
     double lr;              /* peak learning rate of the one-cycle schedule: 0.1; > 0 */
     float momentum;         /* SGD momentum: 0.9 (the schedule cycles it from 0.95 to 0.85); [0, 1) */
     unetseg_model_params model; /* the post's model; model.seed is ignored: the weights derive from seed */
-    float dice_weight;      /* loss = dice_weight * dice + (1 - dice_weight) * bce: 0.3; [0, 1] */
+    float dice_weight;      /* loss = dice_weight * dice + (1 - dice_weight) * bce: 0.3; [0, 1]; 1 is the
+                               dice-only loss of Buda et al. 2019 */
     unetseg_augmentation_params augmentation; /* of training items: enabled, (0.05, 15, 0.5) */
     bool random_sampling;   /* lesion-weighted sampling of training slices: true */
     uint64_t seed;          /* key of every random choice of the run (weights, dropout, sampling,
@@ -253,6 +254,9 @@ typedef struct unetseg_train_params {
                                rank computes its share, rank 0 alone writes out_dir. Needs Open MPI's
                                libmpi.so.40 at run time; MPI is initialised here unless the host did
                                (finalised at exit). Calls must come from the thread of the first one: false */
+    int32_t optimizer;      /* what the one-cycle schedule drives: 0 SGD with momentum (the post's), 1 Adam
+                               (torch.optim.Adam: betas (0.9, 0.999), the first cycled as SGD's momentum, eps
+                               1e-8; set lr too, 1e-3 is usual): 0 */
 } unetseg_train_params;
 
 /** Progress of one training batch, as unetseg_train() reports it. */
@@ -299,6 +303,9 @@ typedef struct unetseg_evaluate_params {
                                     volume_dice.png and overlays/<patient>.png; must lie outside data_dir */
     const char *model_path;      /* NULL, or the checkpoint the model was loaded from: when a log.json lies
                                     beside it, output_dir also gets loss_curves.png */
+    int32_t postprocess;         /* what each patient's binarised predicted volume gets before it is scored
+                                    and written: 0 nothing, 1 only its largest 6-connected component is kept
+                                    (as Buda et al. 2019; ties: the first in slice-row-column order): 0 */
 } unetseg_evaluate_params;
 
 /** A model's scores on a folder of slices with masks (DESIGN: Dice per volume, as Buda et al. 2019). */

@@ -35,13 +35,15 @@ extension ModelHandle {
         let predictionsDir = try optionalPathArgument(params.predictions_dir, "params->predictions_dir")
         let outputDir = try optionalPathArgument(params.output_dir, "params->output_dir")
         let modelPath = try optionalPathArgument(params.model_path, "params->model_path")
+        let postProcessing = try PostProcessing(code: params.postprocess, "params->postprocess")
         try requireSegmentsSlices()
         let dataset = try BrainSegDataset(root: folder)
         try requireActivationsFit(batch: Int(params.batch_size), height: dataset.height, width: dataset.width)
         if let outputDir { try ProtectedInput(folder).requireApart(from: outputDir, role: "output_dir") }
         let result = try inEvaluationMode { () throws(UnetsegError) in
             let result = try Evaluator.evaluate(model, on: dataset, batchSize: Int(params.batch_size),
-                                                predictionsDir: predictionsDir, onProgress: onProgress)
+                                                predictionsDir: predictionsDir, postProcessing: postProcessing,
+                                                onProgress: onProgress)
             if let outputDir {
                 try Evaluator.writeMetrics(result, to: outputDir)
                 try Pictures.writeEvaluationFigures(model, dataset, result: result, modelPath: modelPath, to: outputDir)
@@ -50,6 +52,18 @@ extension ModelHandle {
         }
         Log.emit(UNETSEG_LOG_INFO, "evaluated \(result.sliceCount) slices of \(result.volumeDice.count) patients in \(folder): mean volume Dice \(result.meanVolumeDice)")
         return result
+    }
+}
+
+extension PostProcessing {
+    /// The post-processing numbered `code` in unetseg_evaluate_params.postprocess (0 none, 1 largest
+    /// component); `name` names the field in the error.
+    init(code: Int32, _ name: String) throws(UnetsegError) {
+        switch code {
+        case 0: self = .none
+        case 1: self = .largestComponent
+        default: throw .invalidArgument("\(name) must be 0 (none) or 1 (largest component), got \(code)")
+        }
     }
 }
 
@@ -92,13 +106,14 @@ extension unetseg_volume_scores {
     }
 }
 
-/// Batches of 8 slices; no predicted masks, metrics file or pictures written.
+/// Batches of 8 slices; no predicted masks, metrics file or pictures written; no post-processing.
 @c public func unetseg_evaluate_default_params() -> unetseg_evaluate_params {
-    unetseg_evaluate_params(batch_size: 8, predictions_dir: nil, output_dir: nil, model_path: nil)
+    unetseg_evaluate_params(batch_size: 8, predictions_dir: nil, output_dir: nil, model_path: nil, postprocess: 0)
 }
 
 /// Runs model (evaluation mode, no graph; its mode is restored afterwards) over every slice under data_dir
-/// (kaggle_3m layout, in order, no augmentation) and scores it: Dice of each patient's volume with
+/// (kaggle_3m layout, in order, no augmentation) and scores it, after params->postprocess (the largest
+/// connected component of each patient's volume with 1; the losses are those of the raw output): Dice of each patient's volume with
 /// prediction > 0.5, their mean and median, the mean and median of the volumes' precision, sensitivity,
 /// Hausdorff-95 distance and volume differences (see unetseg_volume_scores), mean per-slice Dice, BCE and
 /// dice loss. With params->predictions_dir, writes each predicted mask as a 0/255 TIFF
@@ -113,7 +128,7 @@ extension unetseg_volume_scores {
 /// Returns UNETSEG_STATUS_OK with the scores in *out_metrics and, when out_result is not NULL, a new
 /// handle in *out_result with each patient's scores (free it with unetseg_evaluation_free).
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, a model that does not take 3 channels to 1
-/// class or slices whose size it cannot take, a batch_size out of range, a folder without slices, or a
+/// class or slices whose size it cannot take, a batch_size or postprocess out of range, a folder without slices, or a
 /// predictions_dir or output_dir overlapping data_dir (the message names both);
 /// UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for a folder or file that cannot be read or written (named);
 /// UNETSEG_STATUS_OUT_OF_MEMORY for batches too large; UNETSEG_STATUS_CANCELLED when progress returned

@@ -55,6 +55,11 @@ extension unetseg_train_params {
         options.batchSize = Int(batch_size)
         options.learningRate = lr
         options.momentum = momentum
+        switch optimizer {
+        case 0: options.optimizer = .sgd
+        case 1: options.optimizer = .adam
+        default: throw .invalidArgument("params->optimizer must be 0 (SGD) or 1 (Adam), got \(optimizer)")
+        }
         options.model = try model.validatedConfig()
         options.diceWeight = dice_weight
         options.augmentation = try augmentation.validated()
@@ -92,10 +97,10 @@ extension unetseg_train_params {
     }
 }
 
-/// The post's run: 20 epochs of batches of 4, one-cycle up to lr 0.1 with SGD momentum 0.9, the post's
-/// model, loss 0.3 * dice + 0.7 * bce, augmentation (0.05, 15, 0.5), lesion-weighted sampling, seed 777,
-/// the current threads, 1 loader thread, no resume, no overwrite, a checkpoint per epoch, one process. The three folders are NULL:
-/// set train_dir and out_dir (and valid_dir for validation losses).
+/// The post's run: 20 epochs of batches of 4, one-cycle up to lr 0.1 with SGD momentum 0.9 (optimizer 0),
+/// the post's model, loss 0.3 * dice + 0.7 * bce, augmentation (0.05, 15, 0.5), lesion-weighted sampling,
+/// seed 777, the current threads, 1 loader thread, no resume, no overwrite, a checkpoint per epoch, one
+/// process. The three folders are NULL: set train_dir and out_dir (and valid_dir for validation losses).
 @c public func unetseg_train_default_params() -> unetseg_train_params {
     let post = TrainingOptions(trainDir: "", validDir: "", outDir: "")
     return unetseg_train_params(
@@ -104,7 +109,7 @@ extension unetseg_train_params {
         dice_weight: post.diceWeight, augmentation: unetseg_augmentation_params(post.augmentation),
         random_sampling: post.randomSampling, seed: post.seed, threads: 0, loader_workers: Int32(post.loaderWorkers),
         resume: post.resume, checkpoint_every_epoch: post.checkpointEveryEpoch, overwrite: post.overwrite,
-        distributed: post.distributed)
+        distributed: post.distributed, optimizer: 0)
 }
 
 /// Trains the post's U-Net on params->train_dir as the post and the unetseg CLI do: per batch zero_grad,

@@ -68,12 +68,13 @@ public struct EvaluationResult: Sendable {
 /// Runs a model over every slice of a dataset in order and scores it (DESIGN §6).
 public enum Evaluator {
     /// Evaluates `model` on `dataset` (its slices in order; sampling and augmentation are not used), in
-    /// batches of `batchSize`. With `predictionsDir`, writes each predicted mask as a 0/255 TIFF at
-    /// `<predictionsDir>/<patient>/<patient>_<n>_pred.tif`; a `predictionsDir` that is, contains or lies inside
-    /// the dataset's folder, or reaches it through links, is refused before anything is written.
-    /// `onProgress(done, total)` may return false to stop (`.cancelled`).
+    /// batches of `batchSize`. Each patient's binarised volume gets `postProcessing` before it is scored and
+    /// written (the losses are those of the network's probabilities). With `predictionsDir`, writes each
+    /// predicted mask as a 0/255 TIFF at `<predictionsDir>/<patient>/<patient>_<n>_pred.tif`; a
+    /// `predictionsDir` that is, contains or lies inside the dataset's folder, or reaches it through links, is
+    /// refused before anything is written. `onProgress(done, total)` may return false to stop (`.cancelled`).
     public static func evaluate(_ model: UNet, on dataset: BrainSegDataset, batchSize: Int = 8,
-                                predictionsDir: String? = nil,
+                                predictionsDir: String? = nil, postProcessing: PostProcessing = .none,
                                 onProgress: (Int, Int) -> Bool = { _, _ in true }) throws(UnetsegError) -> EvaluationResult {
         try checkArgument(batchSize >= 1, "batch size must be at least 1, got \(batchSize)")
         if let predictionsDir {
@@ -82,9 +83,35 @@ public enum Evaluator {
         }
         model.eval()
         var volumes: [VolumeScores] = []
-        var current: VolumeCollector?
         var sliceDice: [Double] = [], bces: [Double] = [], diceLosses: [Double] = []
         let plane = dataset.height * dataset.width
+        // The current patient's slices (the dataset keeps each patient's slices together, in order): their
+        // indices, probabilities and masks, scored once the volume is complete.
+        var patientSlices: [Int] = [], prediction: [Float] = [], truth: [Float] = []
+        func scorePatient() throws(UnetsegError) {
+            guard let first = patientSlices.first else { return }
+            let patient = dataset.slices[first].patient
+            try postProcessing.apply(toProbabilities: &prediction, depth: patientSlices.count,
+                                     height: dataset.height, width: dataset.width)
+            var collector = VolumeCollector(patient: patient, height: dataset.height, width: dataset.width)
+            try prediction.withUnsafeBufferPointer { (p) throws(UnetsegError) in
+                try truth.withUnsafeBufferPointer { (t) throws(UnetsegError) in
+                    guard let p = p.baseAddress, let t = t.baseAddress else { return }
+                    for (k, i) in patientSlices.enumerated() {
+                        let pk = p + k * plane, tk = t + k * plane
+                        let overlap = SegmentationMetrics.Overlap(prediction: pk, truth: tk, count: plane)
+                        collector.add(prediction: pk, truth: tk, overlap: overlap)
+                        if !overlap.isEmpty { sliceDice.append(overlap.dice) }
+                        if let predictionsDir {
+                            try writePrediction(pk, width: dataset.width, height: dataset.height, to: predictionsDir,
+                                                patient: patient, number: dataset.slices[i].number)
+                        }
+                    }
+                }
+            }
+            volumes.append(collector.scores())
+            patientSlices = []; prediction = []; truth = []
+        }
         var start = 0
         while start < dataset.count {
             let indices = Array(start..<min(start + batchSize, dataset.count))
@@ -94,27 +121,21 @@ public enum Evaluator {
             let masks = try Tensor.stack(pairs.map(\.mask))
             let output = try Autograd.withNoGrad { () throws(UnetsegError) in try model(images) }
             for (k, i) in indices.enumerated() {
-                let slice = dataset.slices[i]
-                let p = output.storage.pointer + k * plane, t = masks.storage.pointer + k * plane
-                let overlap = SegmentationMetrics.Overlap(prediction: p, truth: t, count: plane)
-                if current?.patient != slice.patient {   // the dataset keeps each patient's slices together, in order
-                    if let done = current { volumes.append(done.scores()) }
-                    current = VolumeCollector(patient: slice.patient, height: dataset.height, width: dataset.width)
+                if let first = patientSlices.first, dataset.slices[first].patient != dataset.slices[i].patient {
+                    try scorePatient()
                 }
-                current?.add(prediction: p, truth: t, overlap: overlap)
-                if !overlap.isEmpty { sliceDice.append(overlap.dice) }
+                let p = output.storage.pointer + k * plane, t = masks.storage.pointer + k * plane
                 let losses = sliceLosses(p, t, plane)
                 bces.append(losses.bce)
                 diceLosses.append(losses.dice)
-                if let predictionsDir {
-                    try writePrediction(p, width: dataset.width, height: dataset.height, to: predictionsDir,
-                                        patient: slice.patient, number: slice.number)
-                }
+                patientSlices.append(i)
+                prediction.append(contentsOf: UnsafeBufferPointer(start: p, count: plane))
+                truth.append(contentsOf: UnsafeBufferPointer(start: t, count: plane))
             }
             start += indices.count
             guard onProgress(start, dataset.count) else { throw .cancelled("evaluation stopped after \(start) slices") }
         }
-        if let done = current { volumes.append(done.scores()) }
+        try scorePatient()
         let dice = volumes.map(\.dice)
         return EvaluationResult(
             volumes: volumes, meanVolumeDice: SegmentationMetrics.mean(dice), medianVolumeDice: SegmentationMetrics.median(dice),

@@ -34,8 +34,8 @@ public final class Trainer {
     public let options: TrainingOptions
     /// The model being trained.
     public let model: UNet
-    /// SGD with momentum.
-    public let optimizer: SGD
+    /// SGD with momentum (the post's) or Adam.
+    public let optimizer: any Optimizer
     /// One-cycle schedule stepped after every batch.
     public let scheduler: OneCycleLR
     /// Training batches (lesion-weighted sampling and augmentation as configured).
@@ -102,7 +102,7 @@ public final class Trainer {
             }
             var modelGenerator = RandomGenerator(seed: options.seed)
             model = try UNet(options.model, generator: &modelGenerator)
-            optimizer = try SGD(model.parameters, learningRate: Float(options.learningRate), momentum: options.momentum)
+            optimizer = try options.makeOptimizer(model.parameters)
             scheduler = try OneCycleLR(optimizer: optimizer, maxLR: options.learningRate, epochs: options.epochs,
                                        stepsPerEpoch: trainLoader.batchCount)
             if ranks.rank == 0 {
@@ -146,7 +146,7 @@ public final class Trainer {
         let augmentation: JSONValue = o.augmentation.map {
             [.number(Double($0.scale)), .number(Double($0.angle)), .number(Double($0.flip))]
         } ?? .null
-        let json: JSONValue = [
+        var json: JSONValue = [
             "epochs": .number(Double(o.epochs)), "batch_size": .number(Double(o.batchSize)),
             "lr": .number(o.learningRate), "momentum": .number(Double(o.momentum)),
             "model": Checkpoint.configJSON(o.model), "dice_weight": .number(Double(o.diceWeight)),
@@ -154,6 +154,7 @@ public final class Trainer {
             "seed": .string(String(o.seed)), "train_slices": .number(Double(trainLoader.itemCount)),
             "image_size": o.imageSize.map { .number(Double($0)) } ?? .null,
         ]
+        if case .object(let members) = json { json = .object(members + o.recipeFingerprint) }
         return json.serialized(pretty: false)
     }
 
@@ -177,13 +178,7 @@ public final class Trainer {
         }
         let saved = try Checkpoint.model(from: weights, source: weightsPath, config: options.model)
         try model.loadStateDict(saved.stateDict())
-        let names = model.namedParameters().map(\.name)
-        let buffers = Dictionary(state.momentumBuffers.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
-        for (i, name) in names.enumerated() {
-            guard let b = buffers[name] else { continue }
-            try checkArgument(b.shape == model.parameters[i].shape, "\(statePath): momentum buffer \(name) has the wrong shape")
-            optimizer.momentumBuffers[i] = b
-        }
+        try optimizer.restore(state.optimizerState, parameterNames: model.namedParameters().map(\.name), source: statePath)
         try checkArgument(state.schedulerStep <= scheduler.totalSteps, "\(statePath): scheduler step past the end")
         while scheduler.stepCount < state.schedulerStep { try scheduler.step() }
         model.dropoutRandomness.generator = state.dropout
@@ -197,12 +192,11 @@ public final class Trainer {
     private var position: String { TrainingState.position(epoch: nextEpoch, batch: nextBatch) }
 
     private func saveState(modelFile: String) throws(UnetsegError) {
-        let names = model.namedParameters().map(\.name)
-        let buffers = zip(names, optimizer.momentumBuffers).compactMap { name, b in b.map { (name, $0) } }
         try TrainingState(epoch: nextEpoch, batch: nextBatch, schedulerStep: scheduler.stepCount,
                           dropout: model.dropoutRandomness.generator, partialLosses: partialLosses,
                           history: history, modelFile: modelFile, fingerprint: fingerprint,
-                          momentumBuffers: buffers).save(to: path(TrainingState.fileName))
+                          optimizerState: optimizer.state(parameterNames: model.namedParameters().map(\.name)))
+            .save(to: path(TrainingState.fileName))
     }
 
     /// Runs the remaining epochs. `onBatch` sees every training batch and `onEpoch` every finished epoch;

@@ -19,6 +19,8 @@ public struct TrainingOptions: Sendable, Equatable {
     public var learningRate: Double = 0.1
     /// SGD momentum (0.9; the one-cycle schedule cycles it between 0.95 and 0.85).
     public var momentum: Float = 0.9
+    /// The optimiser the one-cycle schedule drives (the post's SGD).
+    public var optimizer = OptimizerKind.sgd
     /// The model.
     public var model = UNetConfig()
     /// Weight of the dice loss in the total (0.3).
@@ -72,5 +74,42 @@ public struct TrainingOptions: Sendable, Equatable {
                     "loader workers must be in 0...\(DataLoader.maximumWorkers), got \(loaderWorkers)")
         try model.validate()
         try augmentation?.validate()
+    }
+
+    /// The run's optimiser over `parameters`: SGD with `momentum`, or Adam with PyTorch's betas (0.9, 0.999;
+    /// the schedule cycles the first as it cycles SGD's momentum) and eps 1e-8; at `learningRate`.
+    func makeOptimizer(_ parameters: [Tensor]) throws(UnetsegError) -> any Optimizer {
+        switch optimizer {
+        case .sgd: return try SGD(parameters, learningRate: Float(learningRate), momentum: momentum)
+        case .adam: return try Adam(parameters, learningRate: Float(learningRate))
+        }
+    }
+
+    /// The options beyond the post's that change a run, as fingerprint members: only those that differ from
+    /// the post's, so that a run saved before these options existed still resumes.
+    var recipeFingerprint: [(key: String, value: JSONValue)] {
+        var members: [(key: String, value: JSONValue)] = []
+        if optimizer != .sgd { members.append(("optimizer", .string(optimizer.rawValue))) }
+        return members
+    }
+}
+
+/// The optimisers a training run can use.
+public enum OptimizerKind: String, Sendable, CaseIterable, NamedChoice {
+    /// SGD with momentum (the post's; PyTorch's rules).
+    case sgd
+    /// Adam (PyTorch's rules; Buda et al. 2019 trained with Adam).
+    case adam
+
+    /// What the option is called in errors.
+    public static let choiceName = "optimizer"
+
+    /// Its usual peak learning rate for the one-cycle schedule: 0.1 for SGD (the post's), 1e-3 for Adam
+    /// (PyTorch's default rate; Buda et al. used a constant 1e-4 over many more epochs).
+    public var defaultLearningRate: Double {
+        switch self {
+        case .sgd: return 0.1
+        case .adam: return 1e-3
+        }
     }
 }

@@ -3,7 +3,8 @@ import UNetTensor
 import _UNetSupport
 
 /// What `--resume` needs besides the model weights, saved as `training_state.safetensors` in the run folder:
-/// SGD's momentum buffers (tensors `momentum.<parameter name>`) and, in the metadata, where the run stands
+/// the optimiser's state (SGD's momentum buffers as tensors `momentum.<parameter name>`; Adam's moments as
+/// `exp_avg.<name>` and `exp_avg_sq.<name>` and its steps in the metadata) and, in the metadata, where the run stands
 /// (next epoch and batch, scheduler step, the dropout generator's position), the losses of a partly done
 /// epoch, the history so far, the name of the model file with the matching weights, and the options that
 /// must not change when resuming. Package-visible for the fuzz target over its loader.
@@ -33,10 +34,11 @@ package struct TrainingState {
     var modelFile: String
     /// The options that define the run, as JSON text.
     var fingerprint: String
-    var momentumBuffers: [(name: String, tensor: Tensor)]
+    /// The optimiser's buffers and counters (`Optimizer.state(parameterNames:)`).
+    var optimizerState: OptimizerState
 
     func save(to path: String) throws(UnetsegError) {
-        let metadata: [String: String] = [
+        var metadata: [String: String] = [
             "format": Self.format, "format_version": "1",
             "epoch": String(epoch), "batch": String(batch), "scheduler_step": String(schedulerStep),
             "dropout_seed": String(dropout.seed), "dropout_position": String(dropout.position),
@@ -44,7 +46,8 @@ package struct TrainingState {
             "history": JSONValue.array(history.map(\.json)).serialized(pretty: false),
             "model_file": modelFile, "options": fingerprint,
         ]
-        try SafeTensors.write(momentumBuffers.map { ("momentum." + $0.name, $0.tensor) }, metadata: metadata, to: path)
+        metadata.merge(optimizerState.metadata) { ours, _ in ours }
+        try SafeTensors.write(optimizerState.tensors, metadata: metadata, to: path)
     }
 
     package static func load(from path: String) throws(UnetsegError) -> TrainingState {
@@ -78,8 +81,6 @@ package struct TrainingState {
             dropout: RandomGenerator(seed: try unsigned("dropout_seed"), position: try unsigned("dropout_position")),
             partialLosses: partial, history: try TrainingLog.parse(try field("history"), source: path),
             modelFile: modelFile, fingerprint: try field("options"),
-            momentumBuffers: file.tensors.compactMap { entry in
-                entry.name.hasPrefix("momentum.") ? (String(entry.name.dropFirst("momentum.".count)), entry.tensor) : nil
-            })
+            optimizerState: OptimizerState(tensors: file.tensors.map { ($0.name, $0.tensor) }, metadata: m))
     }
 }

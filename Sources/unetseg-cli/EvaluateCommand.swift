@@ -28,10 +28,14 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Output folder, outside --data.") var out: String
     @Option(help: "Slices per forward pass.") var batchSize = 8
     @Option(help: "Compute threads (default: one per CPU).") var threads: Int?
+    @Option(help: "Recipe whose post-processing to use: post (none) or buda2019 (largest-component).") var recipe = "post"
+    @Option(help: "Post-processing of each patient's binarised volume: none, or largest-component (keep its largest 6-connected component, as Buda et al. 2019). Default: the recipe's.") var postprocess: String?
     @Flag(help: "Do not write the predicted mask TIFFs.") var noMasks = false
     @Option(help: "Resize every slice to N×N when reading, as in training (default: keep the files' size).") var resize: Int?
 
     func run() throws {
+        let postProcessing = try postprocess.map { name throws(UnetsegError) in try PostProcessing(named: name) }
+            ?? Recipe(named: recipe).postProcessing
         if let threads { Parallel.setThreadCount(threads) }
         let network = try Checkpoint.load(model)
         let dataset = try BrainSegDataset(root: data, size: resize)
@@ -39,6 +43,7 @@ struct EvaluateCommand: ParsableCommand {
         var bar = ProgressBar(title: "evaluate", total: dataset.count)
         let result = try Evaluator.evaluate(network, on: dataset, batchSize: batchSize,
                                             predictionsDir: noMasks ? nil : FileSystem.joined(out, "predictions"),
+                                            postProcessing: postProcessing,
                                             onProgress: { done, _ in bar.update(done); return true })
         try Evaluator.writeMetrics(result, to: out)
         try Pictures.writeEvaluationFigures(network, dataset, result: result, modelPath: model, to: out)

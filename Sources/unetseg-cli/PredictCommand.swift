@@ -20,12 +20,17 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "A slice TIFF or a folder (searched recursively; existing masks are ignored).") var input: String
     @Option(help: "Output folder, outside --input.") var out: String
     @Option(help: "Compute threads (default: one per CPU).") var threads: Int?
+    @Option(help: "Recipe whose post-processing to use: post (none) or buda2019 (largest-component).") var recipe = "post"
+    @Option(help: "Post-processing of each patient's binarised volume: none, or largest-component (keep its largest 6-connected component, as Buda et al. 2019). Default: the recipe's.") var postprocess: String?
 
     func run() throws {
+        let postProcessing = try postprocess.map { name throws(UnetsegError) in try PostProcessing(named: name) }
+            ?? Recipe(named: recipe).postProcessing
         if let threads { Parallel.setThreadCount(threads) }
         let network = try Checkpoint.load(model)
         var bar = ProgressBar(title: "predict", total: 1)
-        let written = try Predictor.predict(network, input: input, outDir: out, onProgress: { done, total in
+        let written = try Predictor.predict(network, input: input, outDir: out,
+                                            postProcessing: postProcessing, onProgress: { done, total in
             if bar.total != total { bar = ProgressBar(title: "predict", total: total) }
             bar.update(done)
             return true

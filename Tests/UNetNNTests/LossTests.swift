@@ -16,4 +16,21 @@ import _UNetSupport
         #expect(throws: UnetsegError.self) { try segmentationLoss(p, t, diceWeight: 2) }
         #expect(throws: UnetsegError.self) { try diceLoss(p, try Tensor.zeros([5])) }
     }
+
+    /// Dice weight 1 is Buda et al.'s dice-only loss: the total and its gradient are the dice loss's alone.
+    @Test func diceWeightOneIsTheDiceOnlyLoss() throws {
+        let values: [Float] = [0.9, 0.2, 0.6, 0.1]
+        let t = try Tensor([1, 0, 1, 0], shape: [1, 1, 2, 2])
+        let p1 = try Tensor(values, shape: [1, 1, 2, 2]), p2 = try Tensor(values, shape: [1, 1, 2, 2])
+        p1.requiresGrad = true
+        p2.requiresGrad = true
+        let combined = try segmentationLoss(p1, t, diceWeight: 1)
+        let diceOnly = try diceLoss(p2, t)
+        #expect(try combined.total.item() == diceOnly.item())
+        #expect(try combined.bce.item() > 0)
+        try combined.total.backward()
+        try diceOnly.backward()
+        let g1 = try #require(p1.grad), g2 = try #require(p2.grad)
+        #expect(g1.toArray() == g2.toArray())
+    }
 }

@@ -43,8 +43,15 @@ import _UNetSupport
         #expect(model.config == UNetConfig(depth: 2, nFilters: 2))
     }
 
-    @Test func resumeAfterAnEpochOrMidEpochGivesTheSameRun() throws {
+    @Test(arguments: [OptimizerKind.sgd, .adam])
+    func resumeAfterAnEpochOrMidEpochGivesTheSameRun(optimizer: OptimizerKind) throws {
         let data = try makeData()
+        func options(_ data: TemporaryFolder, out: String) -> TrainingOptions {
+            var o = self.options(data, out: out)
+            o.optimizer = optimizer
+            o.learningRate = optimizer.defaultLearningRate
+            return o
+        }
         let straight = try Trainer(options: options(data, out: data.file("a"))).run()
 
         let b = options(data, out: data.file("b"))
@@ -78,6 +85,14 @@ import _UNetSupport
         o.resume = true
         o.batchSize = 3
         #expect { try Trainer(options: o) } throws: { ($0 as? UnetsegError)?.message.contains("other options") == true }
+        o.batchSize = 2
+        o.optimizer = .adam
+        #expect { try Trainer(options: o) } throws: { ($0 as? UnetsegError)?.message.contains("other options") == true }
+        // The post's options leave the fingerprint as it was before the recipe options existed, so runs saved
+        // by earlier versions still resume.
+        let saved = try SafeTensors.read(path: FileSystem.joined(o.outDir, "training_state.safetensors"))
+        #expect(saved.metadata["options"]?.contains("optimizer") == false)
+        #expect(saved.tensors.allSatisfy { $0.name.hasPrefix("momentum.") } && !saved.tensors.isEmpty)
     }
 
     @Test func nonFiniteLossStopsWithANumericError() throws {

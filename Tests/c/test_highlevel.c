@@ -278,6 +278,11 @@ static void test_train_rejects_bad_arguments(void) {
     params.dice_weight = 2;
     CHECK_ERROR(unetseg_train(&params, NULL, NULL, NULL, NULL, NULL), UNETSEG_STATUS_INVALID_ARGUMENT, "dice weight");
     params = tiny_run(out);
+    CHECK(params.optimizer == 0);
+    params.optimizer = 2;
+    CHECK_ERROR(unetseg_train(&params, NULL, NULL, NULL, NULL, NULL), UNETSEG_STATUS_INVALID_ARGUMENT,
+                "params->optimizer must be 0 (SGD) or 1 (Adam), got 2");
+    params = tiny_run(out);
     params.train_dir = "/nonexistent/unetseg-train";
     CHECK_ERROR(unetseg_train(&params, NULL, NULL, NULL, NULL, NULL), UNETSEG_STATUS_IO, "/nonexistent/unetseg-train");
     params = tiny_run(out);
@@ -454,6 +459,27 @@ static void test_evaluate_rejects_bad_arguments(void) {
     params.batch_size = 0;
     CHECK_ERROR(unetseg_evaluate(model, valid_dir, &params, NULL, NULL, &metrics, NULL), UNETSEG_STATUS_INVALID_ARGUMENT,
                 "batch_size must be in 1...4096, got 0");
+    params = unetseg_evaluate_default_params();
+    CHECK(params.postprocess == 0);
+    params.postprocess = 2;
+    CHECK_ERROR(unetseg_evaluate(model, valid_dir, &params, NULL, NULL, &metrics, NULL), UNETSEG_STATUS_INVALID_ARGUMENT,
+                "params->postprocess must be 0 (none) or 1 (largest component), got 2");
+    /* The largest component of each volume: never more predicted voxels than the raw prediction, same losses. */
+    unetseg_evaluation_metrics raw_metrics, kept_metrics;
+    unetseg_evaluation *raw = NULL, *kept = NULL;
+    params.postprocess = 0;
+    CHECK_OK(unetseg_evaluate(model, valid_dir, &params, NULL, NULL, &raw_metrics, &raw));
+    params.postprocess = 1;
+    CHECK_OK(unetseg_evaluate(model, valid_dir, &params, NULL, NULL, &kept_metrics, &kept));
+    CHECK(kept_metrics.bce == raw_metrics.bce && kept_metrics.dice_loss == raw_metrics.dice_loss);
+    for (int32_t i = 0; i < raw_metrics.patient_count; i++) {
+        unetseg_volume_scores a, b;
+        CHECK_OK(unetseg_evaluation_volume_scores(raw, i, &a));
+        CHECK_OK(unetseg_evaluation_volume_scores(kept, i, &b));
+        CHECK(b.predicted_voxels <= a.predicted_voxels && b.true_voxels == a.true_voxels);
+    }
+    unetseg_evaluation_free(raw);
+    unetseg_evaluation_free(kept);
     params = unetseg_evaluate_default_params();
     CHECK_ERROR(unetseg_evaluate(model, "/nonexistent/unetseg", &params, NULL, NULL, &metrics, NULL), UNETSEG_STATUS_IO,
                 "/nonexistent/unetseg: no such folder");

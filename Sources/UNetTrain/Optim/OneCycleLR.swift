@@ -10,8 +10,8 @@ import _UNetSupport
 /// maxLR/(divFactor·finalDivFactor) while momentum rises back. Construction sets the optimiser to step 0;
 /// call `step()` after every batch. Stepping past the last step is an error, as in PyTorch.
 public final class OneCycleLR {
-    /// The optimiser whose rate and momentum it sets.
-    public let optimizer: SGD
+    /// The optimiser whose rate and momentum (Adam's β1) it sets.
+    public let optimizer: any Optimizer
     /// Peak learning rate.
     public let maxLR: Double
     /// Total number of steps (epochs × steps per epoch).
@@ -32,7 +32,7 @@ public final class OneCycleLR {
     public private(set) var stepCount: Int
 
     /// A schedule over `epochs × stepsPerEpoch` steps with PyTorch's defaults.
-    public init(optimizer: SGD, maxLR: Double, epochs: Int, stepsPerEpoch: Int, pctStart: Double = 0.3,
+    public init(optimizer: any Optimizer, maxLR: Double, epochs: Int, stepsPerEpoch: Int, pctStart: Double = 0.3,
                 divFactor: Double = 25, finalDivFactor: Double = 1e4, baseMomentum: Double = 0.85,
                 maxMomentum: Double = 0.95, cycleMomentum: Bool = true, startingStep: Int = 0) throws(UnetsegError) {
         try checkArgument(epochs > 0 && stepsPerEpoch > 0, "one-cycle needs epochs and steps per epoch > 0, got \(epochs) and \(stepsPerEpoch)")

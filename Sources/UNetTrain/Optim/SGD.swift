@@ -4,7 +4,7 @@ import _UNetSupport
 /// Stochastic gradient descent with PyTorch's rules (`torch.optim.SGD`):
 /// g ← grad + weightDecay·p; with momentum, b ← g on the first step, else b ← momentum·b + (1 − dampening)·g,
 /// and g ← g + momentum·b (Nesterov) or g ← b; then p ← p − lr·g. Parameters without a gradient are skipped.
-public final class SGD {
+public final class SGD: Optimizer {
     /// The parameters it updates.
     public let parameters: [Tensor]
     /// Learning rate (set by a scheduler each step).
@@ -64,5 +64,16 @@ public final class SGD {
                 }
             }
         }
+    }
+
+    /// `momentum.<name>` of every parameter with a momentum buffer.
+    public func state(parameterNames: [String]) -> OptimizerState {
+        OptimizerState(tensors: zip(parameterNames, momentumBuffers).compactMap { name, b in b.map { ("momentum." + name, $0) } })
+    }
+
+    /// Restores the momentum buffers saved by `state(parameterNames:)` (a parameter without one starts afresh).
+    public func restore(_ state: OptimizerState, parameterNames: [String], source: String) throws(UnetsegError) {
+        let buffers = try state.buffers("momentum", for: parameters, names: parameterNames, source: source)
+        for (i, b) in buffers.enumerated() where b != nil { momentumBuffers[i] = b }
     }
 }

@@ -48,7 +48,7 @@ def test_synthesize_style_reaches_the_generator(tmp_path, dataset_root):
     again = tmp_path / "simple"
     unetseg.synthesize(again, patients=4, min_slices=8, max_slices=9, size=32, seed=3, progress=False, style="simple")
     assert all((root / n).read_bytes() == (again / n).read_bytes() for n in names)
-    with pytest.raises(unetseg.InvalidArgument, match="style must be 'simple' or 'realistic', got 'fancy'"):
+    with pytest.raises(unetseg.InvalidArgument, match="style must be one of 'simple', 'realistic', got 'fancy'"):
         unetseg.synthesize(tmp_path / "never", patients=1, progress=False, style="fancy")
     assert not (tmp_path / "never").exists()
 

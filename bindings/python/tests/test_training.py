@@ -199,6 +199,21 @@ def test_evaluate_cancel_and_errors(trained, folders, tmp_path):
         with pytest.raises(unetseg.InvalidArgument, match="must have channels_in 3 and n_classes 1"):
             unetseg.evaluate(one_channel, folders / "valid", progress=False)
     assert unetseg.evaluate(run.model, folders / "valid", progress=True).slice_count == 8
+    with pytest.raises(unetseg.InvalidArgument, match="postprocess must be one of 'none', 'largest-component'"):
+        unetseg.evaluate(run.model, folders / "valid", postprocess="biggest", progress=False)
+
+
+def test_evaluate_largest_component(trained, folders, tmp_path):
+    """postprocess="largest-component" keeps one 6-connected component per volume: never more predicted
+    voxels than the raw masks, the same losses, a mask written per slice."""
+    run, _, _ = trained
+    raw = unetseg.evaluate(run.model, folders / "valid", progress=False)
+    kept = unetseg.evaluate(run.model, folders / "valid", predictions_dir=tmp_path / "kept",
+                            postprocess="largest-component", progress=False)
+    assert kept.bce == raw.bce and kept.dice_loss == raw.dice_loss
+    for patient, scores in kept.volumes.items():
+        assert scores["predicted_voxels"] <= raw.volumes[patient]["predicted_voxels"]
+    assert len(list((tmp_path / "kept").glob("*/*_pred.tif"))) == kept.slice_count
 
 
 def test_predict_a_folder(trained, folders, tmp_path):
@@ -289,6 +304,25 @@ def test_fit_matches_the_cli_run_with_the_same_seed(trained, folders, tmp_path):
     cli_log = json.loads((tmp_path / "cli" / "log.json").read_text())
     python_log = json.loads((folders / "run" / "log.json").read_text())
     assert _without_times(cli_log) == _without_times(python_log)
+
+
+@needs_cli
+def test_fit_with_adam_matches_the_cli(trained, folders, tmp_path):
+    """optimizer="adam" (lr None: 1e-3) is the CLI's --optimizer adam, loss for loss, and differs from SGD."""
+    run = unetseg.fit(folders / "train", tmp_path / "py", folders / "valid", optimizer="adam", **RUN)
+    subprocess.run([str(CLI), "train", "--train", str(folders / "train"), "--valid", str(folders / "valid"),
+                    "--out", str(tmp_path / "cli"), "--epochs", "2", "--batch-size", "4", "--depth", "2",
+                    "--filters", "2", "--seed", "11", "--optimizer", "adam"], check=True, capture_output=True,
+                   timeout=600)
+    cli_log = json.loads((tmp_path / "cli" / "log.json").read_text())
+    python_log = json.loads((tmp_path / "py" / "log.json").read_text())
+    assert _without_times(cli_log) == _without_times(python_log)
+    sgd_log = json.loads((folders / "run" / "log.json").read_text())
+    assert _without_times(sgd_log) != _without_times(python_log)
+    # The same one-cycle schedule peaking at 1e-3 instead of SGD's 0.1.
+    assert run.history[-1].lr == pytest.approx(trained[0].history[-1].lr / 100, rel=1e-6)
+    with pytest.raises(unetseg.InvalidArgument, match="optimizer must be one of 'sgd', 'adam'"):
+        unetseg.fit(folders / "train", tmp_path / "bad", optimizer="adamw", **RUN)
 
 
 @needs_cli

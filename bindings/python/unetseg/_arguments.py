@@ -12,7 +12,7 @@ from __future__ import annotations
 import ctypes
 import numbers
 import os
-from typing import Any, Type, TypeVar
+from typing import Any, Sequence, Type, TypeVar
 
 import numpy as np
 
@@ -63,6 +63,14 @@ def set_fields(params: ctypes.Structure, **values: Any) -> ctypes.Structure:
             value = float(value)
         setattr(params, name, value)
     return params
+
+
+def choice(name: str, value: Any, choices: Sequence[str]) -> int:
+    """The position of ``value`` in ``choices``, the number the library takes for that name; InvalidArgument
+    naming the argument and the choices otherwise."""
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidArgument(f"{name} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+    return choices.index(value)
 
 
 def instance(name: str, value: Any, cls: Type[T]) -> T:

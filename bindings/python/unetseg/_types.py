@@ -208,6 +208,7 @@ class TrainParams(Structure):
         ("checkpoint_every_epoch", c_bool),
         ("overwrite", c_bool),
         ("distributed", c_bool),
+        ("optimizer", c_int32),
     ]
 
 
@@ -235,7 +236,7 @@ class EvaluateParams(Structure):
     """``unetseg_evaluate_params``: options of unetseg_evaluate."""
 
     _fields_ = [("batch_size", c_int32), ("predictions_dir", c_char_p), ("output_dir", c_char_p),
-                ("model_path", c_char_p)]
+                ("model_path", c_char_p), ("postprocess", c_int32)]
 
 
 class EvaluationMetrics(Structure):

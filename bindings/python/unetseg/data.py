@@ -19,7 +19,6 @@ from ._convert import NAME_CAPACITY, PathLike, augmentation_params, float32_valu
 from ._handle import OwnedHandle
 from ._lib import lib
 from ._types import DatasetHandle, DatasetParams, LoaderHandle, ProgressCallback, TensorHandle
-from .errors import InvalidArgument
 from .tensor import Tensor
 from .user_data import UserDataLoader
 
@@ -293,13 +292,6 @@ def split(
 _SYNTHETIC_STYLES = ("simple", "realistic")
 
 
-def _synthetic_style_number(style: str) -> int:
-    """The ``unetseg_synthetic_params.style`` number of a style name; raises InvalidArgument naming ``style``."""
-    if style not in _SYNTHETIC_STYLES:
-        raise InvalidArgument(f"style must be 'simple' or 'realistic', got {style!r}")
-    return _SYNTHETIC_STYLES.index(style)
-
-
 def synthesize(
     root: PathLike,
     patients: Optional[int] = None,
@@ -322,7 +314,7 @@ def synthesize(
     params = arguments.set_fields(lib.unetseg_synthetic_default_params(), patients=patients, min_slices=min_slices,
                                   max_slices=max_slices, size=size, seed=seed,
                                   lesion_slice_fraction=lesion_slice_fraction,
-                                  style=_synthetic_style_number(style))
+                                  style=arguments.choice("style", style, _SYNTHETIC_STYLES))
     relay = CallbackRelay()
     bar = ProgressBar("synthesize", enabled=progress is True, unit="patient")
     report: Callable[[int, int], Optional[bool]] = progress if callable(progress) else bar.update

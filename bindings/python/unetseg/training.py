@@ -105,6 +105,10 @@ class TrainingRun:
         return self.history[-1]
 
 
+#: The optimisers of :func:`fit`, in the order of their numbers in ``unetseg_train_params``.
+OPTIMIZERS = ("sgd", "adam")
+
+
 def fit(
     train_dir: PathLike,
     out_dir: PathLike,
@@ -128,32 +132,40 @@ def fit(
     on_batch: Optional[Callable[[BatchReport], Optional[bool]]] = None,
     on_epoch: Optional[Callable[[EpochReport], Optional[bool]]] = None,
     progress: bool = True,
+    optimizer: str = "sgd",
 ) -> TrainingRun:
     """Trains the post's U-Net on ``train_dir`` as the post does: per batch zero_grad, forward,
     ``0.3 * dice + 0.7 * bce``, backward, SGD step and one-cycle step; per epoch the mean losses on both
     folders, a checkpoint and the logs in ``out_dir``.
 
     Arguments left as None take the library's defaults, the post's: 20 epochs of batches of 4, one-cycle
-    up to lr 0.1 with momentum 0.9, the post's model, dice weight 0.3, lesion-weighted sampling, seed 777.
+    up to lr 0.1 with momentum 0.9, the post's model, dice weight 0.3 (1 is the dice-only loss of Buda et al.
+    2019), lesion-weighted sampling, seed 777.
     ``augmentation`` is ``(scale, angle, flip)``, the post's ``(0.05, 15, 0.5)`` by default, or None.
     Everything random derives from ``seed``: the same arguments give the same losses (here, in C, R and
     the CLI). ``on_batch`` and ``on_epoch`` may return False to stop; the state is saved and ``resume=True``
     continues. A non-empty ``out_dir`` raises :class:`FileError` (nothing in it changes) unless ``resume``
     continues the run in it or ``overwrite`` replaces it (deleting that run's checkpoints, state and logs).
-    With ``progress`` a tqdm bar runs per epoch and the post's epoch lines are printed.
+    With ``progress`` a tqdm bar runs per epoch and the post's epoch lines are printed. ``optimizer`` is
+    ``"sgd"`` (the post's) or ``"adam"`` (torch.optim.Adam's rules, betas (0.9, 0.999) with the first cycled by
+    the schedule as SGD's momentum, eps 1e-8, as Buda et al. 2019); ``lr`` None is 0.1 with SGD, 1e-3 with Adam.
 
     ``distributed=True`` makes this process one rank of an Open MPI job (``mpirun -np N python script.py``,
     mpi4py not needed): every rank calls ``fit`` with the same arguments, ``batch_size`` is the global
     batch, each rank computes its share, only rank 0 writes ``out_dir``, and every rank returns the same
     history; ranks other than 0 show no progress. An error on any rank is raised on every rank, naming the rank (and the file).
     """
+    optimizer_number = arguments.choice("optimizer", optimizer, OPTIMIZERS)
+    if lr is None and optimizer == "adam":
+        lr = 1e-3
     params = lib.unetseg_train_default_params()
     train_bytes, out_bytes = arguments.path("train_dir", train_dir), arguments.path("out_dir", out_dir)
     valid_bytes = None if valid_dir is None else arguments.path("valid_dir", valid_dir)
     params.train_dir, params.out_dir, params.valid_dir = train_bytes, out_bytes, valid_bytes
     arguments.set_fields(params, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum,
                          dice_weight=dice_weight, random_sampling=random_sampling, seed=seed, threads=threads,
-                         loader_workers=loader_workers, checkpoint_every_epoch=checkpoint_every_epoch)
+                         loader_workers=loader_workers, checkpoint_every_epoch=checkpoint_every_epoch,
+                         optimizer=optimizer_number)
     params.resume = bool(resume)
     params.overwrite = bool(overwrite)
     params.distributed = bool(distributed)
@@ -232,6 +244,9 @@ def _volume_scores(result: EvaluationHandle) -> Dict[str, Dict[str, float]]:
 
 _SUMMARY_FIELDS = [name for name, _ in EvaluationMetrics._fields_[7:]]
 
+#: The post-processings of :func:`evaluate`, in the order of their numbers in ``unetseg_evaluate_params``.
+POSTPROCESSING = ("none", "largest-component")
+
 
 def evaluate(
     model: UNet,
@@ -241,6 +256,7 @@ def evaluate(
     output_dir: Optional[PathLike] = None,
     model_path: Optional[PathLike] = None,
     progress: Union[bool, Callable[[int, int], Optional[bool]]] = True,
+    postprocess: str = "none",
 ) -> Evaluation:
     """Scores ``model`` on every slice under ``data_dir`` (evaluation mode, no augmentation; the model's
     mode is restored). ``predictions_dir`` receives the predicted masks as 0/255 TIFFs
@@ -248,9 +264,12 @@ def evaluate(
     ``metrics.json``, ``predictions.png``, ``contours.png``, ``volume_dice.png`` and
     ``overlays/PATIENT.png`` (and ``loss_curves.png`` when ``model_path`` has a ``log.json`` beside it). ``batch_size`` None is the library's 8. ``progress`` True shows a tqdm
     bar; a function ``(slices_done, slices)`` is called instead and may return False to stop. Both folders
-    must lie outside ``data_dir`` (links resolved): inputs are never replaced."""
+    must lie outside ``data_dir`` (links resolved): inputs are never replaced. ``postprocess`` is ``"none"`` or
+    ``"largest-component"``: each patient's binarised volume keeps only its largest 6-connected component
+    before it is scored and written, as Buda et al. (2019) do (the losses stay those of the raw output)."""
     arguments.instance("model", model, UNet)
-    params = arguments.set_fields(lib.unetseg_evaluate_default_params(), batch_size=batch_size)
+    params = arguments.set_fields(lib.unetseg_evaluate_default_params(), batch_size=batch_size,
+                                  postprocess=arguments.choice("postprocess", postprocess, POSTPROCESSING))
     paths = {name: None if value is None else arguments.path(name, value)
              for name, value in dict(predictions_dir=predictions_dir, output_dir=output_dir,
                                      model_path=model_path).items()}

@@ -19,7 +19,8 @@ history_columns <- c("epoch", "train_loss", "train_bce", "train_dice", "valid_lo
 #' @param train_dir,valid_dir Folders of patient folders (`valid_dir = NULL`: no validation).
 #' @param out_dir Run folder (created if missing).
 #' @param epochs,batch_size Epochs and slices per batch.
-#' @param lr,momentum Peak learning rate of the one-cycle schedule, SGD momentum.
+#' @param lr,momentum Peak learning rate of the one-cycle schedule (when not given: 0.1 with SGD, 0.001 with
+#'   Adam), SGD momentum.
 #' @param depth,n_filters,dropout The model (see [unet()]).
 #' @param dice_weight Weight of the dice loss.
 #' @param augmentation_params `c(scale, angle, flip)` or `NULL` for none.
@@ -35,6 +36,9 @@ history_columns <- c("epoch", "train_loss", "train_bce", "train_dice", "valid_lo
 #'   package needed): every rank calls `unetseg_fit()` with the same arguments, `batch_size` is the global
 #'   batch, each rank computes its share, only rank 0 writes `out_dir` and prints, and every rank returns the
 #'   same history. An error on any rank is raised on every rank, naming the rank (and the file).
+#' @param optimizer (character): `"sgd"` (the post's SGD with momentum) or `"adam"` (torch.optim.Adam's rules,
+#'   betas 0.9 and 0.999 with the first cycled by the schedule as SGD's momentum, eps 1e-8; Buda et al. 2019).
+#'   Default: `"sgd"`.
 #' @return `list(model = , history = )`: the trained [unet()] and a data frame with one row per epoch
 #'   (`epoch`, `train_loss`, `train_bce`, `train_dice`, `valid_loss`, `valid_bce`, `valid_dice`, `lr`,
 #'   `seconds`).
@@ -50,7 +54,12 @@ unetseg_fit <- function(train_dir, valid_dir = NULL, out_dir, epochs = 20, batch
                         depth = 5, n_filters = 6, dropout = 0.6, dice_weight = 0.3,
                         augmentation_params = c(0.05, 15, 0.5), random_sampling = TRUE, seed = 777,
                         threads = NULL, num_workers = 1, resume = FALSE, overwrite = FALSE, verbose = TRUE,
-                        distributed = FALSE) {
+                        distributed = FALSE, optimizer = "sgd") {
+  optimizers <- c("sgd", "adam")
+  if (!is.character(optimizer) || length(optimizer) != 1 || !(optimizer %in% optimizers)) {
+    abort_value(sprintf("optimizer must be \"sgd\" or \"adam\", got %s", deparse_short(optimizer)))
+  }
+  if (missing(lr) && optimizer == "adam") lr <- 0.001
   augment <- !is.null(augmentation_params)
   if (augment && (!is.numeric(augmentation_params) || length(augmentation_params) != 3L || anyNA(augmentation_params))) {
     abort_value("augmentation_params must be NULL or c(scale, angle, flip), such as c(0.05, 15, 0.5)")
@@ -65,7 +74,8 @@ unetseg_fit <- function(train_dir, valid_dir = NULL, out_dir, epochs = 20, batch
                 check_flag(random_sampling, "random_sampling"),
                 if (is.null(threads)) 0 else check_integer(threads, "threads"),
                 check_integer(num_workers, "num_workers"), check_flag(resume, "resume"),
-                check_flag(overwrite, "overwrite"), check_flag(distributed, "distributed"))
+                check_flag(overwrite, "overwrite"), check_flag(distributed, "distributed"),
+                match(optimizer, optimizers) - 1L)
   if (any(abs(integers) > .Machine$integer.max)) abort_value("a count is too large")
   doubles <- c(check_number(lr, "lr"), check_number(momentum, "momentum"), check_number(dropout, "dropout"),
                check_number(dice_weight, "dice_weight"), if (augment) as.double(augmentation_params) else c(0, 0, 0),
@@ -110,6 +120,9 @@ print_epoch_lines <- function(history) {
 #' @param data_dir Folder of patient folders with masks.
 #' @param batch_size Slices per forward pass.
 #' @param predictions_dir,output_dir Folders to write into, or `NULL`.
+#' @param postprocess (character): what each patient's binarised volume gets before it is scored and
+#'   written: `"none"`, or `"largest-component"` to keep only its largest 6-connected component, as Buda et
+#'   al. (2019) do (the BCE and dice loss stay those of the raw output). Default: `"none"`.
 #' @return A list: `mean_volume_dice`, `median_volume_dice`, `mean_slice_dice`, `bce`, `dice_loss`,
 #'   `slices`, `volume_dice`, a data frame of `patient` and `dice`, and `volumes`, a data frame of every
 #'   score of each patient's volume: `patient`, `dice`, `precision`, `sensitivity`, `hausdorff95` and
@@ -122,13 +135,18 @@ print_epoch_lines <- function(history) {
 #' unetseg_evaluate(unet(depth = 2, n_filters = 2, seed = 1), root)$mean_volume_dice
 #' }
 #' @export
-unetseg_evaluate <- function(model, data_dir, batch_size = 8, predictions_dir = NULL, output_dir = NULL) {
+unetseg_evaluate <- function(model, data_dir, batch_size = 8, predictions_dir = NULL, output_dir = NULL,
+                             postprocess = "none") {
+  postprocessings <- c("none", "largest-component")
+  if (!is.character(postprocess) || length(postprocess) != 1 || !(postprocess %in% postprocessings)) {
+    abort_value(sprintf("postprocess must be \"none\" or \"largest-component\", got %s", deparse_short(postprocess)))
+  }
   state <- model_state(unet_of(model))
   optional <- function(path, name) if (is.null(path)) "" else check_path(path, name)
   result <- lib_call("unetseg_r_evaluate", handle_of(state), check_path(data_dir, "data_dir"),
                      as.integer(check_integer(batch_size, "batch_size")),
                      optional(predictions_dir, "predictions_dir"), optional(output_dir, "output_dir"),
-                     metrics = double(6), out = integer(1))
+                     match(postprocess, postprocessings) - 1L, metrics = double(6), out = integer(1))
   evaluation <- new_handle_object(result$out, "unetseg_r_evaluation_free", "unetseg_evaluation")
   count <- lib_call("unetseg_r_evaluation_patient_count", handle_of(evaluation), count = integer(1))$count
   patients <- character(count)

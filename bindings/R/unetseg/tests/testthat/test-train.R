@@ -38,6 +38,19 @@ test_that("unetseg_fit reports bad arguments and missing folders", {
   expect_unetseg_error(unetseg_fit(data$train, NULL, out, epochs = 1, resume = TRUE), "value_error", "nothing to resume")
 })
 
+test_that("unetseg_fit trains with Adam, at lr 0.001 unless told", {
+  data <- fixture_data()
+  sgd <- unetseg_fit(data$train, NULL, fresh_dir("fit-sgd"), epochs = 1, depth = 2, n_filters = 2, seed = 3, verbose = FALSE)
+  adam <- unetseg_fit(data$train, NULL, fresh_dir("fit-adam"), epochs = 1, depth = 2, n_filters = 2, seed = 3,
+                      verbose = FALSE, optimizer = "adam")
+  expect_true(all(is.finite(adam$history$train_loss)))
+  expect_false(identical(adam$history$train_loss, sgd$history$train_loss))
+  # The same one-cycle schedule peaking at 0.001 instead of SGD's 0.1.
+  expect_equal(adam$history$lr, sgd$history$lr / 100, tolerance = 1e-6)
+  expect_unetseg_error(unetseg_fit(data$train, NULL, fresh_dir("fit-bad"), epochs = 1, optimizer = "adamw"), "value_error",
+                       "optimizer must be \"sgd\" or \"adam\"")
+})
+
 test_that("unetseg_evaluate scores every patient and writes what it is asked to", {
   data <- fixture_data()
   model <- unet(depth = 2, n_filters = 2, seed = 1)
@@ -60,6 +73,19 @@ test_that("unetseg_evaluate scores every patient and writes what it is asked to"
   expect_unetseg_error(unetseg_evaluate(model, file.path(out, "nothing")), "runtime_error", "no such folder")
   expect_unetseg_error(unetseg_evaluate(torch_tensor(1), data$valid), "value_error", "model must be a unet")
   expect_unetseg_error(unetseg_evaluate(model, data$valid, batch_size = 0), "value_error", "batch_size must be in 1...4096")
+  expect_unetseg_error(unetseg_evaluate(model, data$valid, postprocess = "biggest"), "value_error",
+                       "postprocess must be \"none\" or \"largest-component\"")
+})
+
+test_that("unetseg_evaluate with postprocess = \"largest-component\" keeps one component per volume", {
+  data <- fixture_data()
+  model <- unet(depth = 2, n_filters = 2, seed = 1)
+  raw <- unetseg_evaluate(model, data$valid)
+  kept <- unetseg_evaluate(model, data$valid, postprocess = "largest-component")
+  expect_identical(kept$volumes$patient, raw$volumes$patient)
+  expect_true(all(kept$volumes$predicted_voxels <= raw$volumes$predicted_voxels))
+  expect_identical(kept$volumes$true_voxels, raw$volumes$true_voxels)
+  expect_identical(c(kept$bce, kept$dice_loss), c(raw$bce, raw$dice_loss))
 })
 
 test_that("unetseg_predict writes one mask per slice image", {
