@@ -182,21 +182,19 @@ set_module_training <- function(module, mode) {
   invisible(module)
 }
 
-add_submodule <- function(module, name, value) {
+# Stores `value` as the member `name` of `kind` ("modules" or "parameters"), dropping any other member of
+# that name (a submodule, parameter or plain field).
+set_member <- function(module, name, value, kind) {
   state <- module_state(module)
-  state$parameters[[name]] <- NULL
+  for (other in setdiff(c("modules", "parameters"), kind)) state[[other]][[name]] <- NULL
   if (exists(name, envir = state$fields, inherits = FALSE)) rm(list = name, envir = state$fields)
-  state$modules[[name]] <- value
+  state[[kind]][[name]] <- value
   invisible(module)
 }
 
-add_parameter <- function(module, name, value) {
-  state <- module_state(module)
-  state$modules[[name]] <- NULL
-  if (exists(name, envir = state$fields, inherits = FALSE)) rm(list = name, envir = state$fields)
-  state$parameters[[name]] <- value
-  invisible(module)
-}
+add_submodule <- function(module, name, value) set_member(module, name, value, "modules")
+
+add_parameter <- function(module, name, value) set_member(module, name, value, "parameters")
 
 module_builtin_methods <- list(
   train = function(module, mode = TRUE) set_module_training(module, check_flag(mode, "mode")),
