@@ -6,10 +6,13 @@ import Glibc
 
 extension Tensor {
     /// max(x, 0) elementwise; NaN stays NaN. The gradient at 0 is 0, as in PyTorch.
+    ///
+    /// The backward reads the output (positive exactly where the input is), as PyTorch's does: the output
+    /// is usually kept anyway as the next op's input, so the input can be freed.
     public func relu() -> Tensor {
         let out = mapped(ReLUKernel())
-        let input = self
-        Autograd.record(out, inputs: [self]) { g in [g.zipped(input, ReLUGradientKernel())] }
+        let y = out.detached()  // not `out` itself: its node must not keep it alive
+        Autograd.record(out, inputs: [self]) { g in [g.zipped(y, ReLUGradientKernel())] }
         return out
     }
 

@@ -3,18 +3,39 @@ import Glibc
 #endif
 import _UNetSupport
 
-/// One recorded op of the define-by-run graph: the tensors it read and the closure that turns the gradient
-/// of its output into gradients of those inputs (nil for inputs that need none). Made by `Autograd.record`.
+/// What the graph keeps of a tensor that takes part in it: its shape and the op that made it, not its
+/// elements. Nodes hold their inputs' vertices, and only the tensors a backward closure captures stay alive
+/// with the graph, so an intermediate result that no backward reads (a ReLU's input, a dropout's input, a
+/// concatenation's parts) is freed as soon as the forward pass lets go of it, as PyTorch frees what no
+/// `grad_fn` saved.
+final class GraphVertex {
+    /// The tensor's shape: its gradient must have it.
+    let shape: [Int]
+    /// The op that produced the tensor, while the graph is alive; nil for leaves and after `backward()`.
+    var node: GradNode?
+    /// The tensor, for accumulating `grad` into a leaf. Weak: the graph keeps no tensor alive through it.
+    weak var tensor: Tensor?
+
+    init(_ tensor: Tensor) {
+        shape = tensor.shape
+        self.tensor = tensor
+    }
+}
+
+/// One recorded op of the define-by-run graph: the vertices of the tensors it read and the closure that
+/// turns the gradient of its output into gradients of those inputs (nil for inputs that need none). Made by
+/// `Autograd.record`.
 ///
 /// A graph that is dropped without `backward()` is released iteratively (see `deinit`), so that a chain of
 /// hundreds of thousands of ops does not overflow the stack with nested releases.
 public final class GradNode {
-    /// The op's inputs, in the order `backward` returns their gradients.
-    private(set) var inputs: [Tensor]
+    /// The op's inputs, in the order `backward` returns their gradients; nil for an input that did not
+    /// require a gradient when the op ran.
+    private(set) var inputs: [GraphVertex?]
     /// Output gradient → input gradients.
     private(set) var backward: (Tensor) throws(UnetsegError) -> [Tensor?]
 
-    init(inputs: [Tensor], backward: @escaping (Tensor) throws(UnetsegError) -> [Tensor?]) {
+    init(inputs: [GraphVertex?], backward: @escaping (Tensor) throws(UnetsegError) -> [Tensor?]) {
         self.inputs = inputs
         self.backward = backward
     }
@@ -28,14 +49,14 @@ public final class GradNode {
         }   // each `node` is released here, its inputs already without nodes
     }
 
-    /// Drops the backward closure (and what it captured), then takes the node of every input that this
-    /// node holds the last reference to, so that releasing the input releases no node.
+    /// Drops the backward closure (and what it captured), then takes the node of every input vertex that
+    /// this node holds the last reference to, so that releasing the vertex releases no node.
     private func detachNodesOfDyingInputs() -> [GradNode] {
         backward = { _ in [] }
         var nodes: [GradNode] = []
         for i in inputs.indices where isKnownUniquelyReferenced(&inputs[i]) {
-            if let node = inputs[i].gradNode {
-                inputs[i].gradNode = nil
+            if let node = inputs[i]?.node {
+                inputs[i]?.node = nil
                 nodes.append(node)
             }
         }
@@ -63,20 +84,20 @@ public enum Autograd {
                               backward: @escaping (Tensor) throws(UnetsegError) -> [Tensor?]) {
         guard inputs.contains(where: { $0.requiresGrad }), isEnabled else { return }
         result.requiresGrad = true
-        result.gradNode = GradNode(inputs: inputs, backward: backward)
+        result.vertex.node = GradNode(inputs: inputs.map { $0.requiresGrad ? $0.vertex : nil }, backward: backward)
     }
 
-    /// Tensors reachable from `root` through the graph, each after every tensor that uses it.
-    static func reverseTopologicalOrder(from root: Tensor) -> [Tensor] {
-        var order: [Tensor] = []
+    /// Vertices reachable from `root` through the graph, each after every vertex that uses it.
+    static func reverseTopologicalOrder(from root: GraphVertex) -> [GraphVertex] {
+        var order: [GraphVertex] = []
         var visited = Set<ObjectIdentifier>()
-        var stack: [(Tensor, Bool)] = [(root, false)]
-        while let (tensor, expanded) = stack.popLast() {
-            if expanded { order.append(tensor); continue }
-            guard visited.insert(ObjectIdentifier(tensor)).inserted else { continue }
-            stack.append((tensor, true))
-            for input in tensor.gradNode?.inputs ?? [] where input.requiresGrad {
-                if !visited.contains(ObjectIdentifier(input)) { stack.append((input, false)) }
+        var stack: [(GraphVertex, Bool)] = [(root, false)]
+        while let (vertex, expanded) = stack.popLast() {
+            if expanded { order.append(vertex); continue }
+            guard visited.insert(ObjectIdentifier(vertex)).inserted else { continue }
+            stack.append((vertex, true))
+            for case let input? in vertex.node?.inputs ?? [] where !visited.contains(ObjectIdentifier(input)) {
+                stack.append((input, false))
             }
         }
         return order.reversed()
@@ -95,22 +116,23 @@ extension Tensor {
     public func backward() throws(UnetsegError) {
         try checkArgument(count == 1, "backward() needs a one-element tensor, got shape \(Shape.describe(shape))")
         try checkArgument(requiresGrad, "backward() on a tensor that does not require grad")
-        var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): Tensor(uncheckedFull: shape, 1)]
+        let root = vertex
+        var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): Tensor(uncheckedFull: shape, 1)]
         var owned = Set<ObjectIdentifier>()   // pending gradients this walk allocated and may add into
-        for tensor in Autograd.reverseTopologicalOrder(from: self) {
-            let id = ObjectIdentifier(tensor)
+        for vertex in Autograd.reverseTopologicalOrder(from: root) {
+            let id = ObjectIdentifier(vertex)
             guard let gradient = pending.removeValue(forKey: id) else { continue }
-            guard gradient.shape == tensor.shape else {
-                throw .internal("gradient of shape \(Shape.describe(gradient.shape)) for a tensor of shape \(Shape.describe(tensor.shape))")
+            guard gradient.shape == vertex.shape else {
+                throw .internal("gradient of shape \(Shape.describe(gradient.shape)) for a tensor of shape \(Shape.describe(vertex.shape))")
             }
-            guard let node = tensor.gradNode else {
-                tensor.accumulateGrad(gradient, owned: owned.contains(id))
+            guard let node = vertex.node else {
+                vertex.tensor?.accumulateGrad(gradient, owned: owned.contains(id))
                 continue
             }
-            tensor.gradNode = nil
+            vertex.node = nil
             let inputGrads = try node.backward(gradient)
             for (input, g) in zip(node.inputs, inputGrads) {
-                guard let g, input.requiresGrad else { continue }
+                guard let g, let input else { continue }
                 let inputID = ObjectIdentifier(input)
                 if let existing = pending[inputID] {
                     if owned.contains(inputID) {

@@ -24,7 +24,7 @@ struct ReLUKernel: UnaryKernel {
     @inline(__always) func callAsFunction(_ x: Float) -> Float { x > 0 || x.isNaN ? x : 0 }
 }
 
-/// The gradient `g` where the input `x` was positive, else 0 (relu's backward).
+/// The gradient `g` where relu's output (or, equally, its input) `x` was positive, else 0 (relu's backward).
 struct ReLUGradientKernel: BinaryKernel {
     @inline(__always) func callAsFunction(_ g: Float, _ x: Float) -> Float { x > 0 ? g : 0 }
 }

@@ -19,7 +19,17 @@ public final class Tensor: @unchecked Sendable {
     /// The accumulated gradient after `backward()`, same shape as the tensor; nil until then.
     public var grad: Tensor?
     /// The op that produced this tensor, while the graph is alive; nil for leaves.
-    public internal(set) var gradNode: GradNode?
+    public var gradNode: GradNode? { graphVertex?.node }
+    /// This tensor's place in the autograd graph, made when it first takes part in a recorded op.
+    private var graphVertex: GraphVertex?
+
+    /// This tensor's vertex in the autograd graph (made on first use).
+    var vertex: GraphVertex {
+        if let graphVertex { return graphVertex }
+        let made = GraphVertex(self)
+        graphVertex = made
+        return made
+    }
 
     /// Wraps existing storage; `shape` must describe exactly `storage.count` elements.
     init(storage: TensorStorage, shape: [Int], requiresGrad: Bool = false) {

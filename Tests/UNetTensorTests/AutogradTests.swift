@@ -67,4 +67,31 @@ import _UNetSupport
         }
         #expect(intermediate == nil)
     }
+
+    /// The graph keeps only what a backward reads: a ReLU reads its output, a dropout its mask, a
+    /// concatenation nothing, so their inputs are freed during the forward pass, and the gradients stay right.
+    @Test func inputsNoBackwardReadsAreFreedBeforeBackward() throws {
+        weak var reluInput: Tensor?, dropoutInput: Tensor?, catInput: Tensor?
+        let x = try Tensor([-1, 2, -3, 4], shape: [1, 1, 2, 2], requiresGrad: true)
+        var generator = RandomGenerator(seed: 1)
+        let loss: Tensor = try {
+            let scaled = x * 2
+            reluInput = scaled
+            let activated = scaled.relu()
+            let doubled = activated * 3
+            dropoutInput = doubled
+            let dropped = try doubled.dropout(p: 0.5, training: true, generator: &generator)
+            let part = dropped + 1
+            catInput = part
+            return try Tensor.cat([part, part], dim: 1).sum()
+        }()
+        #expect(reluInput == nil && dropoutInput == nil && catInput == nil)
+        try loss.backward()
+        // d loss / dx = 2 · 2 (both halves) · [x > 0] · 3 · keep / (1 − p), keep ∈ {0, 1}.
+        let grad = try #require(x.grad).toArray()
+        for (value, g) in zip([Float(-1), 2, -3, 4], grad) {
+            #expect(value < 0 ? g == 0 : (g == 0 || g == 24))
+        }
+        #expect(grad.contains(24) || grad.allSatisfy { $0 == 0 })
+    }
 }
