@@ -156,13 +156,15 @@ examples-c: lib
 test-python: lib lib-cli
 	UNETSEG_LIB=$(CURDIR)/$(LIB) UNETSEG_CLI=$(CURDIR)/$(LIB_CLI) $(PYTHON) -m pytest -q bindings/python/tests
 
-## bench: the benchmark tables (release build): ops, loader, a training step and an inference pass beside
+## bench: the benchmark tables (release build): ops, each convolution of the post's U-Net (algorithm and
+## GFLOP/s of every pass), loader, a training step and an inference pass beside
 ## PyTorch and ONNX Runtime when they are installed (interleaved rounds, one run), and a training step inside
 ## an R session started with OPENBLAS_CORETYPE=Prescott against the CLI's, and the post's U-Net defined in
 ## Python (unetseg.nn) and in R (nn_module) against the built-in model (a training step each, interleaved),
 ## and a training step on 1 rank x 2 threads against 2 ranks x 1 thread under mpirun (scripts/bench-mpi)
 bench: build r-package
 	$(RELEASE)/unetseg bench ops
+	$(RELEASE)/unetseg bench layers
 	$(RELEASE)/unetseg bench loader
 	scripts/bench-train $(RELEASE)/unetseg
 	R_LIBS=$(CURDIR)/$(R_LIBRARY) UNETSEG_LIB=$(CURDIR)/$(LIB) scripts/bench-r-vs-cli $(RELEASE)/unetseg

@@ -55,7 +55,7 @@ enum ConvolutionKernels {
     /// output [N, O, Ho, Wo] (overwritten).
     static func forward(_ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
-        if Winograd.handles(g) {
+        if g.forwardAlgorithm == .winograd {
             Winograd.forward(g, input: input, weight: weight, bias: bias, output: output)
             return
         }
@@ -101,7 +101,7 @@ enum ConvolutionKernels {
     /// image, tile after tile (so no two threads add into the same element), otherwise tiles run in parallel.
     static func backwardInput(_ g: ConvolutionGeometry, gradOutput: UnsafePointer<Float>,
                               weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
-        if Winograd.handles(g) {
+        if g.inputGradientAlgorithm == .winograd {
             Winograd.backwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput)
             return
         }

@@ -7,5 +7,5 @@ import Glibc
 /// `unetseg bench`: performance tables.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure the engine's speed.", subcommands: [BenchOpsCommand.self, BenchTrainCommand.self, BenchLoaderCommand.self])
+        commandName: "bench", abstract: "Measure the engine's speed.", subcommands: [BenchOpsCommand.self, BenchLayersCommand.self, BenchTrainCommand.self, BenchLoaderCommand.self])
 }

@@ -237,7 +237,3 @@ struct OpsBenchmark {
             ])
     }
 }
-
-// MARK: - Formatting
-
-/// Seconds on the monotonic clock.
