@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import _UNetSupport
 
 /// The library's large blocks of memory (tensor storages, kernel scratch), mapped with `mmap` and kept
 /// for reuse instead of being returned to the system.

@@ -85,7 +85,7 @@ struct TrainCommand: ParsableCommand {
                   + " \(trainer.communicator.rankDescription) × \(threadCount) thread\(threadCount == 1 ? "" : "s")")
         }
         Interrupt.install()
-        var bar = ProgressBar(title: "epoch", total: trainer.trainLoader.batchCount)
+        var bar = ProgressBar(title: "batch", total: trainer.trainLoader.batchCount)
         try trainer.run(
             onBatch: { p in
                 if speaks {

@@ -31,7 +31,7 @@ struct GlobalBatchLoss {
     /// The partial sums of `prediction` and `target` (`[n_r, 1, H, W]` each); local work, may throw.
     static func partial(_ prediction: Tensor, _ target: Tensor) throws(UnetsegError) -> Partial {
         let p = try prediction.view([-1]), t = try target.view([-1])
-        let intersection = try (p * t).sum(), predictionSum = try p.sum(), targetSum = try t.sum()
+        let intersection = try (p * t).sum(), predictionSum = p.sum(), targetSum = t.sum()
         let bce = try prediction.binaryCrossEntropy(target)
         let values = [Double(try intersection.item()), Double(try predictionSum.item()), Double(try targetSum.item()),
                       Double(try bce.item()), Double(prediction.shape.first ?? 0)]
