@@ -587,12 +587,13 @@ extern int32_t unetseg_model_save(unetseg_model const *model,
 /// Loads a model from a safetensors file. A file written by unetseg_model_save carries its shape: pass
 /// NULL params to require that. A state_dict written by PyTorch has none: pass the model's params (seed is
 /// ignored); when both exist they must agree (dropout aside, which comes from the file). The model starts
-/// in training mode, like a new one.
+/// in training mode, like a new one. The normalization the file records (unetseg_train_params.normalization;
+/// min-max for our files without one) is kept with the model for unetseg_evaluate and unetseg_predict_folder.
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_model (free it with unetseg_model_free);
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL out_model or path, params out of range, or a file without
 /// our metadata and NULL params; UNETSEG_STATUS_IO for a file that cannot be read (or is not a regular
 /// file: a FIFO is refused, never waited on); UNETSEG_STATUS_FORMAT for a file that is not valid
-/// safetensors, whose config is not JSON or declares a model of over 16 Mi parameters that the file does
+/// safetensors, that records an unknown normalization, whose config is not JSON or declares a model of over 16 Mi parameters that the file does
 /// not hold (refused before the model is built), or that does not fit the model (missing, unexpected or mis-shaped tensors, all
 /// listed). The message names the file.
 extern int32_t unetseg_model_load(char const *path, unetseg_model_params const *params,
@@ -718,16 +719,16 @@ extern void unetseg_one_cycle_free(unetseg_one_cycle *scheduler) UNETSEG_NOEXCEP
  * --------------------------------------------------------------------------------------------------------- */
 
 /// A plain dataset, as the post's validation set: augmentation disabled (with the post's values 0.05, 15,
-/// 0.5 ready to enable), random_sampling false, seed 777. For the post's training set set
-/// augmentation.enabled and random_sampling to true.
+/// 0.5 ready to enable), random_sampling false, seed 777, normalization 0 (min-max per slice). For the
+/// post's training set set augmentation.enabled and random_sampling to true.
 extern unetseg_dataset_params unetseg_dataset_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Opens the slices under root (searched recursively; kaggle_3m layout: PATIENT_N.tif with its mask
 /// PATIENT_N_mask.tif, paired by name; other files are ignored), ordered by patient and slice number.
 /// Reads every mask once, for the lesion weights; images are read when an item is asked for.
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_dataset (free it with unetseg_dataset_free);
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an augmentation value out of range or a folder without
-/// slices; UNETSEG_STATUS_IO for a folder that does not exist; UNETSEG_STATUS_FORMAT for an image without
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an augmentation value out of range, a normalization other
+/// than 0, 1 or 2, or a folder without slices; UNETSEG_STATUS_IO for a folder that does not exist; UNETSEG_STATUS_FORMAT for an image without
 /// its mask (or the reverse), an unreadable mask or masks of different sizes (the message names the file).
 extern int32_t unetseg_dataset_open(char const *root, unetseg_dataset_params const *params,
                                     unetseg_dataset **out_dataset) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
@@ -746,7 +747,9 @@ extern int32_t unetseg_dataset_length(unetseg_dataset const *dataset,
 extern int32_t unetseg_dataset_image_size(unetseg_dataset const *dataset, int64_t *out_height,
                                           int64_t *out_width) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// Item index (0-based) of epoch: the image [3, H, W] (each image min-max scaled to [0, 1]) and the mask
+/// Item index (0-based) of epoch: the image [3, H, W] (each image min-max scaled to [0, 1], or normalised
+/// per patient volume as params.normalization said; the first item of a patient then reads all its
+/// slices) and the mask
 /// [1, H, W] (0 or 1) of slice index, or with random_sampling of a slice drawn by lesion weight, augmented
 /// when the dataset augments. The same (dataset seed, epoch, index) always gives the same item.
 /// Returns UNETSEG_STATUS_OK and new handles in *out_image and *out_mask (free both with
@@ -938,7 +941,7 @@ extern int32_t unetseg_synthetic_write(char const *root, unetseg_synthetic_param
 /// The post's run: 20 epochs of batches of 4, one-cycle up to lr 0.1 with SGD momentum 0.9 (optimizer 0),
 /// the post's model, loss 0.3 * dice + 0.7 * bce, augmentation (0.05, 15, 0.5), lesion-weighted sampling,
 /// seed 777, the current threads, 1 loader thread, no resume, no overwrite, a checkpoint per epoch, one
-/// process. The three folders are NULL: set train_dir and out_dir (and valid_dir for validation losses).
+/// process, normalization 0 (min-max per slice). The three folders are NULL: set train_dir and out_dir (and valid_dir for validation losses).
 extern unetseg_train_params unetseg_train_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Trains the post's U-Net on params->train_dir as the post and the unetseg CLI do: per batch zero_grad,
@@ -981,7 +984,8 @@ extern int32_t unetseg_train(unetseg_train_params const *params, unetseg_batch_c
  * High level: evaluation (Dice per volume and slice, metrics.json, pictures)
  * --------------------------------------------------------------------------------------------------------- */
 
-/// Batches of 8 slices; no predicted masks, metrics file or pictures written; no post-processing.
+/// Batches of 8 slices; no predicted masks, metrics file or pictures written; no post-processing; slices
+/// scaled as the model was trained (normalization -1).
 extern unetseg_evaluate_params unetseg_evaluate_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Runs model (evaluation mode, no graph; its mode is restored afterwards) over every slice under data_dir
@@ -996,11 +1000,13 @@ extern unetseg_evaluate_params unetseg_evaluate_default_params(void) UNETSEG_NOE
 /// loss_curves.png when params->model_path has a log.json beside it). After every batch, progress (may be
 /// NULL) is called with (slices done, slices) and user_data, and may stop the work by returning false. A predictions_dir or output_dir that is, contains
 /// or lies inside data_dir, or a folder data_dir reaches through links (a split's patient links), is
-/// refused before anything is written: inputs are never replaced.
+/// refused before anything is written: inputs are never replaced. Slices are scaled as
+/// params->normalization says (by default as the model was trained).
 /// Returns UNETSEG_STATUS_OK with the scores in *out_metrics and, when out_result is not NULL, a new
 /// handle in *out_result with each patient's scores (free it with unetseg_evaluation_free).
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, a model that does not take 3 channels to 1
-/// class or slices whose size it cannot take, a batch_size or postprocess out of range, a folder without slices, or a
+/// class or slices whose size it cannot take, a batch_size or postprocess out of range, a normalization
+/// out of range or other than the one the model was trained with, a folder without slices, or a
 /// predictions_dir or output_dir overlapping data_dir (the message names both);
 /// UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for a folder or file that cannot be read or written (named);
 /// UNETSEG_STATUS_OUT_OF_MEMORY for batches too large; UNETSEG_STATUS_CANCELLED when progress returned
@@ -1052,7 +1058,8 @@ extern int32_t unetseg_evaluation_volume_scores(unetseg_evaluation const *evalua
 /// out_dir/PATIENT/PATIENT_N_pred.tif for Kaggle-named slices, out_dir/NAME_pred.tif for
 /// others: never named like a label (PATIENT_N_mask.tif), so dataset scans ignore them. An out_dir that
 /// is, contains or lies inside input, or reaches it or a folder it links to through links, is refused
-/// before anything is written: inputs are never replaced. Images are min-max scaled as for training. After every image, progress (may be NULL) is called
+/// before anything is written: inputs are never replaced. Images are scaled as the model was trained (the
+/// normalization recorded in its checkpoint or by unetseg_train; min-max per slice when none is). After every image, progress (may be NULL) is called
 /// with (images done, images) and user_data, and may stop the work by returning false. Writes the number
 /// of masks written into *out_written, which may be NULL.
 /// Returns UNETSEG_STATUS_OK; UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an empty path, a dead handle, a

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /** Version of the C API this header describes; unetseg_api_version() returns the library's. */
-#define UNETSEG_API_VERSION 4
+#define UNETSEG_API_VERSION 5
 
 /** Most dimensions a tensor may have: a shape array of UNETSEG_MAX_NDIM elements always suffices. */
 #define UNETSEG_MAX_NDIM 8
@@ -183,6 +183,9 @@ typedef struct unetseg_dataset_params {
                              instead of slice i: false (the post's training set: true) */
     uint64_t seed;        /* key of the sampling and augmentation: 777. Item i of epoch e depends only on
                              (seed, e, i), so loaders with any number of workers give the same batches */
+    int32_t normalization; /* how images are scaled as read: 0 min-max per slice to [0, 1] (the post's),
+                              1 z-score per channel over the patient's volume, 2 the volume clipped to
+                              its 10th and 99th percentiles, then z-scored (Buda et al. 2019): 0 */
 } unetseg_dataset_params;
 
 /** How a loader groups items into batches (defaults: the post's dataloader(ds, batch_size = 4)). */
@@ -257,6 +260,9 @@ typedef struct unetseg_train_params {
     int32_t optimizer;      /* what the one-cycle schedule drives: 0 SGD with momentum (the post's), 1 Adam
                                (torch.optim.Adam: betas (0.9, 0.999), the first cycled as SGD's momentum, eps
                                1e-8; set lr too, 1e-3 is usual): 0 */
+    int32_t normalization;  /* how slices are scaled as read, as unetseg_dataset_params.normalization
+                               (0 minmax, 1 zscore, 2 percentile); stored in the checkpoints, so that
+                               evaluation and prediction of the model use it: 0 */
 } unetseg_train_params;
 
 /** Progress of one training batch, as unetseg_train() reports it. */
@@ -306,6 +312,11 @@ typedef struct unetseg_evaluate_params {
     int32_t postprocess;         /* what each patient's binarised predicted volume gets before it is scored
                                     and written: 0 nothing, 1 only its largest 6-connected component is kept
                                     (as Buda et al. 2019; ties: the first in slice-row-column order): 0 */
+    int32_t normalization;       /* how slices are scaled as read: -1 the one the model was trained with
+                                    (recorded in the checkpoint it was loaded from, or by unetseg_train;
+                                    0 minmax when nothing is recorded), or 0 minmax, 1 zscore, 2 percentile
+                                    (as unetseg_dataset_params.normalization), which must then match the
+                                    recorded one: -1 */
 } unetseg_evaluate_params;
 
 /** A model's scores on a folder of slices with masks (DESIGN: Dice per volume, as Buda et al. 2019). */

@@ -6,7 +6,8 @@ import _UNetSupport
 ///
 /// Slices are found recursively and paired by name (`<p>_<n>.tif` with `<p>_<n>_mask.tif`), ordered by
 /// patient and then numerically by slice; other files are ignored. Images are min-max scaled per image to
-/// [0, 1], grayscale images repeated to 3 channels; masks become {0, 1}. With `randomSampling`, item `i` is
+/// [0, 1] (or, with `normalization`, normalised per patient volume: `VolumeNormalization`), grayscale images
+/// repeated to 3 channels; masks become {0, 1}. With `randomSampling`, item `i` is
 /// instead a slice drawn with the lesion weights of `SliceWeights`; with `size`, every slice is resized to
 /// `size × size` as it is read (otherwise all slices must have one size); with `augmentation`, each item is
 /// resized, rotated and flipped at random. The randomness of item `i` in `epoch` comes from
@@ -42,13 +43,16 @@ public final class BrainSegDataset: BatchSource, @unchecked Sendable {
     public let height: Int, width: Int
     /// The size every slice is resized to, or nil to keep the files' size.
     public let size: Int?
+    /// How images are scaled as they are read (the post's per-slice min-max by default).
+    public var normalization: IntensityNormalization { normalizer.method }
+    private let normalizer: VolumeNormalization
     private let sampler: WeightedSampler
 
     /// Opens the dataset under `root`, reading every mask once (in parallel) for the lesion weights.
     /// Throws `.io` for a missing folder, `.format` naming the file for an orphan image or mask, an
     /// unreadable mask or masks of different sizes, and `.invalidArgument` for a folder with no slices.
     public init(root: String, augmentation: AugmentationParameters? = nil, randomSampling: Bool = false,
-                seed: UInt64 = 777, size: Int? = nil) throws(UnetsegError) {
+                seed: UInt64 = 777, size: Int? = nil, normalization: IntensityNormalization = .minmax) throws(UnetsegError) {
         try augmentation?.validate()
         try checkArgument(size.map { $0 >= 8 && $0 <= 4096 } ?? true, "slice size must be in 8...4096, got \(size ?? 0)")
         guard FileSystem.isDirectory(root) else { throw .io("\(root): no such folder") }
@@ -87,6 +91,7 @@ public final class BrainSegDataset: BatchSource, @unchecked Sendable {
         height = size ?? h
         width = size ?? w
         self.size = size
+        normalizer = VolumeNormalization(normalization)
     }
 
     /// Size and lesion pixel count of each mask, read in parallel; the first error (in order) is thrown.
@@ -139,11 +144,14 @@ public final class BrainSegDataset: BatchSource, @unchecked Sendable {
         return (image, mask)
     }
 
-    /// Slice `i` as read: min-max scaled image `[3, H, W]` and {0, 1} mask `[1, H, W]`, no augmentation.
+    /// Slice `i` as read: image `[3, H, W]` scaled as `normalization` says (the first slice read of a patient
+    /// reads all of the patient's slices for its statistics) and {0, 1} mask `[1, H, W]`, no augmentation.
     public func load(slice i: Int) throws(UnetsegError) -> (image: Tensor, mask: Tensor) {
         try checkArgument(i >= 0 && i < count, "slice \(i) out of range for a dataset of \(count) slices")
         let s = slices[i]
-        let image = try SliceImage.loadImage(s.imagePath)
+        let image = try normalizer.image(at: s.imagePath, patient: s.patient) {
+            slices.filter { $0.patient == s.patient }.map(\.imagePath)
+        }
         let mask = try SliceImage.loadMask(s.maskPath)
         guard image.shape[1] == mask.shape[1], image.shape[2] == mask.shape[2] else {
             throw .format("\(s.imagePath): image is \(image.shape[2])×\(image.shape[1]), its mask \(mask.shape[2])×\(mask.shape[1])")

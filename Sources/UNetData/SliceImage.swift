@@ -12,21 +12,36 @@ public enum SliceImage {
 
     /// `raster` as a scaled `[3, H, W]` image tensor (see `loadImage`); `source` names it in errors.
     public static func imageTensor(_ raster: Raster, source: String) throws(UnetsegError) -> Tensor {
-        let plane = raster.width * raster.height
-        guard raster.channels >= 1, raster.samples.count >= raster.channels * plane, plane > 0 else {
-            throw .format("\(source): image has no pixels")
-        }
+        let image = try rawImageTensor(raster, source: source)
+        ImageScaling.minMaxScaleInPlace(image)
+        return image
+    }
+
+    /// `raster` as an unscaled `[3, H, W]` image tensor holding the file's sample values; a grayscale
+    /// raster is repeated to three channels. `source` names it in errors.
+    public static func rawImageTensor(_ raster: Raster, source: String) throws(UnetsegError) -> Tensor {
+        let plane = try checkedPlane(raster, source: source)
         let image = try Tensor.zeros([3, raster.height, raster.width])
         raster.samples.withUnsafeBufferPointer { src in
             guard let base = src.baseAddress else { return }
             for c in 0..<3 {
-                let from = raster.channels >= 3 ? c : 0
-                (image.storage.pointer + c * plane).update(from: base + from * plane, count: plane)
+                (image.storage.pointer + c * plane).update(from: base + sourceChannel(c, of: raster) * plane, count: plane)
             }
         }
-        ImageScaling.minMaxScaleInPlace(image)
         return image
     }
+
+    /// The pixels in one channel of `raster`; `.format` naming `source` for an image without pixels.
+    static func checkedPlane(_ raster: Raster, source: String) throws(UnetsegError) -> Int {
+        let plane = raster.width * raster.height
+        guard raster.channels >= 1, raster.samples.count >= raster.channels * plane, plane > 0 else {
+            throw .format("\(source): image has no pixels")
+        }
+        return plane
+    }
+
+    /// The channel of `raster` that image channel `c` (0...2) shows: `c` itself, or 0 for grayscale.
+    static func sourceChannel(_ c: Int, of raster: Raster) -> Int { raster.channels >= 3 ? c : 0 }
 
     /// The mask at `path` as `[1, H, W]` with 1 where the first channel is non-zero (0/255 and 0/1 masks
     /// alike), 0 elsewhere.

@@ -29,16 +29,17 @@ extension unetseg_dataset_params {
     /// The dataset of the slices under `folder` with these parameters (validated): the work of
     /// unetseg_dataset_open.
     func openDataset(at folder: String) throws(UnetsegError) -> BrainSegDataset {
-        try BrainSegDataset(root: folder, augmentation: try augmentation.validated(), randomSampling: random_sampling, seed: seed)
+        try BrainSegDataset(root: folder, augmentation: try augmentation.validated(), randomSampling: random_sampling, seed: seed,
+                            normalization: try IntensityNormalization(code: normalization, "params->normalization"))
     }
 }
 
 /// A plain dataset, as the post's validation set: augmentation disabled (with the post's values 0.05, 15,
-/// 0.5 ready to enable), random_sampling false, seed 777. For the post's training set set
-/// augmentation.enabled and random_sampling to true.
+/// 0.5 ready to enable), random_sampling false, seed 777, normalization 0 (min-max per slice). For the
+/// post's training set set augmentation.enabled and random_sampling to true.
 @c public func unetseg_dataset_default_params() -> unetseg_dataset_params {
     unetseg_dataset_params(augmentation: unetseg_augmentation_params(postsValuesEnabled: false),
-                           random_sampling: false, seed: 777)
+                           random_sampling: false, seed: 777, normalization: IntensityNormalization.minmax.code)
 }
 
 /// Opens the slices under root (searched recursively; kaggle_3m layout: PATIENT_N.tif with its mask
@@ -46,8 +47,8 @@ extension unetseg_dataset_params {
 /// Reads every mask once, for the lesion weights; images are read when an item is asked for.
 ///
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_dataset (free it with unetseg_dataset_free);
-/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an augmentation value out of range or a folder without
-/// slices; UNETSEG_STATUS_IO for a folder that does not exist; UNETSEG_STATUS_FORMAT for an image without
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, an augmentation value out of range, a normalization other
+/// than 0, 1 or 2, or a folder without slices; UNETSEG_STATUS_IO for a folder that does not exist; UNETSEG_STATUS_FORMAT for an image without
 /// its mask (or the reverse), an unreadable mask or masks of different sizes (the message names the file).
 @c public func unetseg_dataset_open(_ root: UnsafePointer<CChar>?, _ params: UnsafePointer<unetseg_dataset_params>?,
                                     _ out_dataset: DatasetOut?) -> Int32 {
@@ -86,7 +87,9 @@ extension unetseg_dataset_params {
     }
 }
 
-/// Item index (0-based) of epoch: the image [3, H, W] (each image min-max scaled to [0, 1]) and the mask
+/// Item index (0-based) of epoch: the image [3, H, W] (each image min-max scaled to [0, 1], or normalised
+/// per patient volume as params.normalization said; the first item of a patient then reads all its
+/// slices) and the mask
 /// [1, H, W] (0 or 1) of slice index, or with random_sampling of a slice drawn by lesion weight, augmented
 /// when the dataset augments. The same (dataset seed, epoch, index) always gives the same item.
 ///

@@ -36,8 +36,12 @@ extension ModelHandle {
         let outputDir = try optionalPathArgument(params.output_dir, "params->output_dir")
         let modelPath = try optionalPathArgument(params.model_path, "params->model_path")
         let postProcessing = try PostProcessing(code: params.postprocess, "params->postprocess")
+        let requested = params.normalization == -1 ? nil
+            : try IntensityNormalization(code: params.normalization, "params->normalization (or -1, the model's)")
+        let normalization = try Checkpoint.normalization(requested: requested, trained: self.normalization,
+                                                         source: modelPath ?? "the model")
         try requireSegmentsSlices()
-        let dataset = try BrainSegDataset(root: folder)
+        let dataset = try BrainSegDataset(root: folder, normalization: normalization)
         try requireActivationsFit(batch: Int(params.batch_size), height: dataset.height, width: dataset.width)
         if let outputDir { try ProtectedInput(folder).requireApart(from: outputDir, role: "output_dir") }
         let result = try inEvaluationMode { () throws(UnetsegError) in
@@ -106,9 +110,11 @@ extension unetseg_volume_scores {
     }
 }
 
-/// Batches of 8 slices; no predicted masks, metrics file or pictures written; no post-processing.
+/// Batches of 8 slices; no predicted masks, metrics file or pictures written; no post-processing; slices
+/// scaled as the model was trained (normalization -1).
 @c public func unetseg_evaluate_default_params() -> unetseg_evaluate_params {
-    unetseg_evaluate_params(batch_size: 8, predictions_dir: nil, output_dir: nil, model_path: nil, postprocess: 0)
+    unetseg_evaluate_params(batch_size: 8, predictions_dir: nil, output_dir: nil, model_path: nil, postprocess: 0,
+                            normalization: -1)
 }
 
 /// Runs model (evaluation mode, no graph; its mode is restored afterwards) over every slice under data_dir
@@ -123,12 +129,14 @@ extension unetseg_volume_scores {
 /// loss_curves.png when params->model_path has a log.json beside it). After every batch, progress (may be
 /// NULL) is called with (slices done, slices) and user_data, and may stop the work by returning false. A predictions_dir or output_dir that is, contains
 /// or lies inside data_dir, or a folder data_dir reaches through links (a split's patient links), is
-/// refused before anything is written: inputs are never replaced.
+/// refused before anything is written: inputs are never replaced. Slices are scaled as
+/// params->normalization says (by default as the model was trained).
 ///
 /// Returns UNETSEG_STATUS_OK with the scores in *out_metrics and, when out_result is not NULL, a new
 /// handle in *out_result with each patient's scores (free it with unetseg_evaluation_free).
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, a model that does not take 3 channels to 1
-/// class or slices whose size it cannot take, a batch_size or postprocess out of range, a folder without slices, or a
+/// class or slices whose size it cannot take, a batch_size or postprocess out of range, a normalization
+/// out of range or other than the one the model was trained with, a folder without slices, or a
 /// predictions_dir or output_dir overlapping data_dir (the message names both);
 /// UNETSEG_STATUS_IO or UNETSEG_STATUS_FORMAT for a folder or file that cannot be read or written (named);
 /// UNETSEG_STATUS_OUT_OF_MEMORY for batches too large; UNETSEG_STATUS_CANCELLED when progress returned

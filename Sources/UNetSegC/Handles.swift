@@ -122,11 +122,15 @@ final class ModelHandle: HandleTarget, @unchecked Sendable {
     let parameters: [(name: String, tensor: Tensor)]
     /// The seed it was initialised with (-1: the global generator, or loaded from a file).
     let seed: Int64
+    /// The normalisation it was trained with, as recorded in the checkpoint it was loaded from or by the
+    /// training run that made it (nil: nothing recorded).
+    let normalization: IntensityNormalization?
 
-    init(_ model: UNet, seed: Int64) {
+    init(_ model: UNet, seed: Int64, normalization: IntensityNormalization? = nil) {
         self.model = model
         self.parameters = model.namedParameters()
         self.seed = seed
+        self.normalization = normalization
     }
 }
 

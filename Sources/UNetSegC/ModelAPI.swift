@@ -79,7 +79,8 @@ extension ModelHandle {
     /// The model saved in `file`, of shape `config` when given (and logs it): the work of
     /// unetseg_model_load.
     static func load(from file: String, config: UNetConfig?) throws(UnetsegError) -> ModelHandle {
-        let handle = ModelHandle(try Checkpoint.load(file, config: config), seed: -1)
+        let (model, normalization) = try Checkpoint.loadRecordingNormalization(file, config: config)
+        let handle = ModelHandle(model, seed: -1, normalization: normalization)
         Log.emit(UNETSEG_LOG_INFO, "loaded a model of \(handle.model.parameterCount) parameters from \(file)")
         return handle
     }
@@ -306,13 +307,14 @@ extension ModelHandle {
 /// Loads a model from a safetensors file. A file written by unetseg_model_save carries its shape: pass
 /// NULL params to require that. A state_dict written by PyTorch has none: pass the model's params (seed is
 /// ignored); when both exist they must agree (dropout aside, which comes from the file). The model starts
-/// in training mode, like a new one.
+/// in training mode, like a new one. The normalization the file records (unetseg_train_params.normalization;
+/// min-max for our files without one) is kept with the model for unetseg_evaluate and unetseg_predict_folder.
 ///
 /// Returns UNETSEG_STATUS_OK and a new handle in *out_model (free it with unetseg_model_free);
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL out_model or path, params out of range, or a file without
 /// our metadata and NULL params; UNETSEG_STATUS_IO for a file that cannot be read (or is not a regular
 /// file: a FIFO is refused, never waited on); UNETSEG_STATUS_FORMAT for a file that is not valid
-/// safetensors, whose config is not JSON or declares a model of over 16 Mi parameters that the file does
+/// safetensors, that records an unknown normalization, whose config is not JSON or declares a model of over 16 Mi parameters that the file does
 /// not hold (refused before the model is built), or that does not fit the model (missing, unexpected or mis-shaped tensors, all
 /// listed). The message names the file.
 @c public func unetseg_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<unetseg_model_params>?,

@@ -12,7 +12,8 @@ extension ModelHandle {
     func predictFolder(_ input: String, into outDir: String, onProgress: (Int, Int) -> Bool) throws(UnetsegError) -> Int {
         try requireSegmentsSlices()
         let written = try inEvaluationMode { () throws(UnetsegError) in
-            try Predictor.predict(model, input: input, outDir: outDir, onProgress: onProgress)
+            try Predictor.predict(model, input: input, outDir: outDir, normalization: normalization ?? .minmax,
+                                  onProgress: onProgress)
         }
         Log.emit(UNETSEG_LOG_INFO, "wrote \(written.count) predicted masks to \(outDir)")
         return written.count
@@ -25,7 +26,8 @@ extension ModelHandle {
 /// out_dir/PATIENT/PATIENT_N_pred.tif for Kaggle-named slices, out_dir/NAME_pred.tif for
 /// others: never named like a label (PATIENT_N_mask.tif), so dataset scans ignore them. An out_dir that
 /// is, contains or lies inside input, or reaches it or a folder it links to through links, is refused
-/// before anything is written: inputs are never replaced. Images are min-max scaled as for training. After every image, progress (may be NULL) is called
+/// before anything is written: inputs are never replaced. Images are scaled as the model was trained (the
+/// normalization recorded in its checkpoint or by unetseg_train; min-max per slice when none is). After every image, progress (may be NULL) is called
 /// with (images done, images) and user_data, and may stop the work by returning false. Writes the number
 /// of masks written into *out_written, which may be NULL.
 ///

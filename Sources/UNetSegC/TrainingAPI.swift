@@ -72,6 +72,7 @@ extension unetseg_train_params {
         options.checkpointEveryEpoch = checkpoint_every_epoch
         options.overwrite = overwrite
         options.distributed = distributed
+        options.normalization = try IntensityNormalization(code: normalization, "params->normalization")
         try options.validate()
         return options
     }
@@ -93,14 +94,14 @@ extension unetseg_train_params {
                 if speaks { for line in report.postLines { Log.emit(UNETSEG_LOG_INFO, line) } }
                 return onEpoch(unetseg_epoch_metrics(report))
             })
-        return (ModelHandle(trainer.model, seed: -1), history.map(unetseg_epoch_metrics.init))
+        return (ModelHandle(trainer.model, seed: -1, normalization: options.normalization), history.map(unetseg_epoch_metrics.init))
     }
 }
 
 /// The post's run: 20 epochs of batches of 4, one-cycle up to lr 0.1 with SGD momentum 0.9 (optimizer 0),
 /// the post's model, loss 0.3 * dice + 0.7 * bce, augmentation (0.05, 15, 0.5), lesion-weighted sampling,
 /// seed 777, the current threads, 1 loader thread, no resume, no overwrite, a checkpoint per epoch, one
-/// process. The three folders are NULL: set train_dir and out_dir (and valid_dir for validation losses).
+/// process, normalization 0 (min-max per slice). The three folders are NULL: set train_dir and out_dir (and valid_dir for validation losses).
 @c public func unetseg_train_default_params() -> unetseg_train_params {
     let post = TrainingOptions(trainDir: "", validDir: "", outDir: "")
     return unetseg_train_params(
@@ -109,7 +110,7 @@ extension unetseg_train_params {
         dice_weight: post.diceWeight, augmentation: unetseg_augmentation_params(post.augmentation),
         random_sampling: post.randomSampling, seed: post.seed, threads: 0, loader_workers: Int32(post.loaderWorkers),
         resume: post.resume, checkpoint_every_epoch: post.checkpointEveryEpoch, overwrite: post.overwrite,
-        distributed: post.distributed, optimizer: 0)
+        distributed: post.distributed, optimizer: 0, normalization: post.normalization.code)
 }
 
 /// Trains the post's U-Net on params->train_dir as the post and the unetseg CLI do: per batch zero_grad,

@@ -29,9 +29,11 @@ public enum Predictor {
     /// paths. `onProgress(done, total)` may return false to stop (the masks of the images done so far are written, but
     /// for a post-processed patient whose volume was not complete). An `outDir` that is, contains or lies inside
     /// `input`, or reaches it through links (its patient folders included), is refused before anything is
-    /// written (`ProtectedInput`).
+    /// written (`ProtectedInput`). Images are scaled as `normalization` says (use the model's training
+    /// one), a patient's volume being its slices found under `input` (an image with another name alone).
     @discardableResult
     public static func predict(_ model: UNet, input: String, outDir: String, postProcessing: PostProcessing = .none,
+                               normalization: IntensityNormalization = .minmax,
                                onProgress: (Int, Int) -> Bool = { _, _ in true }) throws(UnetsegError) -> [String] {
         let inputs = try images(in: input)
         try ProtectedInput(input).requireApart(from: outDir, subfolders: inputs.compactMap { $0.name?.patient },
@@ -42,6 +44,7 @@ public enum Predictor {
         // The current patient's images and their probabilities, written once the volume is complete.
         var pending: [(path: String, name: SliceFileName?, height: Int, width: Int)] = []
         var volume: [Float] = []
+        let normalizer = VolumeNormalization(normalization)
         func writePending() throws(UnetsegError) {
             guard let first = pending.first else { return }
             let (h, w) = (first.height, first.width)
@@ -73,7 +76,9 @@ public enum Predictor {
         }
         for (k, item) in inputs.enumerated() {
             if let last = pending.last, last.name == nil || last.name?.patient != item.name?.patient { try writePending() }
-            let image = try SliceImage.loadImage(item.path)
+            let image = try normalizer.image(at: item.path, patient: item.name?.patient ?? item.path) {
+                item.name.map { name in inputs.filter { $0.name?.patient == name.patient }.map(\.path) } ?? [item.path]
+            }
             let batch = try image.reshaped([1] + image.shape)
             let output = try Autograd.withNoGrad { () throws(UnetsegError) in try model(batch) }
             let (h, w) = (image.shape[1], image.shape[2])

@@ -81,7 +81,7 @@ public final class Trainer {
             if let threads = options.threads { Parallel.setThreadCount(threads) }
             let trainSet = try BrainSegDataset(root: options.trainDir, augmentation: options.augmentation,
                                                randomSampling: options.randomSampling, seed: options.seed,
-                                               size: options.imageSize)
+                                               size: options.imageSize, normalization: options.normalization)
             let (h, w) = (trainSet.height, trainSet.width)
             let (memory, overflow) = options.model.estimatedMemory(batch: options.batchSize, height: h, width: w,
                                                                    training: true)
@@ -96,7 +96,8 @@ public final class Trainer {
                 validLoader = nil
             } else {
                 let validSet = try BrainSegDataset(root: options.validDir, augmentation: nil, randomSampling: false,
-                                                   seed: options.seed, size: options.imageSize)
+                                                   seed: options.seed, size: options.imageSize,
+                                                   normalization: options.normalization)
                 validLoader = try DataLoader(source: validSet, batchSize: options.batchSize,
                                              workers: options.loaderWorkers, shard: shard)
             }
@@ -228,7 +229,8 @@ public final class Trainer {
                 let proceed = onBatch(progress)
                 if try communicator.agree(nil, stop: !proceed || shouldStop()) {
                     try writing { () throws(UnetsegError) in
-                        try Checkpoint.save(model, to: path("interrupted.safetensors"), metadata: [TrainingState.positionKey: position])
+                        try Checkpoint.save(model, to: path("interrupted.safetensors"),
+                                            metadata: checkpointMetadata([TrainingState.positionKey: position]))
                         try saveState(modelFile: "interrupted.safetensors")
                     }
                     throw .cancelled("training stopped in epoch \(epoch) after batch \(nextBatch); state saved in \(options.outDir) (resume to continue)")
@@ -270,12 +272,19 @@ public final class Trainer {
         try communicator.agree(failure)
     }
 
+    /// `metadata` and what the run's checkpoints record beyond the model: its normalisation
+    /// (`Checkpoint.normalizationMetadata`).
+    private func checkpointMetadata(_ metadata: [String: String]) -> [String: String] {
+        metadata.merging(Checkpoint.normalizationMetadata(options.normalization)) { _, recorded in recorded }
+    }
+
     private func writeEpochFiles(_ report: EpochReport) throws(UnetsegError) {
         let modelFile = "model_\(report.epoch).safetensors"
-        try Checkpoint.save(model, to: path(modelFile), metadata: ["epoch": String(report.epoch), TrainingState.positionKey: position])
+        try Checkpoint.save(model, to: path(modelFile),
+                            metadata: checkpointMetadata(["epoch": String(report.epoch), TrainingState.positionKey: position]))
         let bestLoss = { (r: EpochReport) in r.valid?.loss ?? r.train.loss }
         if history.dropLast().allSatisfy({ bestLoss($0) > bestLoss(report) }) {
-            try Checkpoint.save(model, to: path("best.safetensors"), metadata: ["epoch": String(report.epoch)])
+            try Checkpoint.save(model, to: path("best.safetensors"), metadata: checkpointMetadata(["epoch": String(report.epoch)]))
         }
         try saveState(modelFile: modelFile)
         try FileSystem.writeTextAtomically(TrainingLog.csv(history), to: path("log.csv"))

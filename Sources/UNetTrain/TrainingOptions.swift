@@ -32,6 +32,8 @@ public struct TrainingOptions: Sendable, Equatable {
     /// Resize every slice to `imageSize × imageSize` when reading (nil: use the files' size, which must be the
     /// same for all slices).
     public var imageSize: Int?
+    /// How slice intensities are scaled when read (the post's per-slice min-max); stored in the checkpoints.
+    public var normalization = IntensityNormalization.minmax
     /// Seed of every random choice of the run (777).
     public var seed: UInt64 = 777
     /// Compute threads (nil: one per CPU).
@@ -90,6 +92,7 @@ public struct TrainingOptions: Sendable, Equatable {
     var recipeFingerprint: [(key: String, value: JSONValue)] {
         var members: [(key: String, value: JSONValue)] = []
         if optimizer != .sgd { members.append(("optimizer", .string(optimizer.rawValue))) }
+        if normalization != .minmax { members.append(("normalization", .string(normalization.rawValue))) }
         return members
     }
 }

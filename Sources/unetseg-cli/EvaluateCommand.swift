@@ -30,6 +30,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Compute threads (default: one per CPU).") var threads: Int?
     @Option(help: "Recipe whose post-processing to use: post (none) or buda2019 (largest-component).") var recipe = "post"
     @Option(help: "Post-processing of each patient's binarised volume: none, or largest-component (keep its largest 6-connected component, as Buda et al. 2019). Default: the recipe's.") var postprocess: String?
+    @Option(help: "Intensity normalisation when reading: minmax, zscore or percentile (see train --normalize). Default: the one stored in the checkpoint (minmax for a checkpoint without one); a different one is refused.") var normalize: String?
     @Flag(help: "Do not write the predicted mask TIFFs.") var noMasks = false
     @Option(help: "Resize every slice to N×N when reading, as in training (default: keep the files' size).") var resize: Int?
 
@@ -37,8 +38,11 @@ struct EvaluateCommand: ParsableCommand {
         let postProcessing = try postprocess.map { name throws(UnetsegError) in try PostProcessing(named: name) }
             ?? Recipe(named: recipe).postProcessing
         if let threads { Parallel.setThreadCount(threads) }
-        let network = try Checkpoint.load(model)
-        let dataset = try BrainSegDataset(root: data, size: resize)
+        let (network, trained) = try Checkpoint.loadRecordingNormalization(model)
+        let normalization = try Checkpoint.normalization(
+            requested: try normalize.map { name throws(UnetsegError) in try IntensityNormalization(named: name) },
+            trained: trained, source: model)
+        let dataset = try BrainSegDataset(root: data, size: resize, normalization: normalization)
         try ProtectedInput(data).requireApart(from: out, role: "output folder")
         var bar = ProgressBar(title: "evaluate", total: dataset.count)
         let result = try Evaluator.evaluate(network, on: dataset, batchSize: batchSize,

@@ -22,15 +22,20 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Compute threads (default: one per CPU).") var threads: Int?
     @Option(help: "Recipe whose post-processing to use: post (none) or buda2019 (largest-component).") var recipe = "post"
     @Option(help: "Post-processing of each patient's binarised volume: none, or largest-component (keep its largest 6-connected component, as Buda et al. 2019). Default: the recipe's.") var postprocess: String?
+    @Option(help: "Intensity normalisation when reading: minmax, zscore or percentile (see train --normalize). Default: the one stored in the checkpoint (minmax for a checkpoint without one); a different one is refused.") var normalize: String?
 
     func run() throws {
         let postProcessing = try postprocess.map { name throws(UnetsegError) in try PostProcessing(named: name) }
             ?? Recipe(named: recipe).postProcessing
         if let threads { Parallel.setThreadCount(threads) }
-        let network = try Checkpoint.load(model)
+        let (network, trained) = try Checkpoint.loadRecordingNormalization(model)
+        let normalization = try Checkpoint.normalization(
+            requested: try normalize.map { name throws(UnetsegError) in try IntensityNormalization(named: name) },
+            trained: trained, source: model)
         var bar = ProgressBar(title: "predict", total: 1)
         let written = try Predictor.predict(network, input: input, outDir: out,
-                                            postProcessing: postProcessing, onProgress: { done, total in
+                                            postProcessing: postProcessing, normalization: normalization,
+                                            onProgress: { done, total in
             if bar.total != total { bar = ProgressBar(title: "predict", total: total) }
             bar.update(done)
             return true

@@ -23,9 +23,11 @@ struct TrainCommand: ParsableCommand {
             --recipe buda2019 is the combination of Buda et al. 2019's choices that measured best on the realistic \
             testbed (README): training with Adam (peak lr 0.001) and the post's loss, and evaluate and predict \
             --recipe buda2019 keeping each patient's largest connected component. Their dice-only loss \
-            (--dice-weight 1) measured worse and stays a separate option; their per-volume normalisation and \
-            batch-norm U-Net are not options yet. --optimizer, --lr and --dice-weight given explicitly override \
-            the recipe.
+            (--dice-weight 1) measured worse and stays a separate option; their per-volume normalisation is \
+            --normalize, not part of the recipe yet; their batch-norm U-Net is not an option yet. --optimizer, \
+            --lr, --dice-weight and --normalize given explicitly override the recipe.
+
+            --normalize is stored in the checkpoints: evaluate and predict read data the same way by default.
             """)
 
     @Option(help: "Folder of training patients.") var train: String
@@ -43,6 +45,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Augmentation scale,angle,flip, or \"none\".") var augment = "0.05,15,0.5"
     @Flag(help: "Visit training slices in order instead of lesion-weighted sampling.") var noRandomSampling = false
     @Option(help: "Resize every slice to N×N when reading (default: keep the files' size).") var resize: Int?
+    @Option(help: "Intensity normalisation when reading: minmax (each slice scaled to [0, 1], the post's), zscore (each channel z-scored over the patient's volume) or percentile (the volume clipped to its 10th and 99th percentiles, then z-scored per channel; Buda et al. 2019). Stored in the checkpoints. Default: the recipe's (minmax for post).") var normalize: String?
     @Option(help: "Seed of every random choice.") var seed: UInt64 = 777
     @Option(help: "Compute threads (default: one per CPU).") var threads: Int?
     @Option(help: "Data-loading threads.") var workers = 1
@@ -62,6 +65,7 @@ struct TrainCommand: ParsableCommand {
         }
         if let lr { options.learningRate = lr }
         if let diceWeight { options.diceWeight = diceWeight }
+        if let normalize { options.normalization = try IntensityNormalization(named: normalize) }
         options.model = UNetConfig(depth: depth, nFilters: filters, dropout: dropout)
         options.augmentation = try AugmentationParameters(parsing: augment)
         options.randomSampling = !noRandomSampling

@@ -181,6 +181,48 @@ static void test_dataset_params(void) {
     unetseg_dataset_params params = unetseg_dataset_default_params();
     CHECK(!params.augmentation.enabled && params.augmentation.scale == 0.05f && params.augmentation.angle == 15.0f);
     CHECK(params.augmentation.flip == 0.5f && !params.random_sampling && params.seed == 777);
+    CHECK(params.normalization == 0);
+}
+
+/* normalization 1 z-scores each channel over the patient's volume: over the first patient's slices (items
+ * 0 to SLICES - 1) every channel has mean 0 and standard deviation 1; 2 (percentile) gives other values;
+ * other numbers are refused. */
+static void test_dataset_normalization(void) {
+    unetseg_dataset_params params = unetseg_dataset_default_params();
+    unetseg_dataset *zscore = NULL, *percentile = NULL;
+    params.normalization = 1;
+    CHECK_OK(unetseg_dataset_open(root, &params, &zscore));
+    params.normalization = 2;
+    CHECK_OK(unetseg_dataset_open(root, &params, &percentile));
+    double sum[3] = {0, 0, 0}, squares[3] = {0, 0, 0};
+    int differs = 0;
+    for (int64_t i = 0; i < SLICES; i++) {
+        unetseg_tensor *image = NULL, *mask = NULL, *clipped = NULL, *clipped_mask = NULL;
+        CHECK_OK(unetseg_dataset_get_item(zscore, i, 0, &image, &mask));
+        CHECK_OK(unetseg_dataset_get_item(percentile, i, 0, &clipped, &clipped_mask));
+        differs |= !same_values(image, clipped);
+        int64_t count = 0;
+        float *values = values_of(image, &count);
+        for (int64_t k = 0; k < count; k++) {
+            sum[k / (SIZE * SIZE)] += values[k];
+            squares[k / (SIZE * SIZE)] += (double)values[k] * values[k];
+        }
+        free(values);
+        unetseg_tensor *all[4] = {image, mask, clipped, clipped_mask};
+        for (int k = 0; k < 4; k++) unetseg_tensor_free(all[k]);
+    }
+    const double n = (double)SLICES * SIZE * SIZE;
+    for (int c = 0; c < 3; c++) {
+        CHECK_CLOSE(sum[c] / n, 0, 1e-5);
+        CHECK_CLOSE(squares[c] / n - (sum[c] / n) * (sum[c] / n), 1, 1e-4);
+    }
+    CHECK(differs);
+    unetseg_dataset_free(zscore);
+    unetseg_dataset_free(percentile);
+    params.normalization = 3;
+    unetseg_dataset *bad = FOREIGN_HANDLE;
+    CHECK_ERROR(unetseg_dataset_open(root, &params, &bad), UNETSEG_STATUS_INVALID_ARGUMENT, "params->normalization");
+    CHECK(bad == NULL);
 }
 
 static void test_dataset_items(void) {
@@ -790,6 +832,7 @@ int main(void) {
     RUN(test_synthetic_style);
     RUN(test_synthetic_rejects_bad_arguments);
     RUN(test_dataset_params);
+    RUN(test_dataset_normalization);
     RUN(test_dataset_items);
     RUN(test_dataset_sampling_and_augmentation);
     RUN(test_dataset_rejects_bad_arguments);

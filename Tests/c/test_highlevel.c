@@ -123,6 +123,7 @@ static void test_train_params(void) {
     CHECK(params.augmentation.angle == 15.0f && params.augmentation.flip == 0.5f && params.random_sampling);
     CHECK(params.seed == 777 && params.threads == 0 && params.loader_workers == 1 && !params.resume);
     CHECK(params.checkpoint_every_epoch && !params.overwrite && !params.distributed);
+    CHECK(params.normalization == 0);
 }
 
 /* The C API's synthetic writer makes the files the CLI made from the same values. */
@@ -442,6 +443,46 @@ static void test_evaluate(void) {
     CHECK(remove_tree(out) == 0);
 }
 
+/* A run with normalization 2 (percentile) records it: the model it returns and the checkpoint it wrote are
+ * evaluated with it by default (-1), and an explicit other normalization is refused; the reference run
+ * (minmax, no record in its files) refuses zscore. */
+static void test_normalization_follows_the_model(void) {
+    CHECK(reference != NULL);
+    if (reference == NULL) return;
+    char out[512], path[512];
+    unetseg_train_params params = tiny_run(join(out, folder, "run-percentile"));
+    params.epochs = 1;
+    params.normalization = 2;
+    unetseg_model *trained = NULL, *loaded = NULL, *minmax = load_trained_model();
+    CHECK_OK(unetseg_train(&params, NULL, NULL, NULL, NULL, &trained));
+    CHECK_OK(unetseg_model_load(join(path, out, "model_1.safetensors"), NULL, &loaded));
+    unetseg_evaluate_params evaluate = unetseg_evaluate_default_params();
+    CHECK(evaluate.normalization == -1);
+    unetseg_evaluation_metrics by_default, explicit, from_file;
+    CHECK_OK(unetseg_evaluate(trained, valid_dir, &evaluate, NULL, NULL, &by_default, NULL));
+    CHECK_OK(unetseg_evaluate(loaded, valid_dir, &evaluate, NULL, NULL, &from_file, NULL));
+    evaluate.normalization = 2;
+    CHECK_OK(unetseg_evaluate(trained, valid_dir, &evaluate, NULL, NULL, &explicit, NULL));
+    CHECK(by_default.bce == explicit.bce && by_default.dice_loss == explicit.dice_loss);
+    CHECK(from_file.bce == explicit.bce && from_file.dice_loss == explicit.dice_loss);
+    evaluate.normalization = 0;
+    CHECK_ERROR(unetseg_evaluate(loaded, valid_dir, &evaluate, NULL, NULL, &explicit, NULL),
+                UNETSEG_STATUS_INVALID_ARGUMENT, "trained with normalization percentile, not minmax");
+    evaluate.normalization = 1;
+    CHECK_ERROR(unetseg_evaluate(minmax, valid_dir, &evaluate, NULL, NULL, &explicit, NULL),
+                UNETSEG_STATUS_INVALID_ARGUMENT, "trained with normalization minmax, not zscore");
+    evaluate.normalization = 7;
+    CHECK_ERROR(unetseg_evaluate(minmax, valid_dir, &evaluate, NULL, NULL, &explicit, NULL),
+                UNETSEG_STATUS_INVALID_ARGUMENT, "params->normalization");
+    params.normalization = -1;
+    params.out_dir = join(out, folder, "run-bad-normalization");
+    CHECK_ERROR(unetseg_train(&params, NULL, NULL, NULL, NULL, NULL), UNETSEG_STATUS_INVALID_ARGUMENT,
+                "params->normalization");
+    unetseg_model_free(trained);
+    unetseg_model_free(loaded);
+    unetseg_model_free(minmax);
+}
+
 static void test_evaluate_rejects_bad_arguments(void) {
     unetseg_model *model = make_tiny_model(5);
     unetseg_evaluate_params params = unetseg_evaluate_default_params();
@@ -626,6 +667,7 @@ int main(int argc, char **argv) {
     RUN(test_train_rejects_bad_arguments);
     RUN(test_evaluate);
     RUN(test_evaluate_rejects_bad_arguments);
+    RUN(test_normalization_follows_the_model);
     RUN(test_predict_folder);
     RUN(test_train_refuses_an_earlier_run);
     RUN(test_outputs_never_overlap_the_input);

@@ -378,10 +378,12 @@ extern void unetseg_r_loss_dice(int32_t const *prediction, int32_t const *target
 
 /// R (.C): opens the slices under *root (kaggle_3m layout) as the post's brainseg_dataset, with
 /// augmentation = (scale, angle, flip) when *augment is 1, lesion-weighted sampling when *random_sampling
-/// is 1, and *seed for all its randomness, as unetseg_dataset_open. New handle in *out_dataset.
+/// is 1, *seed for all its randomness and *normalization (unetseg_dataset_params.normalization: 0
+/// minmax, 1 zscore, 2 percentile), as unetseg_dataset_open. New handle in *out_dataset.
 extern void unetseg_r_dataset_open(char **root, double const *augmentation, int32_t const *augment,
-                                   int32_t const *random_sampling, double const *seed, int32_t *out_dataset,
-                                   char **message, int32_t *status) UNETSEG_NOEXCEPT;
+                                   int32_t const *random_sampling, double const *seed,
+                                   int32_t const *normalization, int32_t *out_dataset, char **message,
+                                   int32_t *status) UNETSEG_NOEXCEPT;
 
 /// R (.C): frees dataset handle *dataset (0 and dead handles are ignored).
 extern void unetseg_r_dataset_free(int32_t const *dataset, char **message, int32_t *status) UNETSEG_NOEXCEPT;
@@ -461,7 +463,8 @@ extern void unetseg_r_iterator_next(int32_t const *iterator, int32_t *out_images
 
 /// R (.C): trains as unetseg_train (the trainer of the CLI's unetseg train): folders = (train_dir,
 /// valid_dir or "", out_dir); integers = (epochs, batch_size, depth, n_filters, augment, random_sampling,
-/// threads (0: keep), loader_workers, resume, overwrite, distributed, optimizer (0 SGD, 1 Adam)); doubles = (lr, momentum, dropout, dice_weight, scale, angle,
+/// threads (0: keep), loader_workers, resume, overwrite, distributed, optimizer (0 SGD, 1 Adam),
+/// normalization (0 minmax, 1 zscore, 2 percentile)); doubles = (lr, momentum, dropout, dice_weight, scale, angle,
 /// flip, seed). Writes one row of 9 values per epoch (epoch, training loss, bce, dice, validation loss,
 /// bce, dice, lr, seconds) into out_history, which holds integers[0] rows, the number of rows into
 /// *out_epochs and a new handle to the trained model into *out_model. After every batch it checks for R's
@@ -475,11 +478,12 @@ extern void unetseg_r_fit(char **folders, int32_t const *integers, double const 
 /// (the CLI's unetseg evaluate): writes (mean volume Dice, median volume Dice, mean slice Dice, bce, dice
 /// loss, slices) into out_metrics and a new handle to the per-patient result into *out_evaluation.
 /// Predicted masks go to *predictions_dir and metrics.json and the pictures to *output_dir when they are
-/// not "". *postprocess is unetseg_evaluate_params.postprocess (0 none, 1 largest component).
+/// not "". *postprocess is unetseg_evaluate_params.postprocess (0 none, 1 largest component), and
+/// *normalization unetseg_evaluate_params.normalization (-1 the model's, 0 minmax, 1 zscore, 2 percentile).
 extern void unetseg_r_evaluate(int32_t const *model, char **data_dir, int32_t const *batch_size,
                                char **predictions_dir, char **output_dir, int32_t const *postprocess,
-                               double *out_metrics, int32_t *out_evaluation, char **message,
-                               int32_t *status) UNETSEG_NOEXCEPT;
+                               int32_t const *normalization, double *out_metrics, int32_t *out_evaluation,
+                               char **message, int32_t *status) UNETSEG_NOEXCEPT;
 
 /// R (.C): frees evaluation handle *evaluation (0 and dead handles are ignored).
 extern void unetseg_r_evaluation_free(int32_t const *evaluation, char **message,

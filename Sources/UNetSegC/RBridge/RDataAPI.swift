@@ -23,17 +23,19 @@ final class RIteratorHandle: HandleTarget, @unchecked Sendable {
 
 /// R (.C): opens the slices under *root (kaggle_3m layout) as the post's brainseg_dataset, with
 /// augmentation = (scale, angle, flip) when *augment is 1, lesion-weighted sampling when *random_sampling
-/// is 1, and *seed for all its randomness, as unetseg_dataset_open. New handle in *out_dataset.
+/// is 1, *seed for all its randomness and *normalization (unetseg_dataset_params.normalization: 0
+/// minmax, 1 zscore, 2 percentile), as unetseg_dataset_open. New handle in *out_dataset.
 @c public func unetseg_r_dataset_open(_ root: RString?, _ augmentation: UnsafePointer<Double>?, _ augment: UnsafePointer<Int32>?,
                                       _ random_sampling: UnsafePointer<Int32>?, _ seed: UnsafePointer<Double>?,
-                                      _ out_dataset: UnsafeMutablePointer<Int32>?, _ message: RString?,
+                                      _ normalization: UnsafePointer<Int32>?, _ out_dataset: UnsafeMutablePointer<Int32>?, _ message: RString?,
                                       _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
         let a = try nonNull(augmentation, "augmentation")
         let params = unetseg_dataset_params(
             augmentation: unetseg_augmentation_params(enabled: try rBool(augment, "augment"), scale: Float(a[0]),
                                                       angle: Float(a[1]), flip: Float(a[2])),
-            random_sampling: try rBool(random_sampling, "random_sampling"), seed: try rSeed(seed))
+            random_sampling: try rBool(random_sampling, "random_sampling"), seed: try rSeed(seed),
+            normalization: try nonNull(normalization, "normalization").pointee)
         let folder = try rPath(root, "root")
         try rReturn(try params.openDataset(at: folder), to: out_dataset, "out_dataset")
     }

@@ -33,7 +33,8 @@ struct RHistory {
 
 /// R (.C): trains as unetseg_train (the trainer of the CLI's unetseg train): folders = (train_dir,
 /// valid_dir or "", out_dir); integers = (epochs, batch_size, depth, n_filters, augment, random_sampling,
-/// threads (0: keep), loader_workers, resume, overwrite, distributed, optimizer (0 SGD, 1 Adam)); doubles = (lr, momentum, dropout, dice_weight, scale, angle,
+/// threads (0: keep), loader_workers, resume, overwrite, distributed, optimizer (0 SGD, 1 Adam),
+/// normalization (0 minmax, 1 zscore, 2 percentile)); doubles = (lr, momentum, dropout, dice_weight, scale, angle,
 /// flip, seed). Writes one row of 9 values per epoch (epoch, training loss, bce, dice, validation loss,
 /// bce, dice, lr, seconds) into out_history, which holds integers[0] rows, the number of rows into
 /// *out_epochs and a new handle to the trained model into *out_model. After every batch it checks for R's
@@ -52,6 +53,7 @@ struct RHistory {
         params.augmentation = unetseg_augmentation_params(enabled: i[4] != 0, scale: Float(d[4]), angle: Float(d[5]), flip: Float(d[6]))
         (params.random_sampling, params.threads, params.loader_workers, params.resume) = (i[5] != 0, i[6], i[7], i[8] != 0)
         (params.overwrite, params.distributed, params.optimizer) = (i[9] != 0, i[10] != 0, i[11])
+        params.normalization = i[12]
         (params.lr, params.momentum, params.model.dropout, params.dice_weight) = (d[0], Float(d[1]), Float(d[2]), Float(d[3]))
         params.seed = try rSeed(d + 7)
         var history = RHistory(buffer: try nonNull(out_history, "out_history"), capacity: max(0, Int(i[0])))
@@ -88,9 +90,11 @@ func rEvaluation(_ handle: UnsafePointer<Int32>?) throws(UnetsegError) -> Evalua
 /// (the CLI's unetseg evaluate): writes (mean volume Dice, median volume Dice, mean slice Dice, bce, dice
 /// loss, slices) into out_metrics and a new handle to the per-patient result into *out_evaluation.
 /// Predicted masks go to *predictions_dir and metrics.json and the pictures to *output_dir when they are
-/// not "". *postprocess is unetseg_evaluate_params.postprocess (0 none, 1 largest component).
+/// not "". *postprocess is unetseg_evaluate_params.postprocess (0 none, 1 largest component), and
+/// *normalization unetseg_evaluate_params.normalization (-1 the model's, 0 minmax, 1 zscore, 2 percentile).
 @c public func unetseg_r_evaluate(_ model: UnsafePointer<Int32>?, _ data_dir: RString?, _ batch_size: UnsafePointer<Int32>?,
                                   _ predictions_dir: RString?, _ output_dir: RString?, _ postprocess: UnsafePointer<Int32>?,
+                                  _ normalization: UnsafePointer<Int32>?,
                                   _ out_metrics: UnsafeMutablePointer<Double>?, _ out_evaluation: UnsafeMutablePointer<Int32>?,
                                   _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
@@ -101,6 +105,7 @@ func rEvaluation(_ handle: UnsafePointer<Int32>?) throws(UnetsegError) -> Evalua
         params.predictions_dir = UnsafePointer(try nonNull(predictions_dir, "predictions_dir").pointee)
         params.output_dir = UnsafePointer(try nonNull(output_dir, "output_dir").pointee)
         params.postprocess = try nonNull(postprocess, "postprocess").pointee
+        params.normalization = try nonNull(normalization, "normalization").pointee
         let folder = try rPath(data_dir, "data_dir")
         let result = try handle.evaluate(on: folder, params, onProgress: { _, _ in true })
         let metrics = unetseg_evaluation_metrics(result)

@@ -24,7 +24,7 @@ from ctypes import (
 )
 
 #: The C API version this binding is written against (``UNETSEG_API_VERSION`` of the header).
-API_VERSION = 4
+API_VERSION = 5
 
 #: Most dimensions a tensor may have (``UNETSEG_MAX_NDIM``).
 MAX_NDIM = 8
@@ -152,7 +152,8 @@ class AugmentationParams(Structure):
 class DatasetParams(Structure):
     """``unetseg_dataset_params``: augmentation, lesion-weighted sampling and the seed of a dataset."""
 
-    _fields_ = [("augmentation", AugmentationParams), ("random_sampling", c_bool), ("seed", c_uint64)]
+    _fields_ = [("augmentation", AugmentationParams), ("random_sampling", c_bool), ("seed", c_uint64),
+                ("normalization", c_int32)]
 
 
 class LoaderParams(Structure):
@@ -209,6 +210,7 @@ class TrainParams(Structure):
         ("overwrite", c_bool),
         ("distributed", c_bool),
         ("optimizer", c_int32),
+        ("normalization", c_int32),
     ]
 
 
@@ -236,7 +238,7 @@ class EvaluateParams(Structure):
     """``unetseg_evaluate_params``: options of unetseg_evaluate."""
 
     _fields_ = [("batch_size", c_int32), ("predictions_dir", c_char_p), ("output_dir", c_char_p),
-                ("model_path", c_char_p), ("postprocess", c_int32)]
+                ("model_path", c_char_p), ("postprocess", c_int32), ("normalization", c_int32)]
 
 
 class EvaluationMetrics(Structure):

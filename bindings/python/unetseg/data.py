@@ -34,6 +34,10 @@ def _library_augmentation() -> Augmentation:
 #: The post's training augmentation, as the library defines it: ``(0.05, 15, 0.5)``.
 POST_AUGMENTATION: Augmentation = _library_augmentation()
 
+#: The intensity normalisations, in the order of their numbers in the library's ``normalization`` fields:
+#: per-slice min-max (the post's), per-volume z-score, per-volume percentile clipping then z-score (Buda et al.).
+NORMALIZATIONS = ("minmax", "zscore", "percentile")
+
 
 def _pair(function: Any, image: Tensor, mask: Tensor, *args: Any) -> Tuple[Tensor, Tensor]:
     out_image, out_mask = TensorHandle(), TensorHandle()
@@ -97,8 +101,11 @@ class BrainSegDataset(OwnedHandle):
 
     ``augmentation`` is ``(scale, angle, flip)`` (the post's training set uses ``(0.05, 15, 0.5)``) or None;
     with ``random_sampling`` item ``i`` is a slice drawn by lesion weight (the post's ``calc_slice_weights``)
-    instead of slice ``i``. ``seed`` None takes the library's default (777). Indexing reads epoch
-    :attr:`epoch` (0 unless set); :meth:`get_item` takes any epoch.
+    instead of slice ``i``. ``seed`` None takes the library's default (777). ``normalization`` is
+    ``"minmax"`` (each image scaled to [0, 1], the post's), ``"zscore"`` (each channel z-scored over the
+    patient's volume) or ``"percentile"`` (the volume clipped to its 10th and 99th percentiles over all
+    channels, then z-scored per channel; Buda et al. 2019). Indexing reads epoch :attr:`epoch` (0 unless set);
+    :meth:`get_item` takes any epoch.
     """
 
     __slots__ = ("epoch",)
@@ -110,10 +117,12 @@ class BrainSegDataset(OwnedHandle):
         augmentation: Optional[Sequence[float]] = None,
         random_sampling: bool = False,
         seed: Optional[int] = None,
+        normalization: str = "minmax",
     ) -> None:
         params: DatasetParams = lib.unetseg_dataset_default_params()
         params.augmentation = augmentation_params(augmentation)
         params.random_sampling = bool(random_sampling)
+        params.normalization = arguments.choice("normalization", normalization, NORMALIZATIONS)
         arguments.set_fields(params, seed=seed)
         handle = DatasetHandle()
         lib.unetseg_dataset_open(arguments.path("root", root), byref(params), byref(handle))

@@ -30,7 +30,7 @@ from ._types import (
     ProgressCallback,
     VolumeScores,
 )
-from .data import POST_AUGMENTATION
+from .data import NORMALIZATIONS, POST_AUGMENTATION
 from .nn import UNet, UNetConfig
 
 
@@ -133,6 +133,7 @@ def fit(
     on_epoch: Optional[Callable[[EpochReport], Optional[bool]]] = None,
     progress: bool = True,
     optimizer: str = "sgd",
+    normalization: str = "minmax",
 ) -> TrainingRun:
     """Trains the post's U-Net on ``train_dir`` as the post does: per batch zero_grad, forward,
     ``0.3 * dice + 0.7 * bce``, backward, SGD step and one-cycle step; per epoch the mean losses on both
@@ -149,6 +150,8 @@ def fit(
     With ``progress`` a tqdm bar runs per epoch and the post's epoch lines are printed. ``optimizer`` is
     ``"sgd"`` (the post's) or ``"adam"`` (torch.optim.Adam's rules, betas (0.9, 0.999) with the first cycled by
     the schedule as SGD's momentum, eps 1e-8, as Buda et al. 2019); ``lr`` None is 0.1 with SGD, 1e-3 with Adam.
+    ``normalization`` is how slices are scaled as read (see :class:`~unetseg.BrainSegDataset`); the
+    checkpoints record it, and :func:`evaluate` and :func:`predict` of the model use it.
 
     ``distributed=True`` makes this process one rank of an Open MPI job (``mpirun -np N python script.py``,
     mpi4py not needed): every rank calls ``fit`` with the same arguments, ``batch_size`` is the global
@@ -166,6 +169,7 @@ def fit(
                          dice_weight=dice_weight, random_sampling=random_sampling, seed=seed, threads=threads,
                          loader_workers=loader_workers, checkpoint_every_epoch=checkpoint_every_epoch,
                          optimizer=optimizer_number)
+    params.normalization = arguments.choice("normalization", normalization, NORMALIZATIONS)
     params.resume = bool(resume)
     params.overwrite = bool(overwrite)
     params.distributed = bool(distributed)
@@ -257,6 +261,7 @@ def evaluate(
     model_path: Optional[PathLike] = None,
     progress: Union[bool, Callable[[int, int], Optional[bool]]] = True,
     postprocess: str = "none",
+    normalization: Optional[str] = None,
 ) -> Evaluation:
     """Scores ``model`` on every slice under ``data_dir`` (evaluation mode, no augmentation; the model's
     mode is restored). ``predictions_dir`` receives the predicted masks as 0/255 TIFFs
@@ -266,10 +271,15 @@ def evaluate(
     bar; a function ``(slices_done, slices)`` is called instead and may return False to stop. Both folders
     must lie outside ``data_dir`` (links resolved): inputs are never replaced. ``postprocess`` is ``"none"`` or
     ``"largest-component"``: each patient's binarised volume keeps only its largest 6-connected component
-    before it is scored and written, as Buda et al. (2019) do (the losses stay those of the raw output)."""
+    before it is scored and written, as Buda et al. (2019) do (the losses stay those of the raw output).
+    ``normalization`` None scales slices as the model was trained (recorded in its checkpoint or by
+    :func:`fit`; ``"minmax"`` when nothing is); ``"minmax"``, ``"zscore"`` or ``"percentile"`` must match the
+    recorded one (``InvalidArgument`` otherwise)."""
     arguments.instance("model", model, UNet)
     params = arguments.set_fields(lib.unetseg_evaluate_default_params(), batch_size=batch_size,
                                   postprocess=arguments.choice("postprocess", postprocess, POSTPROCESSING))
+    if normalization is not None:
+        params.normalization = arguments.choice("normalization", normalization, NORMALIZATIONS)
     paths = {name: None if value is None else arguments.path(name, value)
              for name, value in dict(predictions_dir=predictions_dir, output_dir=output_dir,
                                      model_path=model_path).items()}
@@ -304,7 +314,8 @@ def predict(
     writes each predicted mask (prediction > 0.5) as a 0/255 TIFF under ``out_dir``
     (``PATIENT/PATIENT_N_pred.tif`` for Kaggle-named slices, never named like a label). An ``out_dir`` that
     is, contains or lies inside ``input`` (links resolved) is refused with ``InvalidArgument``: inputs
-    are never replaced. Returns the number of masks written."""
+    are never replaced. Slices are scaled as the model was trained (its recorded normalization). Returns the
+    number of masks written."""
     arguments.instance("model", model, UNet)
     relay = CallbackRelay()
     bar = ProgressBar("predict", enabled=progress is True, unit="image")

@@ -5,8 +5,8 @@
 #'
 #' Every slice under `img_dir` in the layout of Kaggle's `kaggle_3m` (one folder per patient, slices
 #' `<patient>_<n>.tif` with masks `<patient>_<n>_mask.tif`, paired by name), read natively: no magick.
-#' `ds[i]` is `list(img = , mask = )`: the image `[3, H, W]` min-max scaled to `[0, 1]` and the mask
-#' `[1, H, W]` in {0, 1}. With `random_sampling`, item `i` is a slice drawn with the post's lesion weights
+#' `ds[i]` is `list(img = , mask = )`: the image `[3, H, W]` min-max scaled to `[0, 1]` (or normalised per
+#' patient volume, see `normalization`) and the mask `[1, H, W]` in {0, 1}. With `random_sampling`, item `i` is a slice drawn with the post's lesion weights
 #' (`calc_slice_weights`); with `augmentation_params = c(scale, angle, flip)` each item is resized by
 #' U(1 - scale, 1 + scale), rotated by U(-angle, angle) degrees and flipped with probability `flip`.
 #' `length(ds)` is the number of slices.
@@ -16,12 +16,16 @@
 #' augmentations are also methods, drawing from the global generator (see [torch_manual_seed()]), for the
 #' post's augmentation grid: `ds$resize(img, mask, scale_param)`, `ds$rotate(img, mask, rot_param)` and
 #' `ds$flip(img, mask, flip_param)`, each returning `list(img, mask)`. Fields: `ds$image_size` (height
-#' and width), `ds$augmentation_params`, `ds$random_sampling`, `ds$seed`.
+#' and width), `ds$augmentation_params`, `ds$random_sampling`, `ds$seed`, `ds$normalization`.
 #'
 #' @param img_dir Folder of patient folders.
 #' @param augmentation_params `NULL`, or `c(scale, angle, flip)` such as the post's `c(0.05, 15, 0.5)`.
 #' @param random_sampling Whether items are drawn by lesion weight.
 #' @param seed Seed of the dataset's randomness: `NULL` draws one from the global generator.
+#' @param normalization (character): how images are scaled as read: `"minmax"` (each slice to `[0, 1]`, the
+#'   post's), `"zscore"` (each channel z-scored over the patient's volume) or `"percentile"` (the volume
+#'   clipped to its 10th and 99th percentiles over all channels, then z-scored per channel; Buda et al.
+#'   2019). Default: `"minmax"`.
 #' @return A dataset (class `brainseg_dataset`).
 #' @examples
 #' root <- file.path(tempdir(), "mri")
@@ -31,7 +35,9 @@
 #' item <- ds[1]
 #' dim(item$img)
 #' @export
-brainseg_dataset <- function(img_dir, augmentation_params = NULL, random_sampling = FALSE, seed = NULL) {
+brainseg_dataset <- function(img_dir, augmentation_params = NULL, random_sampling = FALSE, seed = NULL,
+                             normalization = "minmax") {
+  normalization_code <- normalization_argument(normalization)
   img_dir <- check_path(img_dir, "img_dir")
   augment <- !is.null(augmentation_params)
   if (augment && (!is.numeric(augmentation_params) || length(augmentation_params) != 3L || anyNA(augmentation_params))) {
@@ -40,12 +46,26 @@ brainseg_dataset <- function(img_dir, augmentation_params = NULL, random_samplin
   parameters <- if (augment) as.double(augmentation_params) else c(0, 0, 0)
   seed <- seed_argument(seed)
   handle <- lib_call("unetseg_r_dataset_open", img_dir, parameters, as.integer(augment),
-                     as.integer(check_flag(random_sampling, "random_sampling")), seed, out = integer(1))$out
+                     as.integer(check_flag(random_sampling, "random_sampling")), seed, normalization_code,
+                     out = integer(1))$out
   dataset <- new_handle_object(handle, "unetseg_r_dataset_free", c("brainseg_dataset", "dataset"))
   assign("augmentation_params", augmentation_params, envir = dataset)
   assign("random_sampling", random_sampling, envir = dataset)
   assign("seed", seed, envir = dataset)
+  assign("normalization", normalization, envir = dataset)
   dataset
+}
+
+# The intensity normalisations, in the order of their numbers in the library's `normalization` fields.
+normalizations <- c("minmax", "zscore", "percentile")
+
+# The library's number for the normalisation named `normalization`; a value_error naming the choices otherwise.
+normalization_argument <- function(normalization) {
+  if (!is.character(normalization) || length(normalization) != 1 || !(normalization %in% normalizations)) {
+    abort_value(sprintf("normalization must be \"minmax\", \"zscore\" or \"percentile\", got %s",
+                        deparse_short(normalization)))
+  }
+  match(normalization, normalizations) - 1L
 }
 
 #' @export
@@ -93,7 +113,8 @@ dataset_fields <- list(
   image_size = function(x) lib_call("unetseg_r_dataset_image_size", handle_of(x), size = integer(2))$size,
   augmentation_params = function(x) field_of(x, "augmentation_params"),
   random_sampling = function(x) field_of(x, "random_sampling"),
-  seed = function(x) field_of(x, "seed")
+  seed = function(x) field_of(x, "seed"),
+  normalization = function(x) field_of(x, "normalization")
 )
 
 #' @rdname brainseg_dataset

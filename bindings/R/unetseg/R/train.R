@@ -39,6 +39,9 @@ history_columns <- c("epoch", "train_loss", "train_bce", "train_dice", "valid_lo
 #' @param optimizer (character): `"sgd"` (the post's SGD with momentum) or `"adam"` (torch.optim.Adam's rules,
 #'   betas 0.9 and 0.999 with the first cycled by the schedule as SGD's momentum, eps 1e-8; Buda et al. 2019).
 #'   Default: `"sgd"`.
+#' @param normalization (character): how slices are scaled as read, as in [brainseg_dataset()]: `"minmax"`,
+#'   `"zscore"` or `"percentile"`. The checkpoints record it, and [unetseg_evaluate()] and
+#'   [unetseg_predict()] of the model use it. Default: `"minmax"`.
 #' @return `list(model = , history = )`: the trained [unet()] and a data frame with one row per epoch
 #'   (`epoch`, `train_loss`, `train_bce`, `train_dice`, `valid_loss`, `valid_bce`, `valid_dice`, `lr`,
 #'   `seconds`).
@@ -54,7 +57,7 @@ unetseg_fit <- function(train_dir, valid_dir = NULL, out_dir, epochs = 20, batch
                         depth = 5, n_filters = 6, dropout = 0.6, dice_weight = 0.3,
                         augmentation_params = c(0.05, 15, 0.5), random_sampling = TRUE, seed = 777,
                         threads = NULL, num_workers = 1, resume = FALSE, overwrite = FALSE, verbose = TRUE,
-                        distributed = FALSE, optimizer = "sgd") {
+                        distributed = FALSE, optimizer = "sgd", normalization = "minmax") {
   optimizers <- c("sgd", "adam")
   if (!is.character(optimizer) || length(optimizer) != 1 || !(optimizer %in% optimizers)) {
     abort_value(sprintf("optimizer must be \"sgd\" or \"adam\", got %s", deparse_short(optimizer)))
@@ -75,7 +78,7 @@ unetseg_fit <- function(train_dir, valid_dir = NULL, out_dir, epochs = 20, batch
                 if (is.null(threads)) 0 else check_integer(threads, "threads"),
                 check_integer(num_workers, "num_workers"), check_flag(resume, "resume"),
                 check_flag(overwrite, "overwrite"), check_flag(distributed, "distributed"),
-                match(optimizer, optimizers) - 1L)
+                match(optimizer, optimizers) - 1L, normalization_argument(normalization))
   if (any(abs(integers) > .Machine$integer.max)) abort_value("a count is too large")
   doubles <- c(check_number(lr, "lr"), check_number(momentum, "momentum"), check_number(dropout, "dropout"),
                check_number(dice_weight, "dice_weight"), if (augment) as.double(augmentation_params) else c(0, 0, 0),
@@ -123,6 +126,10 @@ print_epoch_lines <- function(history) {
 #' @param postprocess (character): what each patient's binarised volume gets before it is scored and
 #'   written: `"none"`, or `"largest-component"` to keep only its largest 6-connected component, as Buda et
 #'   al. (2019) do (the BCE and dice loss stay those of the raw output). Default: `"none"`.
+#' @param normalization (character): how slices are scaled as read: `NULL` as the model was trained (the
+#'   normalisation its checkpoint or [unetseg_fit()] recorded; `"minmax"` when none is), or `"minmax"`,
+#'   `"zscore"` or `"percentile"` (see [brainseg_dataset()]), which must match the recorded one (a
+#'   `value_error` otherwise). Default: `NULL`.
 #' @return A list: `mean_volume_dice`, `median_volume_dice`, `mean_slice_dice`, `bce`, `dice_loss`,
 #'   `slices`, `volume_dice`, a data frame of `patient` and `dice`, and `volumes`, a data frame of every
 #'   score of each patient's volume: `patient`, `dice`, `precision`, `sensitivity`, `hausdorff95` and
@@ -136,7 +143,7 @@ print_epoch_lines <- function(history) {
 #' }
 #' @export
 unetseg_evaluate <- function(model, data_dir, batch_size = 8, predictions_dir = NULL, output_dir = NULL,
-                             postprocess = "none") {
+                             postprocess = "none", normalization = NULL) {
   postprocessings <- c("none", "largest-component")
   if (!is.character(postprocess) || length(postprocess) != 1 || !(postprocess %in% postprocessings)) {
     abort_value(sprintf("postprocess must be \"none\" or \"largest-component\", got %s", deparse_short(postprocess)))
@@ -146,7 +153,9 @@ unetseg_evaluate <- function(model, data_dir, batch_size = 8, predictions_dir = 
   result <- lib_call("unetseg_r_evaluate", handle_of(state), check_path(data_dir, "data_dir"),
                      as.integer(check_integer(batch_size, "batch_size")),
                      optional(predictions_dir, "predictions_dir"), optional(output_dir, "output_dir"),
-                     match(postprocess, postprocessings) - 1L, metrics = double(6), out = integer(1))
+                     match(postprocess, postprocessings) - 1L,
+                     if (is.null(normalization)) -1L else normalization_argument(normalization),
+                     metrics = double(6), out = integer(1))
   evaluation <- new_handle_object(result$out, "unetseg_r_evaluation_free", "unetseg_evaluation")
   count <- lib_call("unetseg_r_evaluation_patient_count", handle_of(evaluation), count = integer(1))$count
   patients <- character(count)
@@ -175,7 +184,8 @@ unetseg_evaluate <- function(model, data_dir, batch_size = 8, predictions_dir = 
 #' masks are ignored), and writes each predicted mask (prediction > 0.5) as a 0/255 TIFF under
 #' `out_dir` (`<patient>/<patient>_<n>_pred.tif` for Kaggle-named slices, never named like a label).
 #' An `out_dir` that is, contains or lies inside `input` (links resolved) is refused: inputs are never
-#' replaced.
+#' replaced. Slices are scaled as the model was trained (the normalisation its checkpoint or
+#' [unetseg_fit()] recorded).
 #'
 #' @param model A [unet()], or a module defined in R with a unet's parameters (as the post's model).
 #' @param input A TIFF file or a folder.
