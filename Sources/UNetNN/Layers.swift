@@ -33,6 +33,11 @@ public final class Conv2d: Module, Layer {
     public func callAsFunction(_ input: Tensor) throws(UnetsegError) -> Tensor {
         try input.conv2d(weight: weight, bias: bias, stride: stride, padding: padding)
     }
+
+    /// `relu(self(input))` as one op (`Tensor.conv2dReLU`): the same values and gradients, one tensor fewer.
+    public func withReLU(_ input: Tensor) throws(UnetsegError) -> Tensor {
+        try input.conv2dReLU(weight: weight, bias: bias, stride: stride, padding: padding)
+    }
 }
 
 /// A 2-D transposed convolution (PyTorch's `nn.ConvTranspose2d`): weight `[in, out, k, k]`, bias `[out]`.
@@ -128,10 +133,20 @@ public final class Sequential: Module, Layer {
         for (i, layer) in layers.enumerated() { registerChild(String(i), layer) }
     }
 
-    /// Runs every layer in turn.
+    /// Runs every layer in turn; a `Conv2d` directly followed by a `ReLU` runs as one op
+    /// (`Conv2d.withReLU`), which gives the same values and gradients and keeps one tensor fewer.
     public func callAsFunction(_ input: Tensor) throws(UnetsegError) -> Tensor {
         var x = input
-        for layer in layers { x = try layer(x) }
+        var i = 0
+        while i < layers.count {
+            if let conv = layers[i] as? Conv2d, i + 1 < layers.count, layers[i + 1] is ReLU {
+                x = try conv.withReLU(x)
+                i += 2
+            } else {
+                x = try layers[i](x)
+                i += 1
+            }
+        }
         return x
     }
 }

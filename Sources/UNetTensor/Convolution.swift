@@ -10,13 +10,30 @@ extension Tensor {
     /// the result is [N, O, Ho, Wo] with Ho = ⌊(H + 2·padding − kh) / stride⌋ + 1 (likewise Wo), zero padding.
     /// Differentiable with respect to the input, the weight and the bias.
     public func conv2d(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0) throws(UnetsegError) -> Tensor {
+        try convolved(weight: weight, bias: bias, stride: stride, padding: padding, relu: false)
+    }
+
+    /// `conv2d(…).relu()` as one op, with the same values and gradients: the ReLU runs in place on the
+    /// convolution's output, and the backward reads that output (positive exactly where the ReLU passed),
+    /// so no tensor holds the convolution's output before the ReLU. `Sequential` runs a `Conv2d` followed
+    /// by a `ReLU` this way.
+    public func conv2dReLU(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0) throws(UnetsegError) -> Tensor {
+        try convolved(weight: weight, bias: bias, stride: stride, padding: padding, relu: true)
+    }
+
+    /// The convolution, and with `relu` its ReLU in place, recorded as one op.
+    private func convolved(weight: Tensor, bias: Tensor?, stride: Int, padding: Int, relu: Bool) throws(UnetsegError) -> Tensor {
         let g = try ConvolutionGeometry(conv2dInput: shape, weight: weight.shape, bias: bias?.shape,
                                         stride: stride, padding: padding)
-        let out = try Tensor.zeros([g.batch, g.outChannels, g.outHeight, g.outWidth])
+        // The forward writes every output element (it never adds into the output).
+        let out = try Tensor.uninitialized([g.batch, g.outChannels, g.outHeight, g.outWidth])
         ConvolutionKernels.forward(g, input: storage.pointer, weight: weight.storage.pointer,
                                    bias: bias?.storage.pointer, output: out.storage.pointer)
+        if relu { out.updateInPlace(ReLUKernel()) }
+        let activated = relu ? out.detached() : nil  // not `out` itself: its node must not keep it alive
         let input = self
-        Autograd.record(out, inputs: bias.map { [self, weight, $0] } ?? [self, weight]) { gradOutput in
+        Autograd.record(out, inputs: bias.map { [self, weight, $0] } ?? [self, weight]) { gradient in
+            let gradOutput = activated.map { gradient.zipped($0, ReLUGradientKernel()) } ?? gradient
             var grads: [Tensor?] = [
                 input.requiresGrad ? Tensor.conv2dInputGradient(g, gradOutput: gradOutput, weight: weight) : nil,
                 weight.requiresGrad ? Tensor.conv2dWeightGradient(g, input: input, gradOutput: gradOutput) : nil,

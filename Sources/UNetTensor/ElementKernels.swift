@@ -68,16 +68,23 @@ struct QuotientKernel: BinaryKernel {
 extension Tensor {
     /// A new tensor with `kernel` applied to every element (parallel over chunks).
     func mapped<K: UnaryKernel>(_ kernel: K) -> Tensor {
-        let out = Tensor(uncheckedZeros: shape)
+        let out = Tensor(uncheckedUninitialized: shape)
         let x = storage.pointer, y = out.storage.pointer
         Parallel.forEachChunk(count) { lo, hi in for i in lo..<hi { y[i] = kernel(x[i]) } }
         return out
     }
 
+    /// Applies `kernel` to every element in place (parallel over chunks). Only for a result no one else
+    /// has seen yet.
+    func updateInPlace<K: UnaryKernel>(_ kernel: K) {
+        let x = storage.pointer
+        Parallel.forEachChunk(count) { lo, hi in for i in lo..<hi { x[i] = kernel(x[i]) } }
+    }
+
     /// A new tensor with `kernel(self[i], other[i])`; shapes must have the same element count.
     func zipped<K: BinaryKernel>(_ other: Tensor, _ kernel: K) -> Tensor {
         assert(count == other.count)
-        let out = Tensor(uncheckedZeros: shape)
+        let out = Tensor(uncheckedUninitialized: shape)
         let a = storage.pointer, b = other.storage.pointer, y = out.storage.pointer
         Parallel.forEachChunk(count) { lo, hi in for i in lo..<hi { y[i] = kernel(a[i], b[i]) } }
         return out

@@ -48,6 +48,24 @@ public final class Tensor: @unchecked Sendable {
         self.requiresGrad = false
     }
 
+    /// A new tensor whose large storage may hold old values, for results whose every element the caller
+    /// writes before anyone reads it (saves zeroing pages that are overwritten anyway).
+    init(uncheckedUninitialized shape: [Int]) {
+        self.shape = shape
+        self.strides = Shape.contiguousStrides(shape)
+        self.storage = TensorStorage(uncheckedCount: Shape.elementCount(shape) ?? 0, zeroed: false)
+        self.requiresGrad = false
+    }
+
+    /// `zeros(_:)` without the zeroing of a large storage: for results whose every element the caller
+    /// writes before anyone reads it.
+    static func uninitialized(_ shape: [Int]) throws(UnetsegError) -> Tensor {
+        guard let n = Shape.elementCount(shape) else {
+            throw .invalidArgument("invalid shape \(Shape.describe(shape))")
+        }
+        return Tensor(storage: try TensorStorage(count: n, pool: .shared, zeroed: false), shape: shape)
+    }
+
     // MARK: - Creation
 
     /// A tensor of zeros. Throws for negative dimensions or sizes over `TensorStorage.maximumCount`.

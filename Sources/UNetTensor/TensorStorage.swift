@@ -38,13 +38,14 @@ public final class TensorStorage: @unchecked Sendable {
         try self.init(count: count, pool: .shared)
     }
 
-    /// `init(count:)` with large blocks from `pool` (tests give their own, which no other test drains).
-    init(count: Int, pool: BlockPool) throws(UnetsegError) {
+    /// `init(count:)` with large blocks from `pool` (tests give their own, which no other test drains);
+    /// without `zeroed`, a large block may hold old values (for results that overwrite every element).
+    init(count: Int, pool: BlockPool, zeroed: Bool = true) throws(UnetsegError) {
         guard count >= 0, count <= TensorStorage.maximumCount else {
             throw .outOfMemory("cannot allocate a tensor of \(count) elements")
         }
         try MemoryBudget.require(count * MemoryLayout<Float>.stride, for: "a tensor of \(count) elements")
-        guard let (pointer, mapped) = Self.allocate(count, from: pool) else {
+        guard let (pointer, mapped) = Self.allocate(count, from: pool, zeroed: zeroed) else {
             throw .outOfMemory("cannot allocate a tensor of \(count) elements (\(count * 4 >> 20) MiB)")
         }
         self.pool = pool
@@ -57,11 +58,12 @@ public final class TensorStorage: @unchecked Sendable {
     /// Allocates `count` zeroed elements without the size check, for internal results whose size is already
     /// bounded by existing tensors: the calls that reach them check their whole need against `MemoryBudget`
     /// first (a model's pass, a loader's batches). A failed mapping is retried on the heap; only when that
-    /// fails too, for memory that the budget check found available, does the process stop.
-    init(uncheckedCount count: Int) {
+    /// fails too, for memory that the budget check found available, does the process stop. Without
+    /// `zeroed`, a large block may hold old values (for results that overwrite every element).
+    init(uncheckedCount count: Int, zeroed: Bool = true) {
         self.count = count
         pool = .shared
-        if let (pointer, mapped) = Self.allocate(count, from: pool) {
+        if let (pointer, mapped) = Self.allocate(count, from: pool, zeroed: zeroed) {
             self.pointer = pointer
             self.mappedBytes = mapped
         } else {
@@ -72,16 +74,16 @@ public final class TensorStorage: @unchecked Sendable {
         Self.live.add(1, ordering: .relaxed)
     }
 
-    /// Zeroed memory for `count` floats and the number of bytes mapped (0 for the heap), or nil when the
-    /// system has none to give.
-    private static func allocate(_ count: Int, from pool: BlockPool) -> (UnsafeMutablePointer<Float>, Int)? {
+    /// Memory for `count` floats (zeroed, or for a large block only when `zeroed`) and the number of bytes
+    /// mapped (0 for the heap), or nil when the system has none to give.
+    private static func allocate(_ count: Int, from pool: BlockPool, zeroed: Bool) -> (UnsafeMutablePointer<Float>, Int)? {
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         guard bytes >= mappingThreshold else {
             // calloc, not `allocate`: a failure is reported, not a trap.
             guard let block = calloc(max(count, 1), MemoryLayout<Float>.stride) else { return nil }
             return (block.bindMemory(to: Float.self, capacity: max(count, 1)), 0)
         }
-        guard let block = pool.obtain(bytes, zeroed: true) else { return nil }
+        guard let block = pool.obtain(bytes, zeroed: zeroed) else { return nil }
         return (block.address.bindMemory(to: Float.self, capacity: max(count, 1)), block.size)
     }
 
