@@ -9,22 +9,14 @@ import _UNetSupport
 /// The trainer with the batch-norm variant: validation runs in evaluation mode (the running statistics move
 /// only on training batches) and `--resume` restores the buffers exactly.
 @Suite struct TrainerBatchNormTests {
+    /// `TrainerTests`' tiny run (depth 2, 4 first filters), 2 epochs, with batch norm.
     func options(_ data: TemporaryFolder, out: String) -> TrainingOptions {
-        var o = TrainingOptions(trainDir: data.file("train"), validDir: data.file("valid"), outDir: out)
-        o.epochs = 2
-        o.batchSize = 2
-        o.model = UNetConfig(depth: 2, nFilters: 2, batchNorm: true)
-        o.seed = 5
-        o.loaderWorkers = 1
+        var o = TrainerTests().options(data, out: out, epochs: 2)
+        o.model.batchNorm = true
         return o
     }
 
-    func makeData() throws -> TemporaryFolder {
-        let data = try TemporaryFolder()
-        try TinyDataset.write(to: data.file("train"), patients: 2, slices: 3, seed: 1)
-        try TinyDataset.write(to: data.file("valid"), patients: 1, slices: 4, seed: 2)
-        return data
-    }
+    func makeData() throws -> TemporaryFolder { try TrainerTests().makeData() }
 
     /// The state dict of a checkpoint, name → values.
     func state(_ path: String) throws -> [String: [Float]] {
