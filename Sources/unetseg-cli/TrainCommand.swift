@@ -23,8 +23,8 @@ struct TrainCommand: ParsableCommand {
             --recipe buda2019 is the combination of Buda et al. 2019's choices that measured best on the realistic \
             testbed (README): training with Adam (peak lr 0.001) and the post's loss, and evaluate and predict \
             --recipe buda2019 keeping each patient's largest connected component. Their dice-only loss \
-            (--dice-weight 1) measured worse and stays a separate option; their per-volume normalisation and \
-            batch-norm U-Net are not options yet. --optimizer, --lr and --dice-weight given explicitly override \
+            (--dice-weight 1) measured worse and stays a separate option; their batch-norm U-Net is the separate \
+            --batch-norm (not part of the recipe) and their per-volume normalisation is not an option yet. --optimizer, --lr and --dice-weight given explicitly override \
             the recipe.
             """)
 
@@ -39,6 +39,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "U-Net depth.") var depth = 5
     @Option(help: "log2 of the first block's channels.") var filters = 6
     @Option(help: "Dropout probability.") var dropout: Float = 0.6
+    @Flag(help: "Batch norm after every 3×3 convolution (conv without bias → BatchNorm2d → ReLU: Buda et al. 2019's U-Net). The checkpoint records it; evaluate and predict need no flag.")
+    var batchNorm = false
     @Option(help: "Weight w of the dice loss in w·dice + (1−w)·bce, in [0, 1]; 1 is the dice-only loss of Buda et al. 2019. Default: the recipe's (0.3 for post).") var diceWeight: Float?
     @Option(help: "Augmentation scale,angle,flip, or \"none\".") var augment = "0.05,15,0.5"
     @Flag(help: "Visit training slices in order instead of lesion-weighted sampling.") var noRandomSampling = false
@@ -62,7 +64,7 @@ struct TrainCommand: ParsableCommand {
         }
         if let lr { options.learningRate = lr }
         if let diceWeight { options.diceWeight = diceWeight }
-        options.model = UNetConfig(depth: depth, nFilters: filters, dropout: dropout)
+        options.model = UNetConfig(depth: depth, nFilters: filters, dropout: dropout, batchNorm: batchNorm)
         options.augmentation = try AugmentationParameters(parsing: augment)
         options.randomSampling = !noRandomSampling
         options.seed = seed
