@@ -467,7 +467,7 @@ extern int32_t unetseg_tensor_zero_grad(unetseg_tensor *tensor) UNETSEG_NOEXCEPT
  * --------------------------------------------------------------------------------------------------------- */
 
 /// The post's model: channels_in 3, n_classes 1, depth 5, n_filters 6 (64 first channels), dropout 0.6,
-/// seed -1 (initial weights from the global generator, see unetseg_manual_seed).
+/// seed -1 (initial weights from the global generator, see unetseg_manual_seed), batch_norm false.
 extern unetseg_model_params unetseg_model_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Makes a U-Net with the shape in params, initialised as torch initialises the post's model, in training
@@ -498,11 +498,13 @@ extern int32_t unetseg_model_get_params(unetseg_model const *model,
 extern int32_t unetseg_model_forward(unetseg_model *model, unetseg_tensor const *input,
                                      unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// Puts the model in training mode (dropout active), as model$train().
+/// Puts the model in training mode (dropout active, batch norms use and update batch statistics), as
+/// model$train().
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_model_train(unetseg_model *model) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// Puts the model in evaluation mode (dropout is the identity), as model$eval().
+/// Puts the model in evaluation mode (dropout is the identity, batch norms use their running statistics),
+/// as model$eval().
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_model_eval(unetseg_model *model) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
@@ -523,7 +525,9 @@ extern int32_t unetseg_model_parameter_count(unetseg_model const *model,
                                              int64_t *out_count) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Writes the number of named parameter tensors (the entries of the state_dict) into *out_count. They are
-/// numbered 0 to count - 1 in the order of torch's named_parameters().
+/// numbered 0 to count - 1 in the order of torch's named_parameters(). A batch-norm model's buffers
+/// (running_mean, running_var, num_batches_tracked) are not parameters and are not listed here;
+/// unetseg_model_save and unetseg_model_load carry them.
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_model_named_parameter_count(unetseg_model const *model,
                                                    int32_t *out_count) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;

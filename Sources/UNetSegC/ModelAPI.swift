@@ -13,7 +13,7 @@ extension unetseg_model_params {
     /// The U-Net configuration these parameters describe, validated.
     func validatedConfig() throws(UnetsegError) -> UNetConfig {
         let config = UNetConfig(channelsIn: Int(channels_in), nClasses: Int(n_classes), depth: Int(depth),
-                                nFilters: Int(n_filters), dropout: dropout)
+                                nFilters: Int(n_filters), dropout: dropout, batchNorm: batch_norm)
         try config.validate()
         return config
     }
@@ -32,7 +32,7 @@ extension unetseg_model_params {
     init(_ config: UNetConfig, seed: Int64) {
         self.init(channels_in: Int32(clamping: config.channelsIn), n_classes: Int32(clamping: config.nClasses),
                   depth: Int32(clamping: config.depth), n_filters: Int32(clamping: config.nFilters),
-                  dropout: config.dropout, seed: seed)
+                  dropout: config.dropout, seed: seed, batch_norm: config.batchNorm)
     }
 }
 
@@ -86,7 +86,7 @@ extension ModelHandle {
 }
 
 /// The post's model: channels_in 3, n_classes 1, depth 5, n_filters 6 (64 first channels), dropout 0.6,
-/// seed -1 (initial weights from the global generator, see unetseg_manual_seed).
+/// seed -1 (initial weights from the global generator, see unetseg_manual_seed), batch_norm false.
 @c public func unetseg_model_default_params() -> unetseg_model_params {
     unetseg_model_params(UNetConfig(), seed: -1)
 }
@@ -137,14 +137,16 @@ extension ModelHandle {
     }
 }
 
-/// Puts the model in training mode (dropout active), as model$train().
+/// Puts the model in training mode (dropout active, batch norms use and update batch statistics), as
+/// model$train().
 ///
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_model_train(_ model: UnsafeMutablePointer<unetseg_model>?) -> Int32 {
     withStatus { () throws(UnetsegError) in try Handles.model(model).model.train() }
 }
 
-/// Puts the model in evaluation mode (dropout is the identity), as model$eval().
+/// Puts the model in evaluation mode (dropout is the identity, batch norms use their running statistics),
+/// as model$eval().
 ///
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_model_eval(_ model: UnsafeMutablePointer<unetseg_model>?) -> Int32 {
@@ -181,7 +183,9 @@ extension ModelHandle {
 }
 
 /// Writes the number of named parameter tensors (the entries of the state_dict) into *out_count. They are
-/// numbered 0 to count - 1 in the order of torch's named_parameters().
+/// numbered 0 to count - 1 in the order of torch's named_parameters(). A batch-norm model's buffers
+/// (running_mean, running_var, num_batches_tracked) are not parameters and are not listed here;
+/// unetseg_model_save and unetseg_model_load carry them.
 ///
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_model_named_parameter_count(_ model: UnsafePointer<unetseg_model>?, _ out_count: UnsafeMutablePointer<Int32>?) -> Int32 {

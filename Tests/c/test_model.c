@@ -65,7 +65,51 @@ static int same_parameters(const unetseg_model *a, const unetseg_model *b) {
 static void test_default_params(void) {
     unetseg_model_params params = unetseg_model_default_params();
     CHECK(params.channels_in == 3 && params.n_classes == 1 && params.depth == 5 && params.n_filters == 6);
-    CHECK(params.dropout == 0.6f && params.seed == -1);
+    CHECK(params.dropout == 0.6f && params.seed == -1 && !params.batch_norm);
+}
+
+/* batch_norm: convolutions without bias, a batch norm's weight and bias after each; the mode decides the
+ * statistics; save and load keep the option and the running statistics (eval outputs equal). */
+static void test_batch_norm_model(void) {
+    unetseg_model_params params = unetseg_model_default_params();
+    params.depth = 2;
+    params.n_filters = 2;
+    params.dropout = 0;
+    params.seed = 8;
+    params.batch_norm = true;
+    unetseg_model *model = NULL, *loaded = NULL;
+    CHECK_OK(unetseg_model_create(&params, &model));
+    unetseg_model_params read;
+    CHECK_OK(unetseg_model_get_params(model, &read));
+    CHECK(read.batch_norm && read.depth == 2);
+    int32_t index = -1;
+    CHECK_OK(unetseg_model_parameter_index(model, "down_path.0.conv_block.conv_block.1.weight", &index));
+    CHECK_ERROR(unetseg_model_parameter_index(model, "down_path.0.conv_block.conv_block.0.bias", &index),
+                UNETSEG_STATUS_INVALID_ARGUMENT, "conv_block.0.bias");
+
+    enum { N = 4, H = 8, W = 8 };
+    static float images[N * 3 * H * W], before[N * H * W], after[N * H * W], reloaded[N * H * W];
+    fill_images(images, N * 3 * H * W);
+    CHECK_OK(unetseg_model_predict(model, images, N, H, W, before, N * H * W));
+    unetseg_tensor *input = make_tensor(images, (const int64_t[]){N, 3, H, W}, 4), *output = NULL;
+    CHECK_OK(unetseg_model_forward(model, input, &output)); /* training mode: the running statistics move */
+    CHECK_OK(unetseg_model_predict(model, images, N, H, W, after, N * H * W));
+    CHECK(memcmp(before, after, sizeof before) != 0);
+
+    char path[128];
+    path_in_folder(path, sizeof path, "batch_norm.safetensors");
+    CHECK_OK(unetseg_model_save(model, path));
+    CHECK_OK(unetseg_model_load(path, NULL, &loaded));
+    CHECK_OK(unetseg_model_get_params(loaded, &read));
+    CHECK(read.batch_norm);
+    CHECK_OK(unetseg_model_predict(loaded, images, N, H, W, reloaded, N * H * W));
+    CHECK(memcmp(after, reloaded, sizeof after) == 0);
+    /* The file records the option: params without it do not fit. */
+    params.batch_norm = false;
+    CHECK_ERROR(unetseg_model_load(path, &params, &loaded), UNETSEG_STATUS_INVALID_ARGUMENT, "holds a model with config");
+    unetseg_tensor_free(input);
+    unetseg_tensor_free(output);
+    unetseg_model_free(model);
 }
 
 static void test_the_posts_model(void) {
@@ -496,6 +540,7 @@ int main(void) {
         return 1;
     }
     RUN(test_default_params);
+    RUN(test_batch_norm_model);
     RUN(test_the_posts_model);
     RUN(test_create_rejects_bad_params);
     RUN(test_seeds);

@@ -256,17 +256,17 @@ extern void unetseg_r_tensor_cat(int32_t const *tensors, int32_t const *count, i
  * R: the model
  * --------------------------------------------------------------------------------------------------------- */
 
-/// R (.C): a U-Net with config = (channels_in, n_classes, depth, n_filters), *dropout and *seed (-1: the
-/// global generator, see unetseg_r_manual_seed; else a whole number), as unetseg_model_create. New handle
-/// in *out_model.
+/// R (.C): a U-Net with config = (channels_in, n_classes, depth, n_filters, batch_norm 0 or 1), *dropout
+/// and *seed (-1: the global generator, see unetseg_r_manual_seed; else a whole number), as
+/// unetseg_model_create. New handle in *out_model.
 extern void unetseg_r_model_create(int32_t const *config, double const *dropout, double const *seed,
                                    int32_t *out_model, char **message, int32_t *status) UNETSEG_NOEXCEPT;
 
 /// R (.C): frees model handle *model (0 and dead handles are ignored).
 extern void unetseg_r_model_free(int32_t const *model, char **message, int32_t *status) UNETSEG_NOEXCEPT;
 
-/// R (.C): writes the model's (channels_in, n_classes, depth, n_filters) into out_config and its dropout
-/// into *out_dropout.
+/// R (.C): writes the model's (channels_in, n_classes, depth, n_filters, batch_norm 0 or 1) into out_config
+/// and its dropout into *out_dropout.
 extern void unetseg_r_model_config(int32_t const *model, int32_t *out_config, double *out_dropout,
                                    char **message, int32_t *status) UNETSEG_NOEXCEPT;
 

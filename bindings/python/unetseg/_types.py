@@ -24,7 +24,7 @@ from ctypes import (
 )
 
 #: The C API version this binding is written against (``UNETSEG_API_VERSION`` of the header).
-API_VERSION = 4
+API_VERSION = 5
 
 #: Most dimensions a tensor may have (``UNETSEG_MAX_NDIM``).
 MAX_NDIM = 8
@@ -107,6 +107,7 @@ class ModelParams(Structure):
         ("n_filters", c_int32),
         ("dropout", c_float),
         ("seed", c_int64),
+        ("batch_norm", c_bool),
     ]
 
 

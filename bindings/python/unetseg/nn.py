@@ -48,7 +48,8 @@ class UNetConfig:
     """The shape of a U-Net, as the post's ``unet(channels_in, n_classes, depth, n_filters)``.
 
     ``depth`` down blocks, the first with ``2 ** n_filters`` channels; images' height and width must be
-    multiples of ``2 ** (depth - 1)``. ``dropout`` is the probability in every conv block.
+    multiples of ``2 ** (depth - 1)``. ``dropout`` is the probability in every conv block. ``batch_norm``
+    True puts a batch norm after every 3x3 convolution (which then has no bias): Buda et al. 2019's U-Net.
     """
 
     channels_in: int
@@ -56,17 +57,18 @@ class UNetConfig:
     depth: int
     n_filters: int
     dropout: float
+    batch_norm: bool = False
 
     @classmethod
     def default(cls) -> "UNetConfig":
         """The post's model, as the library defines it (3 channels in, 1 class, depth 5, 64 filters,
-        dropout 0.6)."""
+        dropout 0.6, no batch norm)."""
         return cls._from_params(lib.unetseg_model_default_params())
 
     @classmethod
     def _from_params(cls, params: ModelParams) -> "UNetConfig":
         return cls(params.channels_in, params.n_classes, params.depth, params.n_filters,
-                   float32_value(params.dropout))
+                   float32_value(params.dropout), bool(params.batch_norm))
 
     def _to_params(self, seed: int = -1) -> ModelParams:
         params = arguments.set_fields(lib.unetseg_model_default_params(), **asdict(self))
@@ -81,8 +83,10 @@ class UNet(OwnedHandle):
     :meth:`UNetConfig.default`). ``seed`` None draws the initial weights, and in training mode the dropout
     masks, from the global generator seeded by :func:`unetseg.manual_seed`, as torch does; an integer uses
     a private generator for both (the one :func:`unetseg.fit` gives its model with that seed). A new model
-    is in training mode (dropout active). Call it on a ``[N, channels_in, H, W]`` tensor or array to get
-    the probabilities ``[N, n_classes, H, W]`` with an autograd graph.
+    is in training mode (dropout active). ``batch_norm`` True puts a batch norm after every 3x3 convolution
+    (Buda et al. 2019's model); its running statistics move in training mode, are used in evaluation mode
+    and are saved with the model. Call it on a ``[N, channels_in, H, W]`` tensor or array to get the
+    probabilities ``[N, n_classes, H, W]`` with an autograd graph.
     """
 
     __slots__ = ("_parameter_info",)
@@ -96,10 +100,11 @@ class UNet(OwnedHandle):
         n_filters: Optional[int] = None,
         dropout: Optional[float] = None,
         seed: Optional[int] = None,
+        batch_norm: bool = False,
     ) -> None:
         params = arguments.set_fields(lib.unetseg_model_default_params(), channels_in=channels_in,
                                       n_classes=n_classes, depth=depth, n_filters=n_filters, dropout=dropout,
-                                      seed=seed)
+                                      seed=seed, batch_norm=batch_norm)
         handle = ModelHandle()
         lib.unetseg_model_create(byref(params), byref(handle))
         self._adopt_handle(handle)
