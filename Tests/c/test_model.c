@@ -104,6 +104,7 @@ static void test_batch_norm_model(void) {
     CHECK(read.batch_norm);
     CHECK_OK(unetseg_model_predict(loaded, images, N, H, W, reloaded, N * H * W));
     CHECK(memcmp(after, reloaded, sizeof after) == 0);
+    unetseg_model_free(loaded);
     /* The file records the option: params without it do not fit. */
     params.batch_norm = false;
     CHECK_ERROR(unetseg_model_load(path, &params, &loaded), UNETSEG_STATUS_INVALID_ARGUMENT, "holds a model with config");
@@ -524,7 +525,8 @@ static void test_dead_model_handles(void) {
 
 static void remove_folder(void) {
     const char *names[] = {"tiny.safetensors", "garbage.safetensors", "long-header.safetensors", "whole.safetensors",
-                           "truncated.safetensors", "torch.safetensors", "torch-missing.safetensors"};
+                           "truncated.safetensors", "torch.safetensors", "torch-missing.safetensors",
+                           "batch_norm.safetensors"};
     char path[128];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         path_in_folder(path, sizeof path, names[i]);
