@@ -120,12 +120,15 @@ final class ModelHandle: HandleTarget, @unchecked Sendable {
     let model: UNet
     /// `model.namedParameters()`, in order: the indices of `unetseg_model_parameter_*`.
     let parameters: [(name: String, tensor: Tensor)]
+    /// `model.namedBuffers()`, in order: the indices of `unetseg_model_buffer_*` (none without batch norm).
+    let buffers: [(name: String, tensor: Tensor)]
     /// The seed it was initialised with (-1: the global generator, or loaded from a file).
     let seed: Int64
 
     init(_ model: UNet, seed: Int64) {
         self.model = model
         self.parameters = model.namedParameters()
+        self.buffers = model.namedBuffers()
         self.seed = seed
     }
 }

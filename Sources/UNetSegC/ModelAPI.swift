@@ -184,8 +184,7 @@ extension ModelHandle {
 
 /// Writes the number of named parameter tensors (the entries of the state_dict) into *out_count. They are
 /// numbered 0 to count - 1 in the order of torch's named_parameters(). A batch-norm model's buffers
-/// (running_mean, running_var, num_batches_tracked) are not parameters and are not listed here;
-/// unetseg_model_save and unetseg_model_load carry them.
+/// (running_mean, running_var, num_batches_tracked) are not parameters: see unetseg_model_named_buffer_count.
 ///
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_model_named_parameter_count(_ model: UnsafePointer<unetseg_model>?, _ out_count: UnsafeMutablePointer<Int32>?) -> Int32 {
@@ -288,6 +287,50 @@ extension ModelHandle {
     returningHandle(out_tensor, "out_tensor", sharingLockWith: UnsafeRawPointer(model), function: #function) { () throws(UnetsegError) in
         let handle = try Handles.model(model)
         return handle.parameters[try indexArgument(index, count: handle.parameters.count)].tensor
+    }
+}
+
+// MARK: - Named buffers
+
+/// Writes the number of named buffers into *out_count: state that is saved with the model but not trained
+/// (torch's named_buffers()), the batch norms' running_mean, running_var and num_batches_tracked of a model
+/// made with batch_norm (0 otherwise). They are numbered 0 to count - 1 in torch's order; a model's
+/// state_dict is its parameters and its buffers.
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+@c public func unetseg_model_named_buffer_count(_ model: UnsafePointer<unetseg_model>?, _ out_count: UnsafeMutablePointer<Int32>?) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        try nonNull(out_count, "out_count").pointee = Int32(clamping: handle.buffers.count)
+    }
+}
+
+/// Copies the name of buffer index (a state_dict key such as
+/// "down_path.0.conv_block.conv_block.1.running_mean") and a NUL into out_name, which holds capacity bytes.
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out
+/// of range or a buffer too small (the message says how many bytes are needed; 128 suffice).
+@c public func unetseg_model_buffer_name(_ model: UnsafePointer<unetseg_model>?, _ index: Int32,
+                                         _ out_name: UnsafeMutablePointer<CChar>?, _ capacity: UInt) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        let i = try indexArgument(index, count: handle.buffers.count)
+        try copyOut(handle.buffers[i].name, to: out_name, capacity: capacity, "out_name")
+    }
+}
+
+/// A new tensor handle to buffer index itself (not a copy): it shares the buffer's storage (running
+/// statistics are [channels]; num_batches_tracked is 0-dimensional, a float here), needs no grad, and
+/// unetseg_tensor_copy_from on it sets the buffer. It keeps the buffer alive after the model is freed; its
+/// calls are serialised with the model's.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or an index out of range.
+@c public func unetseg_model_buffer_tensor(_ model: UnsafeMutablePointer<unetseg_model>?, _ index: Int32,
+                                           _ out_tensor: TensorOut?) -> Int32 {
+    returningHandle(out_tensor, "out_tensor", sharingLockWith: UnsafeRawPointer(model), function: #function) { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        return handle.buffers[try indexArgument(index, count: handle.buffers.count)].tensor
     }
 }
 

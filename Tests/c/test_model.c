@@ -105,6 +105,38 @@ static void test_batch_norm_model(void) {
     CHECK_OK(unetseg_model_predict(loaded, images, N, H, W, reloaded, N * H * W));
     CHECK(memcmp(after, reloaded, sizeof after) == 0);
     unetseg_model_free(loaded);
+
+    /* The buffers: 3 blocks x 2 batch norms x (running_mean, running_var, num_batches_tracked), shared with
+     * the model: setting the running variances changes the evaluation output. */
+    int32_t buffers = 0;
+    CHECK_OK(unetseg_model_named_buffer_count(model, &buffers));
+    CHECK(buffers == 18);
+    char name[128];
+    CHECK_OK(unetseg_model_buffer_name(model, 0, name, sizeof name));
+    CHECK(strcmp(name, "down_path.0.conv_block.conv_block.1.running_mean") == 0);
+    CHECK_OK(unetseg_model_buffer_name(model, 17, name, sizeof name));
+    CHECK(strcmp(name, "up_path.0.conv_block.conv_block.5.num_batches_tracked") == 0);
+    CHECK_ERROR(unetseg_model_buffer_name(model, 18, name, sizeof name), UNETSEG_STATUS_INVALID_ARGUMENT, "18");
+    unetseg_tensor *tracked = NULL, *variance = NULL;
+    CHECK_OK(unetseg_model_buffer_tensor(model, 2, &tracked));
+    float count = 0;
+    CHECK_OK(unetseg_tensor_copy_to(tracked, &count, 1));
+    CHECK(count == 1); /* one training-mode forward pass */
+    CHECK_OK(unetseg_model_buffer_tensor(model, 1, &variance));
+    const float large[4] = {9, 9, 9, 9};
+    CHECK_OK(unetseg_tensor_copy_from(variance, large, 4));
+    CHECK_OK(unetseg_model_predict(model, images, N, H, W, reloaded, N * H * W));
+    CHECK(memcmp(after, reloaded, sizeof after) != 0);
+    unetseg_tensor *none = NULL;
+    CHECK_ERROR(unetseg_model_buffer_tensor(model, -1, &none), UNETSEG_STATUS_INVALID_ARGUMENT, "-1");
+    CHECK(none == NULL);
+    unetseg_tensor_free(tracked);
+    unetseg_tensor_free(variance);
+    unetseg_model *plain = make_tiny_model(1);
+    CHECK_OK(unetseg_model_named_buffer_count(plain, &buffers));
+    CHECK(buffers == 0);
+    unetseg_model_free(plain);
+
     /* The file records the option: params without it do not fit. */
     params.batch_norm = false;
     CHECK_ERROR(unetseg_model_load(path, &params, &loaded), UNETSEG_STATUS_INVALID_ARGUMENT, "holds a model with config");

@@ -295,6 +295,16 @@ extern void unetseg_r_model_parameter_count(int32_t const *model, int32_t *out_c
 extern void unetseg_r_model_parameter(int32_t const *model, int32_t const *index, char **out_name,
                                       int32_t *out_tensor, char **message, int32_t *status) UNETSEG_NOEXCEPT;
 
+/// R (.C): writes the number of named buffers (batch norms' running statistics; 0 without batch norm) into
+/// *out_count, as unetseg_model_named_buffer_count.
+extern void unetseg_r_model_buffer_count(int32_t const *model, int32_t *out_count, char **message,
+                                         int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): buffer *index (0-based, torch's named_buffers() order): its state_dict name into *out_name (R
+/// passes 128 characters) and a new handle to the buffer tensor itself (not a copy) in *out_tensor.
+extern void unetseg_r_model_buffer(int32_t const *model, int32_t const *index, char **out_name,
+                                   int32_t *out_tensor, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
 /// R (.C): saves the model to *path as safetensors (torch_save), as unetseg_model_save.
 extern void unetseg_r_model_save(int32_t const *model, char **path, char **message,
                                  int32_t *status) UNETSEG_NOEXCEPT;

@@ -100,6 +100,28 @@ import _UNetSupport
     }
 }
 
+/// R (.C): writes the number of named buffers (batch norms' running statistics; 0 without batch norm) into
+/// *out_count, as unetseg_model_named_buffer_count.
+@c public func unetseg_r_model_buffer_count(_ model: UnsafePointer<Int32>?, _ out_count: UnsafeMutablePointer<Int32>?,
+                                            _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
+    rCall(message, status) { () throws(UnetsegError) in
+        try nonNull(out_count, "out_count").pointee = Int32(clamping: try rModel(model).buffers.count)
+    }
+}
+
+/// R (.C): buffer *index (0-based, torch's named_buffers() order): its state_dict name into *out_name (R
+/// passes 128 characters) and a new handle to the buffer tensor itself (not a copy) in *out_tensor.
+@c public func unetseg_r_model_buffer(_ model: UnsafePointer<Int32>?, _ index: UnsafePointer<Int32>?,
+                                      _ out_name: RString?, _ out_tensor: UnsafeMutablePointer<Int32>?,
+                                      _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
+    rCall(message, status) { () throws(UnetsegError) in
+        let handle = try rModel(model)
+        let i = try indexArgument(try nonNull(index, "index").pointee, count: handle.buffers.count)
+        try rWrite(handle.buffers[i].name, to: out_name, "out_name")
+        try rReturn(handle.buffers[i].tensor, to: out_tensor, "out_tensor")
+    }
+}
+
 /// R (.C): saves the model to *path as safetensors (torch_save), as unetseg_model_save.
 @c public func unetseg_r_model_save(_ model: UnsafePointer<Int32>?, _ path: RString?, _ message: RString?,
                                     _ status: UnsafeMutablePointer<Int32>?) {

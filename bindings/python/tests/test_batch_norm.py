@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import unetseg
 from unetseg import UNet, UNetConfig
@@ -40,3 +41,22 @@ def test_modes_differ_and_a_saved_model_keeps_its_running_statistics(tmp_path):
         with unetseg.load(path) as loaded:
             assert loaded.config.batch_norm is True
             np.testing.assert_array_equal(loaded.predict(images), model.predict(images))
+
+
+def test_state_dict_holds_the_buffers_and_load_state_dict_sets_them():
+    images, _ = make_batch(4, n=4)
+    with UNet(seed=3, dropout=0.0, batch_norm=True, **TINY) as source, \
+            UNet(seed=4, dropout=0.0, batch_norm=True, **TINY) as target, UNet(seed=3, **TINY) as plain:
+        assert list(plain.named_buffers()) == []
+        source(images)                          # training mode: the running statistics move
+        buffers = dict((name, b.numpy()) for name, b in source.named_buffers())
+        assert len(buffers) == 6 * 3
+        assert buffers["down_path.0.conv_block.conv_block.1.num_batches_tracked"] == 1
+        assert not np.array_equal(buffers["up_path.0.conv_block.conv_block.5.running_var"], np.ones(4))
+        state = source.state_dict()
+        assert set(buffers) <= set(state) and len(state) == len(buffers) + len(list(source.parameters()))
+        target.load_state_dict(state)
+        np.testing.assert_array_equal(target.predict(images), source.predict(images))
+        without_buffers = {k: v for k, v in state.items() if k not in buffers}
+        with pytest.raises(unetseg.InvalidArgument, match="running_mean"):
+            target.load_state_dict(without_buffers)

@@ -231,17 +231,37 @@ class UNet(OwnedHandle):
         parameter is a tensor sharing the model's storage, whose ``.grad`` is the last backward's gradient."""
         return ((p.name, p) for p in self._parameter_list())
 
+    def named_buffers(self) -> Iterator[Tuple[str, Tensor]]:
+        """``(name, buffer)`` pairs in torch's order: state saved with the model but not trained, the batch
+        norms' ``running_mean``, ``running_var`` and ``num_batches_tracked`` (a float here) of a model made
+        with ``batch_norm`` (none otherwise). Each is a tensor sharing the model's storage."""
+        count = c_int32()
+        lib.unetseg_model_named_buffer_count(self.handle, byref(count))
+        buffers = []
+        for index in range(count.value):
+            name = create_string_buffer(NAME_CAPACITY)
+            lib.unetseg_model_buffer_name(self.handle, index, name, NAME_CAPACITY)
+            out = TensorHandle()
+            lib.unetseg_model_buffer_tensor(self.handle, index, byref(out))
+            buffers.append((name.value.decode(), Tensor._adopt(out)))
+        return iter(buffers)
+
+    def _state_tensors(self) -> "OrderedDict[str, Tensor]":
+        return OrderedDict([(p.name, p) for p in self._parameter_list()] + list(self.named_buffers()))
+
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
-        """Every parameter as a new float32 numpy array, keyed as the post's PyTorch ``state_dict``."""
-        return OrderedDict((p.name, p.numpy()) for p in self._parameter_list())
+        """Every parameter, then every buffer, as a new float32 numpy array, keyed as the post's PyTorch
+        ``state_dict``."""
+        return OrderedDict((name, tensor.numpy()) for name, tensor in self._state_tensors().items())
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
-        """Copies arrays into the parameters of the same names. With ``strict``, missing or unexpected
-        keys raise :class:`InvalidArgument`; a shape mismatch always does. Nothing changes on error."""
-        parameters = {p.name: p for p in self._parameter_list()}
-        arrays, result = check_state_dict({n: p.shape for n, p in parameters.items()}, state_dict, strict)
+        """Copies arrays into the parameters and buffers of the same names. With ``strict``, missing or
+        unexpected keys raise :class:`InvalidArgument`; a shape mismatch always does. Nothing changes on
+        error."""
+        tensors = self._state_tensors()
+        arrays, result = check_state_dict({n: t.shape for n, t in tensors.items()}, state_dict, strict)
         for name, array in arrays.items():
-            parameters[name].copy_(array)
+            tensors[name].copy_(array)
         return result
 
     def __repr__(self) -> str:

@@ -31,8 +31,9 @@ model_forward <- function(state, x, call = sys.call(-1)) {
 #'
 #' With `batch_norm = TRUE` every 3x3 convolution has no bias and is followed by a batch norm (Buda et al.
 #' 2019's U-Net): in training mode it normalises with the batch's statistics and updates its running
-#' statistics, in evaluation mode it uses them; [torch_save()] keeps them (`running_mean`, `running_var`,
-#' `num_batches_tracked`, PyTorch's buffer names).
+#' statistics, in evaluation mode it uses them; `model$buffers` (a named list of those tensors:
+#' `running_mean`, `running_var`, `num_batches_tracked`, PyTorch's buffer names), `model$state_dict()`
+#' (parameters, then buffers), `model$load_state_dict()` and [torch_save()] hold them.
 #'
 #' Methods: `model$train()`, `model$eval()` (dropout on or off; both return the model invisibly),
 #' `model$parameters` (a named list of the parameter tensors, the state_dict's names and order; shared
@@ -81,6 +82,20 @@ model_parameters <- function(state) {
   parameters
 }
 
+model_buffers <- function(state) {
+  count <- lib_call("unetseg_r_model_buffer_count", handle_of(state), count = integer(1))$count
+  buffers <- vector("list", count)
+  names(buffers) <- character(count)
+  for (i in seq_len(count)) {
+    entry <- lib_call("unetseg_r_model_buffer", handle_of(state), i - 1L, label = string_buffer(255L), out = integer(1))
+    buffers[[i]] <- new_tensor(entry$out)
+    names(buffers)[[i]] <- entry$label
+  }
+  buffers
+}
+
+model_state_dict <- function(state) c(model_parameters(state), model_buffers(state))
+
 model_config <- function(state) {
   result <- lib_call("unetseg_r_model_config", handle_of(state), config = integer(5), dropout = double(1))
   list(channels_in = result$config[[1]], n_classes = result$config[[2]], depth = result$config[[3]],
@@ -105,15 +120,16 @@ model_methods <- list(
     lib_call("unetseg_r_model_zero_grad", handle_of(model_state(model)))
     invisible(model)
   },
-  state_dict = function(model) model_parameters(model_state(model)),
+  state_dict = function(model) model_state_dict(model_state(model)),
   load_state_dict = function(model, state_dict, ...) {
-    load_parameters(model_parameters(model_state(model)), state_dict, call = sys.call())
+    load_parameters(model_state_dict(model_state(model)), state_dict, call = sys.call())
     invisible(model)
   }
 )
 
 model_fields <- list(
   parameters = function(model) model_parameters(model_state(model)),
+  buffers = function(model) model_buffers(model_state(model)),
   training = function(model) {
     lib_call("unetseg_r_model_is_training", handle_of(model_state(model)), value = integer(1))$value == 1L
   },
@@ -127,7 +143,7 @@ model_fields <- list(
 #' @rdname unet
 #' @param x A `unet`.
 #' @param name A method or field: `train`, `eval`, `forward`, `to`, `cpu`, `zero_grad`, `state_dict`,
-#'   `load_state_dict`, `parameters`, `training`, `config`, `parameter_count`.
+#'   `load_state_dict`, `parameters`, `buffers`, `training`, `config`, `parameter_count`.
 #' @export
 `$.nn_module` <- function(x, name) {
   field <- model_fields[[name]]

@@ -129,4 +129,16 @@ test_that("unet(batch_norm = TRUE) is Buda et al.'s model and torch_save keeps i
   loaded$eval()
   expect_identical(as.numeric(loaded(x)), moved)
   expect_unetseg_error(unet(depth = 2, batch_norm = NA), "value_error", "batch_norm must be TRUE or FALSE")
+  # The buffers are part of the state_dict: load_state_dict into another model gives the same outputs.
+  buffers <- model$buffers
+  expect_length(buffers, 6 * 3)
+  expect_identical(as.numeric(buffers[["down_path.0.conv_block.conv_block.1.num_batches_tracked"]]), 1)
+  expect_length(unet(depth = 2, n_filters = 2)$buffers, 0)
+  other <- unet(depth = 2, n_filters = 2, dropout = 0, seed = 9, batch_norm = TRUE)
+  state <- model$state_dict()
+  expect_true(all(names(buffers) %in% names(state)))
+  other$load_state_dict(state)
+  other$eval()
+  expect_identical(as.numeric(other(x)), moved)
+  expect_unetseg_error(other$load_state_dict(model$parameters), "value_error", "missing down_path.0.conv_block.conv_block.1.running_mean")
 })
