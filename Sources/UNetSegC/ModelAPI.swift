@@ -203,10 +203,14 @@ extension ModelHandle {
 @c public func unetseg_model_parameter_name(_ model: UnsafePointer<unetseg_model>?, _ index: Int32,
                                             _ out_name: UnsafeMutablePointer<CChar>?, _ capacity: UInt) -> Int32 {
     withStatus { () throws(UnetsegError) in
-        let handle = try Handles.model(model)
-        let i = try indexArgument(index, count: handle.parameters.count)
-        try copyOut(handle.parameters[i].name, to: out_name, capacity: capacity, "out_name")
+        try copyName(of: try Handles.model(model).parameters, index, to: out_name, capacity: capacity)
     }
+}
+
+/// Copies the name of entry `index` of `entries` (a model's parameters or buffers) into `out_name`.
+private func copyName(of entries: [(name: String, tensor: Tensor)], _ index: Int32, to out_name: UnsafeMutablePointer<CChar>?,
+                      capacity: UInt) throws(UnetsegError) {
+    try copyOut(entries[try indexArgument(index, count: entries.count)].name, to: out_name, capacity: capacity, "out_name")
 }
 
 /// Writes the index of the parameter called name into *out_index.
@@ -313,9 +317,7 @@ extension ModelHandle {
 @c public func unetseg_model_buffer_name(_ model: UnsafePointer<unetseg_model>?, _ index: Int32,
                                          _ out_name: UnsafeMutablePointer<CChar>?, _ capacity: UInt) -> Int32 {
     withStatus { () throws(UnetsegError) in
-        let handle = try Handles.model(model)
-        let i = try indexArgument(index, count: handle.buffers.count)
-        try copyOut(handle.buffers[i].name, to: out_name, capacity: capacity, "out_name")
+        try copyName(of: try Handles.model(model).buffers, index, to: out_name, capacity: capacity)
     }
 }
 

@@ -93,11 +93,17 @@ import _UNetSupport
                                          _ out_name: RString?, _ out_tensor: UnsafeMutablePointer<Int32>?,
                                          _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        let handle = try rModel(model)
-        let i = try indexArgument(try nonNull(index, "index").pointee, count: handle.parameters.count)
-        try rWrite(handle.parameters[i].name, to: out_name, "out_name")
-        try rReturn(handle.parameters[i].tensor, to: out_tensor, "out_tensor")
+        try rNamedEntry(try rModel(model).parameters, index, out_name, out_tensor)
     }
+}
+
+/// Entry *index of `entries` (a model's parameters or buffers): its name into *out_name and a new handle
+/// to the tensor itself in *out_tensor.
+private func rNamedEntry(_ entries: [(name: String, tensor: Tensor)], _ index: UnsafePointer<Int32>?,
+                         _ out_name: RString?, _ out_tensor: UnsafeMutablePointer<Int32>?) throws(UnetsegError) {
+    let i = try indexArgument(try nonNull(index, "index").pointee, count: entries.count)
+    try rWrite(entries[i].name, to: out_name, "out_name")
+    try rReturn(entries[i].tensor, to: out_tensor, "out_tensor")
 }
 
 /// R (.C): writes the number of named buffers (batch norms' running statistics; 0 without batch norm) into
@@ -115,10 +121,7 @@ import _UNetSupport
                                       _ out_name: RString?, _ out_tensor: UnsafeMutablePointer<Int32>?,
                                       _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        let handle = try rModel(model)
-        let i = try indexArgument(try nonNull(index, "index").pointee, count: handle.buffers.count)
-        try rWrite(handle.buffers[i].name, to: out_name, "out_name")
-        try rReturn(handle.buffers[i].tensor, to: out_tensor, "out_tensor")
+        try rNamedEntry(try rModel(model).buffers, index, out_name, out_tensor)
     }
 }
 

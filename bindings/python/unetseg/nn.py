@@ -212,15 +212,19 @@ class UNet(OwnedHandle):
         # Names never change, so they are read once; the Parameter objects (each a tensor handle sharing
         # the model's storage) are made per call, which keeps the model free of reference cycles.
         if self._parameter_info is None:
-            count = c_int32()
-            lib.unetseg_model_named_parameter_count(self.handle, byref(count))
-            names = []
-            for index in range(count.value):
-                name = create_string_buffer(NAME_CAPACITY)
-                lib.unetseg_model_parameter_name(self.handle, index, name, NAME_CAPACITY)
-                names.append(name.value.decode())
-            self._parameter_info = names
+            self._parameter_info = self._names(lib.unetseg_model_named_parameter_count, lib.unetseg_model_parameter_name)
         return [Parameter._of_model(self, index, name) for index, name in enumerate(self._parameter_info)]
+
+    def _names(self, count_function: Any, name_function: Any) -> List[str]:
+        """The names of the model's parameters or buffers, read with their count and name functions."""
+        count = c_int32()
+        count_function(self.handle, byref(count))
+        names = []
+        for index in range(count.value):
+            name = create_string_buffer(NAME_CAPACITY)
+            name_function(self.handle, index, name, NAME_CAPACITY)
+            names.append(name.value.decode())
+        return names
 
     def parameters(self) -> List[Parameter]:
         """The parameters in torch's order (what :class:`unetseg.SGD` takes)."""
@@ -235,15 +239,11 @@ class UNet(OwnedHandle):
         """``(name, buffer)`` pairs in torch's order: state saved with the model but not trained, the batch
         norms' ``running_mean``, ``running_var`` and ``num_batches_tracked`` (a float here) of a model made
         with ``batch_norm`` (none otherwise). Each is a tensor sharing the model's storage."""
-        count = c_int32()
-        lib.unetseg_model_named_buffer_count(self.handle, byref(count))
         buffers = []
-        for index in range(count.value):
-            name = create_string_buffer(NAME_CAPACITY)
-            lib.unetseg_model_buffer_name(self.handle, index, name, NAME_CAPACITY)
+        for index, name in enumerate(self._names(lib.unetseg_model_named_buffer_count, lib.unetseg_model_buffer_name)):
             out = TensorHandle()
             lib.unetseg_model_buffer_tensor(self.handle, index, byref(out))
-            buffers.append((name.value.decode(), Tensor._adopt(out)))
+            buffers.append((name, Tensor._adopt(out)))
         return iter(buffers)
 
     def _state_tensors(self) -> "OrderedDict[str, Tensor]":
