@@ -467,7 +467,7 @@ extern int32_t unetseg_tensor_zero_grad(unetseg_tensor *tensor) UNETSEG_NOEXCEPT
  * --------------------------------------------------------------------------------------------------------- */
 
 /// The post's model: channels_in 3, n_classes 1, depth 5, n_filters 6 (64 first channels), dropout 0.6,
-/// seed -1 (initial weights from the global generator, see unetseg_manual_seed).
+/// seed -1 (initial weights from the global generator, see unetseg_manual_seed), batch_norm false.
 extern unetseg_model_params unetseg_model_default_params(void) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Makes a U-Net with the shape in params, initialised as torch initialises the post's model, in training
@@ -498,11 +498,13 @@ extern int32_t unetseg_model_get_params(unetseg_model const *model,
 extern int32_t unetseg_model_forward(unetseg_model *model, unetseg_tensor const *input,
                                      unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// Puts the model in training mode (dropout active), as model$train().
+/// Puts the model in training mode (dropout active, batch norms use and update batch statistics), as
+/// model$train().
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_model_train(unetseg_model *model) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
-/// Puts the model in evaluation mode (dropout is the identity), as model$eval().
+/// Puts the model in evaluation mode (dropout is the identity, batch norms use their running statistics),
+/// as model$eval().
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_model_eval(unetseg_model *model) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
@@ -523,7 +525,8 @@ extern int32_t unetseg_model_parameter_count(unetseg_model const *model,
                                              int64_t *out_count) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /// Writes the number of named parameter tensors (the entries of the state_dict) into *out_count. They are
-/// numbered 0 to count - 1 in the order of torch's named_parameters().
+/// numbered 0 to count - 1 in the order of torch's named_parameters(). A batch-norm model's buffers
+/// (running_mean, running_var, num_batches_tracked) are not parameters: see unetseg_model_named_buffer_count.
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 extern int32_t unetseg_model_named_parameter_count(unetseg_model const *model,
                                                    int32_t *out_count) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
@@ -572,6 +575,32 @@ extern int32_t unetseg_model_parameter_set(unetseg_model *model, int32_t index, 
 /// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or an index out of range.
 extern int32_t unetseg_model_parameter_tensor(unetseg_model *model, int32_t index,
                                               unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/* ---- Named buffers ------------------------------------------------------------------------------------- */
+
+/// Writes the number of named buffers into *out_count: state that is saved with the model but not trained
+/// (torch's named_buffers()), the batch norms' running_mean, running_var and num_batches_tracked of a model
+/// made with batch_norm (0 otherwise). They are numbered 0 to count - 1 in torch's order; a model's
+/// state_dict is its parameters and its buffers.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+extern int32_t unetseg_model_named_buffer_count(unetseg_model const *model,
+                                                int32_t *out_count) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// Copies the name of buffer index (a state_dict key such as
+/// "down_path.0.conv_block.conv_block.1.running_mean") and a NUL into out_name, which holds capacity bytes.
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out
+/// of range or a buffer too small (the message says how many bytes are needed; 128 suffice).
+extern int32_t unetseg_model_buffer_name(unetseg_model const *model, int32_t index, char *out_name,
+                                         size_t capacity) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
+
+/// A new tensor handle to buffer index itself (not a copy): it shares the buffer's storage (running
+/// statistics are [channels]; num_batches_tracked is 0-dimensional, a float here), needs no grad, and
+/// unetseg_tensor_copy_from on it sets the buffer. It keeps the buffer alive after the model is freed; its
+/// calls are serialised with the model's.
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or an index out of range.
+extern int32_t unetseg_model_buffer_tensor(unetseg_model *model, int32_t index,
+                                           unetseg_tensor **out_tensor) UNETSEG_NOEXCEPT UNETSEG_WARN_UNUSED_RESULT;
 
 /* ---- Files --------------------------------------------------------------------------------------------- */
 

@@ -138,6 +138,9 @@ typedef struct unetseg_model_params {
     float dropout;       /* dropout probability in every conv block: 0.6; [0, 1) */
     int64_t seed;        /* initial weights: -1 (default) draws them from the global generator seeded by
                             unetseg_manual_seed(), as torch does; a seed >= 0 uses a private generator */
+    bool batch_norm;     /* false (default): the post's model; true: every 3x3 convolution has no bias and is
+                            followed by a batch norm (Buda et al. 2019's U-Net; buffers running_mean,
+                            running_var, num_batches_tracked are saved with the model) */
 } unetseg_model_params;
 
 /** Stochastic gradient descent with torch's rules (defaults: the post's lr 0.1, momentum 0.9). */

@@ -277,6 +277,45 @@ def convolution_cases():
     return cases
 
 
+def batch_norm_cases():
+    """Like `elementwise_cases`, for F.batch_norm on NCHW input in training and in evaluation mode. Every
+    variant also holds "updated_running_mean" and "updated_running_var": the running statistics after the
+    call (PyTorch updates them in place in training; in evaluation they are unchanged)."""
+
+    def batch_norm_variant(x_shape, training, affine):
+        channels = x_shape[1]
+        inputs = {"x": uniform(x_shape, -2.0, 3.0),
+                  "running_mean": uniform((channels,), -0.5, 0.5),
+                  "running_var": uniform((channels,), 0.5, 2.0)}
+        if affine:
+            inputs["weight"] = uniform((channels,), 0.5, 1.5)
+            inputs["bias"] = uniform((channels,))
+        updated = {}
+
+        def op(t, p):
+            running_mean, running_var = t["running_mean"].clone(), t["running_var"].clone()
+            output = F.batch_norm(t["x"], running_mean, running_var, t.get("weight"), t.get("bias"),
+                                  training=bool(p["training"]), momentum=0.1, eps=1e-5)
+            updated["updated_running_mean"], updated["updated_running_var"] = running_mean, running_var
+            return output
+
+        tensors, params = variant(op, inputs, {"training": int(training)}, grads={"x", "weight", "bias"})
+        tensors.update(updated)
+        return tensors, params
+
+    return {
+        "batch_norm_train": ("batch_norm", lambda: [
+            batch_norm_variant((2, 3, 4, 5), True, True),
+            batch_norm_variant((3, 2, 3, 1), True, True),
+            batch_norm_variant((1, 4, 2, 2), True, False),
+        ]),
+        "batch_norm_eval": ("batch_norm", lambda: [
+            batch_norm_variant((2, 3, 4, 5), False, True),
+            batch_norm_variant((1, 2, 3, 3), False, False),
+        ]),
+    }
+
+
 def write_dtype_fixture():
     reseed("torch_dtypes")
     values = torch.tensor([[0.0, -1.5, 2.25], [65504.0, 1e-3, -3.0]], dtype=torch.float32)
@@ -313,7 +352,7 @@ def main():
     os.makedirs(os.path.join(ROOT, "ops"), exist_ok=True)
     os.makedirs(os.path.join(ROOT, "safetensors"), exist_ok=True)
     total = write_dtype_fixture()
-    for name, (op_name, make_variants) in {**elementwise_cases(), **convolution_cases()}.items():
+    for name, (op_name, make_variants) in {**elementwise_cases(), **convolution_cases(), **batch_norm_cases()}.items():
         reseed(name)
         total += write_case(name, op_name, make_variants())
     print(f"wrote fixtures: {total} bytes")

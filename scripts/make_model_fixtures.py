@@ -39,6 +39,15 @@ pytorch_state_dict.safetensors -- `model.state_dict()` written by `safetensors.t
     (weights as for small_training, seed 7).
 pytorch_state_dict_io.safetensors -- `input` [2, 1, 16, 12] and that model's `output` in eval mode.
 
+batch_norm_model.safetensors -- the batch-norm variant (config depth 3, n_filters 2, dropout 0, batch_norm
+    true; weights as for small_training, seed 20190619, with random batch-norm weights, biases and running
+    statistics), batch [3, 3, 16, 16]: state/<key> (parameters and buffers), input, target, eval/output
+    (eval mode), then in training mode train/output, train/loss/total, grad/<key>, train/buffer/<key> (the
+    running statistics and num_batches_tracked after that forward pass), and step/param/<key> after one
+    SGD(lr=0.1, momentum=0.9) step.
+batch_norm_state_dict.safetensors -- that model's initial `state_dict()` written by `save_file` (no unetseg
+    metadata; num_batches_tracked as int64).
+
 References run in float64 on float32 values and are stored rounded to float32. The script also runs every
 case in float32 and checks that float32 PyTorch meets the tests' tolerance, |ours − torch| ≤
 1e-4 · max(|torch|, rms(torch tensor)), so a failure in Swift is ours, not the fixture's conditioning.
@@ -72,9 +81,13 @@ def losses(prediction, target):
     return bce, dice, DICE_WEIGHT * dice + (1 - DICE_WEIGHT) * bce
 
 
-def config_json(channels_in=3, n_classes=1, depth=5, n_filters=6, dropout=0.6):
-    return {"channels_in": channels_in, "n_classes": n_classes, "depth": depth, "n_filters": n_filters,
-            "dropout": dropout}
+def config_json(channels_in=3, n_classes=1, depth=5, n_filters=6, dropout=0.6, batch_norm=False):
+    """The model config as Checkpoint stores it ("batch_norm" only when true)."""
+    config = {"channels_in": channels_in, "n_classes": n_classes, "depth": depth, "n_filters": n_filters,
+              "dropout": dropout}
+    if batch_norm:
+        config["batch_norm"] = True
+    return config
 
 
 def build(config, dtype):
@@ -213,17 +226,20 @@ def write_small_training():
     check_float32("small_training", reference, small_training(torch.float32, state, x, target))
     print("  small_training: output in [{:.3f}, {:.3f}], losses per step {}".format(
         reference["output"].min().item(), reference["output"].max().item(), reference["steps/total"].tolist()))
+    return save_training_case("small_training.safetensors", config, state, x, target, reference,
+                              "eval mode; loss = 0.3*dice + 0.7*bce; 3 steps on the same batch of zero_grad, forward, "
+                              "loss, backward, optimizer.step, scheduler.step; SGD(lr=0.1, momentum=0.9), "
+                              "OneCycleLR(max_lr=0.1, epochs=1, steps_per_epoch=3)")
+
+
+def save_training_case(name, config, state, x, target, reference, procedure):
+    """Writes state/<key>, input, target and the reference results as float32 with their metadata; returns
+    the file's size."""
     tensors = {"state/" + k: v for k, v in state.items()}
     tensors.update({"input": x, "target": target})
     tensors.update(reference)
-    metadata = {
-        "generated_by": GENERATED_BY,
-        "config": json.dumps(config, sort_keys=True),
-        "procedure": "eval mode; loss = 0.3*dice + 0.7*bce; 3 steps on the same batch of zero_grad, forward, "
-                     "loss, backward, optimizer.step, scheduler.step; SGD(lr=0.1, momentum=0.9), "
-                     "OneCycleLR(max_lr=0.1, epochs=1, steps_per_epoch=3)",
-    }
-    path = os.path.join(ROOT, "small_training.safetensors")
+    metadata = {"generated_by": GENERATED_BY, "config": json.dumps(config, sort_keys=True), "procedure": procedure}
+    path = os.path.join(ROOT, name)
     save(f32(tensors), path, metadata)
     return os.path.getsize(path)
 
@@ -283,10 +299,78 @@ def write_pytorch_state_dict():
     return size + os.path.getsize(path)
 
 
+BATCH_NORM_CONFIG = config_json(depth=3, n_filters=2, dropout=0.0, batch_norm=True)
+
+
+def batch_norm_state(seed):
+    """He-scaled convolutions (as `he_scaled_state`) and batch norms with random affine parameters and
+    running statistics (so that neither mode sees PyTorch's identity initialisation)."""
+    state = he_scaled_state(BATCH_NORM_CONFIG, seed)
+    generator = torch.Generator().manual_seed(seed + 1)
+    for name, value in state.items():
+        norm = name.rsplit(".", 1)[0]
+        if norm + ".running_mean" not in state:
+            continue
+        rand = torch.rand(value.shape, generator=generator, dtype=torch.float32)
+        if name.endswith(".weight"):
+            state[name] = 0.5 + rand
+        elif name.endswith(".bias") or name.endswith(".running_mean"):
+            state[name] = rand - 0.5
+        elif name.endswith(".running_var"):
+            state[name] = 0.5 + 1.5 * rand
+        else:
+            state[name] = torch.tensor(3, dtype=torch.int64)   # num_batches_tracked
+    return state
+
+
+def batch_norm_model(dtype, state, x, target):
+    """The results of batch_norm_model.safetensors, computed in `dtype`."""
+    model = build(BATCH_NORM_CONFIG, dtype)
+    model.load_state_dict(state)
+    results = {}
+    with torch.no_grad():
+        results["eval/output"] = model(x.to(dtype))
+    model.train()
+    output = model(x.to(dtype))
+    bce, dice, total = losses(output, target.to(dtype))
+    total.backward()
+    results.update({"train/output": output.detach(), "train/loss/total": total.detach()})
+    for name, p in model.named_parameters():
+        results["grad/" + name] = p.grad.detach().clone()
+    for name, b in model.named_buffers():
+        results["train/buffer/" + name] = b.detach().clone()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    optimizer.step()
+    for name, p in model.named_parameters():
+        results["step/param/" + name] = p.detach().clone()
+    return results
+
+
+def write_batch_norm_model():
+    state = batch_norm_state(20190619)
+    generator = torch.Generator().manual_seed(4)
+    x = torch.rand((3, 3, 16, 16), generator=generator)
+    target = (torch.rand((3, 1, 16, 16), generator=generator) > 0.6).to(torch.float32)
+    reference = batch_norm_model(torch.float64, state, x, target)
+    check_float32("batch_norm_model", reference, batch_norm_model(torch.float32, state, x, target))
+    print("  batch_norm_model: train output in [{:.3f}, {:.3f}], eval output in [{:.3f}, {:.3f}]".format(
+        reference["train/output"].min().item(), reference["train/output"].max().item(),
+        reference["eval/output"].min().item(), reference["eval/output"].max().item()))
+    size = save_training_case("batch_norm_model.safetensors", BATCH_NORM_CONFIG, state, x, target, reference,
+                              "from state/: eval-mode output without grad; then train mode (dropout 0): output, "
+                              "loss = 0.3*dice + 0.7*bce, backward (grad/), the buffers after that forward "
+                              "(train/buffer/), then one SGD(lr=0.1, momentum=0.9) step (step/param/)")
+    # What a PyTorch user writes: save_file(model.state_dict(), path), num_batches_tracked as int64.
+    path = os.path.join(ROOT, "batch_norm_state_dict.safetensors")
+    save(state, path, {"generated_by": GENERATED_BY})
+    return size + os.path.getsize(path)
+
+
 def main():
     torch.set_num_threads(1)   # reproducible float64 sums
     os.makedirs(ROOT, exist_ok=True)
-    total = write_small_training() + write_seed_forward() + write_pytorch_state_dict()
+    total = (write_small_training() + write_seed_forward() + write_pytorch_state_dict()
+             + write_batch_norm_model())
     print(f"wrote model fixtures: {total} bytes")
     assert total < 3_000_000, "model fixtures must stay under 3 MB"
 

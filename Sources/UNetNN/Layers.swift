@@ -71,6 +71,52 @@ public final class ConvTranspose2d: Module, Layer {
     }
 }
 
+/// Batch normalisation over the channels of NCHW input (PyTorch's `nn.BatchNorm2d` with its defaults: eps
+/// 1e-5, momentum 0.1, affine, tracking running statistics). Parameters `weight` (ones) and `bias` (zeros);
+/// buffers `running_mean` (zeros), `running_var` (ones) and `num_batches_tracked` (a 0-dimensional count,
+/// float32 here, int64 in PyTorch). In training mode it normalises with the batch statistics and updates
+/// the buffers; in evaluation mode it normalises with the running statistics.
+public final class BatchNorm2d: Module, Layer {
+    /// `[channels]` scale, initialised to 1.
+    public let weight: Tensor
+    /// `[channels]` shift, initialised to 0.
+    public let bias: Tensor
+    /// `[channels]` running mean of the batch means.
+    public let runningMean: Tensor
+    /// `[channels]` running mean of the unbiased batch variances.
+    public let runningVar: Tensor
+    /// The number of training-mode batches seen (a 0-dimensional tensor).
+    public let numBatchesTracked: Tensor
+    /// Added to the variance before its square root.
+    public let eps: Float = 1e-5
+    /// Weight of the newest batch in the running statistics.
+    public let momentum: Float = 0.1
+
+    /// A batch norm over `channels` channels, initialised as PyTorch does.
+    public init(_ channels: Int) throws(UnetsegError) {
+        try checkArgument(channels > 0, "BatchNorm2d: channels must be positive")
+        weight = try Tensor.ones([channels])
+        bias = try Tensor.zeros([channels])
+        runningMean = try Tensor.zeros([channels])
+        runningVar = try Tensor.ones([channels])
+        numBatchesTracked = Tensor(scalar: 0)
+        super.init()
+        registerParameter("weight", weight)
+        registerParameter("bias", bias)
+        registerBuffer("running_mean", runningMean)
+        registerBuffer("running_var", runningVar)
+        registerBuffer("num_batches_tracked", numBatchesTracked)
+    }
+
+    /// Normalises `input` `[N, channels, H, W]`; in training mode also updates the buffers.
+    public func callAsFunction(_ input: Tensor) throws(UnetsegError) -> Tensor {
+        let output = try input.batchNorm2d(runningMean: runningMean, runningVar: runningVar, weight: weight,
+                                           bias: bias, training: isTraining, momentum: momentum, eps: eps)
+        if isTraining { numBatchesTracked.storage.pointer[0] += 1 }
+        return output
+    }
+}
+
 /// max(x, 0) (PyTorch's `nn.ReLU`); no parameters.
 public final class ReLU: Module, Layer {
     /// Applies relu to `input`.

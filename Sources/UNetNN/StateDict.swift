@@ -2,15 +2,17 @@ import UNetTensor
 import _UNetSupport
 
 extension Module {
-    /// The parameters as PyTorch's `state_dict()`: dotted names with the tensors themselves (not copies).
-    public func stateDict() -> [(name: String, tensor: Tensor)] { namedParameters() }
+    /// The parameters and buffers as PyTorch's `state_dict()`: dotted names with the tensors themselves (not
+    /// copies).
+    public func stateDict() -> [(name: String, tensor: Tensor)] { namedState() }
 
-    /// Copies `entries` into the parameters with the same names (PyTorch's `load_state_dict`, strict).
+    /// Copies `entries` into the parameters and buffers with the same names (PyTorch's `load_state_dict`,
+    /// strict).
     ///
-    /// Nothing is changed unless every parameter has exactly one entry of its shape and there is no other
-    /// entry; otherwise one error lists all missing, unexpected and mis-shaped keys.
+    /// Nothing is changed unless every parameter and buffer has exactly one entry of its shape and there is
+    /// no other entry; otherwise one error lists all missing, unexpected and mis-shaped keys.
     public func loadStateDict(_ entries: [(name: String, tensor: Tensor)]) throws(UnetsegError) {
-        let own = namedParameters()
+        let own = stateDict()
         var given: [String: Tensor] = [:]
         var duplicated: [String] = []
         for (name, tensor) in entries {

@@ -1,7 +1,8 @@
 import UNetTensor
 import _UNetSupport
 
-/// The shape of a U-Net, as the post's `unet(channels_in, n_classes, depth, n_filters)` plus its dropout.
+/// The shape of a U-Net, as the post's `unet(channels_in, n_classes, depth, n_filters)` plus its dropout,
+/// and optionally batch normalisation after every 3×3 convolution (Buda et al. 2019's model).
 public struct UNetConfig: Sendable, Equatable {
     /// Input channels (3: pre-contrast, FLAIR, post-contrast).
     public var channelsIn: Int
@@ -13,14 +14,19 @@ public struct UNetConfig: Sendable, Equatable {
     public var nFilters: Int
     /// Dropout probability inside every conv block.
     public var dropout: Float
+    /// Whether every 3×3 convolution (then without bias) is followed by a `BatchNorm2d`; false: the post's model.
+    public var batchNorm: Bool
 
-    /// The post's model: `unet(depth = 5)` with 3 input channels, 1 class, 2⁶ first filters, dropout 0.6.
-    public init(channelsIn: Int = 3, nClasses: Int = 1, depth: Int = 5, nFilters: Int = 6, dropout: Float = 0.6) {
+    /// The post's model: `unet(depth = 5)` with 3 input channels, 1 class, 2⁶ first filters, dropout 0.6,
+    /// no batch norm.
+    public init(channelsIn: Int = 3, nClasses: Int = 1, depth: Int = 5, nFilters: Int = 6, dropout: Float = 0.6,
+                batchNorm: Bool = false) {
         self.channelsIn = channelsIn
         self.nClasses = nClasses
         self.depth = depth
         self.nFilters = nFilters
         self.dropout = dropout
+        self.batchNorm = batchNorm
     }
 
     /// Throws unless the configuration is one the library can build.
@@ -38,11 +44,15 @@ public struct UNetConfig: Sendable, Equatable {
 
     /// Number of parameters of the U-Net this configuration builds, computed without building it: two
     /// 3×3 convolutions per down block, a 2×2 transposed convolution and two 3×3 convolutions per up
-    /// block, and the 1×1 `last` convolution, each with a bias.
+    /// block, and the 1×1 `last` convolution, each with a bias; with `batchNorm` the 3×3 convolutions have
+    /// no bias and each is followed by a batch norm's weight and bias (its buffers are not parameters).
     public var parameterCount: Int {
         func convolution(_ input: Int, _ output: Int, kernelArea: Int) -> Int { input * output * kernelArea + output }
+        func normalisedConvolution(_ input: Int, _ output: Int) -> Int {
+            batchNorm ? input * output * 9 + 2 * output : convolution(input, output, kernelArea: 9)
+        }
         func convBlock(_ input: Int, _ output: Int) -> Int {
-            convolution(input, output, kernelArea: 9) + convolution(output, output, kernelArea: 9)
+            normalisedConvolution(input, output) + normalisedConvolution(output, output)
         }
         var count = 0
         for level in 1...depth {
@@ -56,21 +66,22 @@ public struct UNetConfig: Sendable, Equatable {
     }
 }
 
-/// `conv3×3 → relu → dropout → conv3×3 → relu` (the post's `conv_block`), parameters under `conv_block.{0,3}`.
+/// `conv3×3 → relu → dropout → conv3×3 → relu` (the post's `conv_block`), parameters under
+/// `conv_block.{0,3}`; with `batchNorm`, `conv3×3 (no bias) → batchnorm → relu → dropout → conv3×3 (no bias)
+/// → batchnorm → relu`, convolutions under `conv_block.{0,4}` and batch norms under `conv_block.{1,5}`.
 public final class ConvBlock: Module, Layer {
-    /// The five layers.
+    /// The five layers (seven with batch norm).
     public let convBlock: Sequential
 
     /// A block from `inSize` to `outSize` channels.
-    public init(_ inSize: Int, _ outSize: Int, dropout: Float, randomness: DropoutRandomness,
-                generator: inout RandomGenerator) throws(UnetsegError) {
-        convBlock = Sequential([
-            try Conv2d(inSize, outSize, kernelSize: 3, padding: 1, generator: &generator),
-            ReLU(),
-            try Dropout(p: dropout, randomness: randomness),
-            try Conv2d(outSize, outSize, kernelSize: 3, padding: 1, generator: &generator),
-            ReLU(),
-        ])
+    public init(_ inSize: Int, _ outSize: Int, dropout: Float, batchNorm: Bool = false,
+                randomness: DropoutRandomness, generator: inout RandomGenerator) throws(UnetsegError) {
+        func convolution(_ input: Int) throws(UnetsegError) -> [any Layer] {
+            let conv = try Conv2d(input, outSize, kernelSize: 3, padding: 1, bias: !batchNorm, generator: &generator)
+            return batchNorm ? [conv, try BatchNorm2d(outSize)] : [conv]
+        }
+        convBlock = Sequential(try convolution(inSize) + [ReLU(), try Dropout(p: dropout, randomness: randomness)]
+                               + (try convolution(outSize)) + [ReLU()])
         super.init()
         registerChild("conv_block", convBlock)
     }
@@ -85,9 +96,10 @@ public final class DownBlock: Module, Layer {
     public let convBlock: ConvBlock
 
     /// A down block from `inSize` to `outSize` channels.
-    public init(_ inSize: Int, _ outSize: Int, dropout: Float, randomness: DropoutRandomness,
-                generator: inout RandomGenerator) throws(UnetsegError) {
-        convBlock = try ConvBlock(inSize, outSize, dropout: dropout, randomness: randomness, generator: &generator)
+    public init(_ inSize: Int, _ outSize: Int, dropout: Float, batchNorm: Bool = false,
+                randomness: DropoutRandomness, generator: inout RandomGenerator) throws(UnetsegError) {
+        convBlock = try ConvBlock(inSize, outSize, dropout: dropout, batchNorm: batchNorm, randomness: randomness,
+                                  generator: &generator)
         super.init()
         registerChild("conv_block", convBlock)
     }
@@ -105,10 +117,11 @@ public final class UpBlock: Module {
     public let convBlock: ConvBlock
 
     /// An up block from `inSize` to `outSize` channels (the bridge must have `inSize − outSize`).
-    public init(_ inSize: Int, _ outSize: Int, dropout: Float, randomness: DropoutRandomness,
-                generator: inout RandomGenerator) throws(UnetsegError) {
+    public init(_ inSize: Int, _ outSize: Int, dropout: Float, batchNorm: Bool = false,
+                randomness: DropoutRandomness, generator: inout RandomGenerator) throws(UnetsegError) {
         up = try ConvTranspose2d(inSize, outSize, kernelSize: 2, stride: 2, generator: &generator)
-        convBlock = try ConvBlock(inSize, outSize, dropout: dropout, randomness: randomness, generator: &generator)
+        convBlock = try ConvBlock(inSize, outSize, dropout: dropout, batchNorm: batchNorm, randomness: randomness,
+                                  generator: &generator)
         super.init()
         registerChild("up", up)
         registerChild("conv_block", convBlock)
@@ -146,13 +159,15 @@ public final class UNet: Module {
         var previous = config.channelsIn
         for i in 1...config.depth {
             down.append(try DownBlock(previous, config.channels(level: i), dropout: config.dropout,
-                                      randomness: dropoutRandomness, generator: &generator))
+                                      batchNorm: config.batchNorm, randomness: dropoutRandomness,
+                                      generator: &generator))
             previous = config.channels(level: i)
         }
         var ups: [UpBlock] = []
         for i in stride(from: config.depth - 1, through: 1, by: -1) {
             ups.append(try UpBlock(previous, config.channels(level: i), dropout: config.dropout,
-                                   randomness: dropoutRandomness, generator: &generator))
+                                   batchNorm: config.batchNorm, randomness: dropoutRandomness,
+                                   generator: &generator))
             previous = config.channels(level: i)
         }
         downPath = down

@@ -120,6 +120,8 @@ final class ModelHandle: HandleTarget, @unchecked Sendable {
     let model: UNet
     /// `model.namedParameters()`, in order: the indices of `unetseg_model_parameter_*`.
     let parameters: [(name: String, tensor: Tensor)]
+    /// `model.namedBuffers()`, in order: the indices of `unetseg_model_buffer_*` (none without batch norm).
+    let buffers: [(name: String, tensor: Tensor)]
     /// The seed it was initialised with (-1: the global generator, or loaded from a file).
     let seed: Int64
     /// The normalisation it was trained with, as recorded in the checkpoint it was loaded from or by the
@@ -129,6 +131,7 @@ final class ModelHandle: HandleTarget, @unchecked Sendable {
     init(_ model: UNet, seed: Int64, normalization: IntensityNormalization? = nil) {
         self.model = model
         self.parameters = model.namedParameters()
+        self.buffers = model.namedBuffers()
         self.seed = seed
         self.normalization = normalization
     }

@@ -13,7 +13,7 @@ extension unetseg_model_params {
     /// The U-Net configuration these parameters describe, validated.
     func validatedConfig() throws(UnetsegError) -> UNetConfig {
         let config = UNetConfig(channelsIn: Int(channels_in), nClasses: Int(n_classes), depth: Int(depth),
-                                nFilters: Int(n_filters), dropout: dropout)
+                                nFilters: Int(n_filters), dropout: dropout, batchNorm: batch_norm)
         try config.validate()
         return config
     }
@@ -32,7 +32,7 @@ extension unetseg_model_params {
     init(_ config: UNetConfig, seed: Int64) {
         self.init(channels_in: Int32(clamping: config.channelsIn), n_classes: Int32(clamping: config.nClasses),
                   depth: Int32(clamping: config.depth), n_filters: Int32(clamping: config.nFilters),
-                  dropout: config.dropout, seed: seed)
+                  dropout: config.dropout, seed: seed, batch_norm: config.batchNorm)
     }
 }
 
@@ -87,7 +87,7 @@ extension ModelHandle {
 }
 
 /// The post's model: channels_in 3, n_classes 1, depth 5, n_filters 6 (64 first channels), dropout 0.6,
-/// seed -1 (initial weights from the global generator, see unetseg_manual_seed).
+/// seed -1 (initial weights from the global generator, see unetseg_manual_seed), batch_norm false.
 @c public func unetseg_model_default_params() -> unetseg_model_params {
     unetseg_model_params(UNetConfig(), seed: -1)
 }
@@ -138,14 +138,16 @@ extension ModelHandle {
     }
 }
 
-/// Puts the model in training mode (dropout active), as model$train().
+/// Puts the model in training mode (dropout active, batch norms use and update batch statistics), as
+/// model$train().
 ///
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_model_train(_ model: UnsafeMutablePointer<unetseg_model>?) -> Int32 {
     withStatus { () throws(UnetsegError) in try Handles.model(model).model.train() }
 }
 
-/// Puts the model in evaluation mode (dropout is the identity), as model$eval().
+/// Puts the model in evaluation mode (dropout is the identity, batch norms use their running statistics),
+/// as model$eval().
 ///
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_model_eval(_ model: UnsafeMutablePointer<unetseg_model>?) -> Int32 {
@@ -182,7 +184,8 @@ extension ModelHandle {
 }
 
 /// Writes the number of named parameter tensors (the entries of the state_dict) into *out_count. They are
-/// numbered 0 to count - 1 in the order of torch's named_parameters().
+/// numbered 0 to count - 1 in the order of torch's named_parameters(). A batch-norm model's buffers
+/// (running_mean, running_var, num_batches_tracked) are not parameters: see unetseg_model_named_buffer_count.
 ///
 /// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
 @c public func unetseg_model_named_parameter_count(_ model: UnsafePointer<unetseg_model>?, _ out_count: UnsafeMutablePointer<Int32>?) -> Int32 {
@@ -201,10 +204,14 @@ extension ModelHandle {
 @c public func unetseg_model_parameter_name(_ model: UnsafePointer<unetseg_model>?, _ index: Int32,
                                             _ out_name: UnsafeMutablePointer<CChar>?, _ capacity: UInt) -> Int32 {
     withStatus { () throws(UnetsegError) in
-        let handle = try Handles.model(model)
-        let i = try indexArgument(index, count: handle.parameters.count)
-        try copyOut(handle.parameters[i].name, to: out_name, capacity: capacity, "out_name")
+        try copyName(of: try Handles.model(model).parameters, index, to: out_name, capacity: capacity)
     }
+}
+
+/// Copies the name of entry `index` of `entries` (a model's parameters or buffers) into `out_name`.
+private func copyName(of entries: [(name: String, tensor: Tensor)], _ index: Int32, to out_name: UnsafeMutablePointer<CChar>?,
+                      capacity: UInt) throws(UnetsegError) {
+    try copyOut(entries[try indexArgument(index, count: entries.count)].name, to: out_name, capacity: capacity, "out_name")
 }
 
 /// Writes the index of the parameter called name into *out_index.
@@ -285,6 +292,48 @@ extension ModelHandle {
     returningHandle(out_tensor, "out_tensor", sharingLockWith: UnsafeRawPointer(model), function: #function) { () throws(UnetsegError) in
         let handle = try Handles.model(model)
         return handle.parameters[try indexArgument(index, count: handle.parameters.count)].tensor
+    }
+}
+
+// MARK: - Named buffers
+
+/// Writes the number of named buffers into *out_count: state that is saved with the model but not trained
+/// (torch's named_buffers()), the batch norms' running_mean, running_var and num_batches_tracked of a model
+/// made with batch_norm (0 otherwise). They are numbered 0 to count - 1 in torch's order; a model's
+/// state_dict is its parameters and its buffers.
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL or a dead handle.
+@c public func unetseg_model_named_buffer_count(_ model: UnsafePointer<unetseg_model>?, _ out_count: UnsafeMutablePointer<Int32>?) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        try nonNull(out_count, "out_count").pointee = Int32(clamping: handle.buffers.count)
+    }
+}
+
+/// Copies the name of buffer index (a state_dict key such as
+/// "down_path.0.conv_block.conv_block.1.running_mean") and a NUL into out_name, which holds capacity bytes.
+///
+/// Returns UNETSEG_STATUS_OK, or UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle, an index out
+/// of range or a buffer too small (the message says how many bytes are needed; 128 suffice).
+@c public func unetseg_model_buffer_name(_ model: UnsafePointer<unetseg_model>?, _ index: Int32,
+                                         _ out_name: UnsafeMutablePointer<CChar>?, _ capacity: UInt) -> Int32 {
+    withStatus { () throws(UnetsegError) in
+        try copyName(of: try Handles.model(model).buffers, index, to: out_name, capacity: capacity)
+    }
+}
+
+/// A new tensor handle to buffer index itself (not a copy): it shares the buffer's storage (running
+/// statistics are [channels]; num_batches_tracked is 0-dimensional, a float here), needs no grad, and
+/// unetseg_tensor_copy_from on it sets the buffer. It keeps the buffer alive after the model is freed; its
+/// calls are serialised with the model's.
+///
+/// Returns UNETSEG_STATUS_OK and a new handle in *out_tensor (free it with unetseg_tensor_free), or
+/// UNETSEG_STATUS_INVALID_ARGUMENT for a NULL, a dead handle or an index out of range.
+@c public func unetseg_model_buffer_tensor(_ model: UnsafeMutablePointer<unetseg_model>?, _ index: Int32,
+                                           _ out_tensor: TensorOut?) -> Int32 {
+    returningHandle(out_tensor, "out_tensor", sharingLockWith: UnsafeRawPointer(model), function: #function) { () throws(UnetsegError) in
+        let handle = try Handles.model(model)
+        return handle.buffers[try indexArgument(index, count: handle.buffers.count)].tensor
     }
 }
 

@@ -11,11 +11,17 @@ public enum Checkpoint {
     /// The version of this layout, in `__metadata__["format_version"]`.
     public static let formatVersion = 1
 
-    /// The configuration as the JSON object stored in `__metadata__["config"]`.
+    /// The configuration as the JSON object stored in `__metadata__["config"]`. "batch_norm" is written only
+    /// when true, so that the post's model keeps the exact metadata (and training fingerprint) it had
+    /// before the option existed.
     public static func configJSON(_ config: UNetConfig) -> JSONValue {
-        ["channels_in": .number(Double(config.channelsIn)), "n_classes": .number(Double(config.nClasses)),
-         "depth": .number(Double(config.depth)), "n_filters": .number(Double(config.nFilters)),
-         "dropout": .number(Double("\(config.dropout)") ?? Double(config.dropout))]  // 0.6, not 0.6000000238
+        var members: [(key: String, value: JSONValue)] = [
+            ("channels_in", .number(Double(config.channelsIn))), ("n_classes", .number(Double(config.nClasses))),
+            ("depth", .number(Double(config.depth))), ("n_filters", .number(Double(config.nFilters))),
+            ("dropout", .number(Double("\(config.dropout)") ?? Double(config.dropout))),  // 0.6, not 0.6000000238
+        ]
+        if config.batchNorm { members.append(("batch_norm", .bool(true))) }
+        return .object(members)
     }
 
     /// Reads a configuration from its JSON object; `source` names the file for errors.
@@ -25,8 +31,12 @@ public enum Checkpoint {
             return v
         }
         guard let dropout = json["dropout"]?.doubleValue else { throw .format("\(source): model config has no \"dropout\"") }
+        // Files written before the batch-norm variant have no "batch_norm": the post's model.
+        let batchNorm = json["batch_norm"] ?? .bool(false)
+        guard let batchNorm = batchNorm.boolValue else { throw .format("\(source): model config's \"batch_norm\" is not true or false") }
         let config = UNetConfig(channelsIn: try integer("channels_in"), nClasses: try integer("n_classes"),
-                                depth: try integer("depth"), nFilters: try integer("n_filters"), dropout: Float(dropout))
+                                depth: try integer("depth"), nFilters: try integer("n_filters"), dropout: Float(dropout),
+                                batchNorm: batchNorm)
         do { try config.validate() } catch { throw .format("\(source): \(error.message)") }
         return config
     }

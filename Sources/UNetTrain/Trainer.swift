@@ -52,6 +52,8 @@ public final class Trainer {
     /// Whether this process writes the run's files (rank 0).
     public var isWriter: Bool { communicator.rank == 0 }
     private let gradientBuffers = RankOrderSumBuffers()
+    /// The fixed-order sum of the model buffers' weighted mean (batch norm's running statistics).
+    private let modelBufferSums = RankOrderSumBuffers()
 
     private var nextEpoch = 1
     private var nextBatch = 0
@@ -244,7 +246,7 @@ public final class Trainer {
             nextEpoch += 1
             nextBatch = 0
             partialLosses = []
-            if options.checkReplicas { replicaHashes = try communicator.checkReplicasIdentical(model.parameters) }
+            if options.checkReplicas { replicaHashes = try communicator.checkReplicasIdentical(model.stateDict().map(\.tensor)) }
             try writing { () throws(UnetsegError) in try writeEpochFiles(report) }
             if try communicator.agree(nil, stop: !onEpoch(report)) {
                 throw .cancelled("training stopped after epoch \(epoch); state saved in \(options.outDir) (resume to continue)")
@@ -305,6 +307,8 @@ public final class Trainer {
         do { try losses.local?.backward() } catch { failure = error }
         try communicator.agree(failure)
         try communicator.sumGradients(of: model.parameters, buffers: gradientBuffers)
+        try communicator.averageBuffers(model.namedBuffers().map(\.tensor), items: batch.indices.count,
+                                        sums: modelBufferSums)
         optimizer.step()
         try scheduler.step()
         return losses.summary

@@ -50,7 +50,7 @@ public struct TrainingOptions: Sendable, Equatable {
     /// Train as one rank of an Open MPI job (`MPICommunicator.world()`, initialising MPI if the host has
     /// not): every rank computes its shard of each global batch of `batchSize`, rank 0 writes the files.
     public var distributed = false
-    /// Check after every epoch that every rank holds bitwise the same weights (a hash exchange; on by
+    /// Check after every epoch that every rank holds bitwise the same weights and buffers (a hash exchange; on by
     /// default in debug builds).
     public var checkReplicas = _isDebugAssertConfiguration()
 

@@ -24,10 +24,11 @@ struct TrainCommand: ParsableCommand {
             testbed (README): training with Adam (peak lr 0.001) and the post's loss, and evaluate and predict \
             --recipe buda2019 keeping each patient's largest connected component. Their dice-only loss \
             (--dice-weight 1) measured worse and stays a separate option; their per-volume normalisation is \
-            --normalize, not part of the recipe yet; their batch-norm U-Net is not an option yet. --optimizer, \
+            --normalize and their batch-norm U-Net --batch-norm, neither part of the recipe yet. --optimizer, \
             --lr, --dice-weight and --normalize given explicitly override the recipe.
 
-            --normalize is stored in the checkpoints: evaluate and predict read data the same way by default.
+            --normalize and --batch-norm are stored in the checkpoints: evaluate and predict read data the same \
+            way and build the same model by default.
             """)
 
     @Option(help: "Folder of training patients.") var train: String
@@ -41,6 +42,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "U-Net depth.") var depth = 5
     @Option(help: "log2 of the first block's channels.") var filters = 6
     @Option(help: "Dropout probability.") var dropout: Float = 0.6
+    @Flag(help: "Batch norm after every 3×3 convolution (conv without bias → BatchNorm2d → ReLU: Buda et al. 2019's U-Net). The checkpoint records it; evaluate and predict need no flag.")
+    var batchNorm = false
     @Option(help: "Weight w of the dice loss in w·dice + (1−w)·bce, in [0, 1]; 1 is the dice-only loss of Buda et al. 2019. Default: the recipe's (0.3 for post).") var diceWeight: Float?
     @Option(help: "Augmentation scale,angle,flip, or \"none\".") var augment = "0.05,15,0.5"
     @Flag(help: "Visit training slices in order instead of lesion-weighted sampling.") var noRandomSampling = false
@@ -66,7 +69,7 @@ struct TrainCommand: ParsableCommand {
         if let lr { options.learningRate = lr }
         if let diceWeight { options.diceWeight = diceWeight }
         if let normalize { options.normalization = try IntensityNormalization(named: normalize) }
-        options.model = UNetConfig(depth: depth, nFilters: filters, dropout: dropout)
+        options.model = UNetConfig(depth: depth, nFilters: filters, dropout: dropout, batchNorm: batchNorm)
         options.augmentation = try AugmentationParameters(parsing: augment)
         options.randomSampling = !noRandomSampling
         options.seed = seed

@@ -80,6 +80,38 @@ import _UNetSupport
         }
     }
 
+    @Test func batchNormModelKeepsItsBuffersAndConfigThroughAFile() throws {
+        try withTemporaryFolder { folder in
+            var generator = RandomGenerator(seed: 43)
+            let model = try UNet(UNetConfig(depth: 2, nFilters: 1, dropout: 0, batchNorm: true), generator: &generator)
+            _ = try model(try Tensor.uniform([2, 3, 4, 4], generator: &generator))   // running statistics move
+            let path = folder + "/model.safetensors"
+            try Checkpoint.save(model, to: path)
+            let file = try SafeTensors.read(path: path)
+            let config = try JSONValue.parse(try #require(file.metadata["config"]))
+            #expect(config["batch_norm"]?.boolValue == true)
+            #expect(file.tensors.map(\.name).contains("down_path.0.conv_block.conv_block.1.num_batches_tracked"))
+            let loaded = try Checkpoint.load(path)
+            #expect(loaded.config.batchNorm)
+            #expect(loaded.stateDict().map(\.name) == model.stateDict().map(\.name))
+            #expect(loaded.stateDict().map { $0.tensor.toArray() } == model.stateDict().map { $0.tensor.toArray() })
+            model.eval()
+            loaded.eval()
+            let input = try Tensor.uniform([1, 3, 4, 4], generator: &generator)
+            #expect(try loaded(input).toArray() == model(input).toArray())
+        }
+    }
+
+    @Test func theDefaultConfigIsWrittenWithoutABatchNormKeyAndReadsBackAsFalse() throws {
+        #expect(Checkpoint.configJSON(UNetConfig())["batch_norm"] == nil)
+        let old = try JSONValue.parse(#"{"channels_in":3,"n_classes":1,"depth":5,"n_filters":6,"dropout":0.6}"#)
+        #expect(try Checkpoint.config(from: old, source: "old.safetensors") == UNetConfig())
+        let bad = try JSONValue.parse(#"{"channels_in":3,"n_classes":1,"depth":5,"n_filters":6,"dropout":0.6,"batch_norm":1}"#)
+        #expect(throws: UnetsegError.format(#"bad.safetensors: model config's "batch_norm" is not true or false"#)) {
+            try Checkpoint.config(from: bad, source: "bad.safetensors")
+        }
+    }
+
     @Test func aGivenConfigMustAgreeWithTheStoredOne() throws {
         try withTemporaryFolder { folder in
             let model = try sampleModel()

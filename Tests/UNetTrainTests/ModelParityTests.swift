@@ -118,7 +118,8 @@ enum ModelFixtures {
 /// within |ours − torch| ≤ 1e-4 · max(|torch|, rms(torch tensor)) elementwise (see `ModelFixtures.mismatch`).
 @Suite struct ModelParityTests {
     static let fixtureNames = ["small_training.safetensors", "seed_forward.safetensors",
-                               "pytorch_state_dict.safetensors", "pytorch_state_dict_io.safetensors"]
+                               "pytorch_state_dict.safetensors", "pytorch_state_dict_io.safetensors",
+                               "batch_norm_model.safetensors", "batch_norm_state_dict.safetensors"]
 
     /// Small model in eval mode: output, BCE, dice, total loss, and every parameter's gradient of the total.
     @Test func smallModelForwardLossesAndGradients() throws {
@@ -238,6 +239,55 @@ enum ModelFixtures {
         for k in 0..<deepest.tensor.count { deepest.tensor.storage.pointer[k] *= 1.001 }
         let output = try model(try ModelFixtures.tensor(file, "input"))
         #expect(ModelFixtures.mismatch(output, try ModelFixtures.tensor(file, "output"), "output") != nil)
+    }
+
+    /// The batch-norm variant (depth 3, 4 first filters, dropout 0, random batch-norm parameters and running
+    /// statistics): the eval-mode output, then in training mode the output, the loss, every parameter's
+    /// gradient and the running statistics after that forward pass, then the parameters after one SGD step.
+    @Test func batchNormModelInBothModesAndOneStep() throws {
+        let file = try ModelFixtures.load("batch_norm_model.safetensors")
+        let config = try ModelFixtures.config(file, "batch_norm_model")
+        #expect(config.batchNorm)
+        var generator = RandomGenerator(seed: 0)
+        let model = try UNet(config, generator: &generator)
+        try model.loadStateDict(ModelFixtures.entries(file, prefix: "state/"))
+        let input = try ModelFixtures.tensor(file, "input"), target = try ModelFixtures.tensor(file, "target")
+        model.eval()
+        let evalOutput = try Autograd.withNoGrad { () throws(UnetsegError) in try model(input) }
+        var problems = ModelFixtures.mismatches([("eval/output", evalOutput)], file, prefix: "")
+        model.train()
+        let output = try model(input)
+        let loss = try segmentationLoss(output, target)
+        try loss.total.backward()
+        problems += ModelFixtures.mismatches([("output", output), ("loss/total", loss.total)], file, prefix: "train/")
+        let gradients = model.namedParameters().map { (name: $0.name, tensor: $0.tensor.grad) }
+        #expect(gradients.count == 5 * 2 * 3 + 2 * 2 + 2)   // conv weight + batch norm weight, bias per conv
+        problems += ModelFixtures.mismatches(gradients, file, prefix: "grad/")
+        let buffers = model.namedBuffers()
+        #expect(buffers.count == 5 * 2 * 3)
+        problems += ModelFixtures.mismatches(buffers.map { ($0.name, $0.tensor) }, file, prefix: "train/buffer/")
+        let optimizer = try SGD(model.parameters, learningRate: 0.1, momentum: 0.9)
+        optimizer.step()
+        problems += ModelFixtures.mismatches(model.namedParameters().map { ($0.name, $0.tensor) }, file, prefix: "step/param/")
+        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+        // The modes really differ, and training moved the running statistics and counted the batch.
+        #expect(ModelFixtures.mismatch(evalOutput, try ModelFixtures.tensor(file, "train/output"), "modes") != nil)
+        let tracked = try #require(buffers.first { $0.name == "down_path.0.conv_block.conv_block.1.num_batches_tracked" })
+        #expect(tracked.tensor.toArray() == [4])
+    }
+
+    /// `save_file(model.state_dict())` of the batch-norm variant in PyTorch (num_batches_tracked as int64)
+    /// loads with the config given and gives PyTorch's eval-mode output.
+    @Test func batchNormStateDictSavedByPyTorchLoads() throws {
+        let file = try ModelFixtures.load("batch_norm_model.safetensors")
+        let config = try ModelFixtures.config(file, "batch_norm_model")
+        let path = ModelFixtures.path("batch_norm_state_dict.safetensors")
+        let model = try Checkpoint.load(path, config: config)
+        model.eval()
+        let output = try Autograd.withNoGrad { () throws(UnetsegError) in try model(try ModelFixtures.tensor(file, "input")) }
+        let problems = ModelFixtures.mismatches([("eval/output", output)], file, prefix: "")
+        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+        #expect(model.namedBuffers().first { $0.name.hasSuffix("num_batches_tracked") }?.tensor.toArray() == [3])
     }
 
     @Test func fixturesSayTheyAreGenerated() throws {

@@ -65,7 +65,84 @@ static int same_parameters(const unetseg_model *a, const unetseg_model *b) {
 static void test_default_params(void) {
     unetseg_model_params params = unetseg_model_default_params();
     CHECK(params.channels_in == 3 && params.n_classes == 1 && params.depth == 5 && params.n_filters == 6);
-    CHECK(params.dropout == 0.6f && params.seed == -1);
+    CHECK(params.dropout == 0.6f && params.seed == -1 && !params.batch_norm);
+}
+
+/* batch_norm: convolutions without bias, a batch norm's weight and bias after each; the mode decides the
+ * statistics; save and load keep the option and the running statistics (eval outputs equal). */
+static void test_batch_norm_model(void) {
+    unetseg_model_params params = unetseg_model_default_params();
+    params.depth = 2;
+    params.n_filters = 2;
+    params.dropout = 0;
+    params.seed = 8;
+    params.batch_norm = true;
+    unetseg_model *model = NULL, *loaded = NULL;
+    CHECK_OK(unetseg_model_create(&params, &model));
+    unetseg_model_params read;
+    CHECK_OK(unetseg_model_get_params(model, &read));
+    CHECK(read.batch_norm && read.depth == 2);
+    int32_t index = -1;
+    CHECK_OK(unetseg_model_parameter_index(model, "down_path.0.conv_block.conv_block.1.weight", &index));
+    CHECK_ERROR(unetseg_model_parameter_index(model, "down_path.0.conv_block.conv_block.0.bias", &index),
+                UNETSEG_STATUS_INVALID_ARGUMENT, "conv_block.0.bias");
+
+    enum { N = 4, H = 8, W = 8 };
+    static float images[N * 3 * H * W], before[N * H * W], after[N * H * W], reloaded[N * H * W];
+    fill_images(images, N * 3 * H * W);
+    CHECK_OK(unetseg_model_predict(model, images, N, H, W, before, N * H * W));
+    unetseg_tensor *input = make_tensor(images, (const int64_t[]){N, 3, H, W}, 4), *output = NULL;
+    CHECK_OK(unetseg_model_forward(model, input, &output)); /* training mode: the running statistics move */
+    CHECK_OK(unetseg_model_predict(model, images, N, H, W, after, N * H * W));
+    CHECK(memcmp(before, after, sizeof before) != 0);
+
+    char path[128];
+    path_in_folder(path, sizeof path, "batch_norm.safetensors");
+    CHECK_OK(unetseg_model_save(model, path));
+    CHECK_OK(unetseg_model_load(path, NULL, &loaded));
+    CHECK_OK(unetseg_model_get_params(loaded, &read));
+    CHECK(read.batch_norm);
+    CHECK_OK(unetseg_model_predict(loaded, images, N, H, W, reloaded, N * H * W));
+    CHECK(memcmp(after, reloaded, sizeof after) == 0);
+    unetseg_model_free(loaded);
+
+    /* The buffers: 3 blocks x 2 batch norms x (running_mean, running_var, num_batches_tracked), shared with
+     * the model: setting the running variances changes the evaluation output. */
+    int32_t buffers = 0;
+    CHECK_OK(unetseg_model_named_buffer_count(model, &buffers));
+    CHECK(buffers == 18);
+    char name[128];
+    CHECK_OK(unetseg_model_buffer_name(model, 0, name, sizeof name));
+    CHECK(strcmp(name, "down_path.0.conv_block.conv_block.1.running_mean") == 0);
+    CHECK_OK(unetseg_model_buffer_name(model, 17, name, sizeof name));
+    CHECK(strcmp(name, "up_path.0.conv_block.conv_block.5.num_batches_tracked") == 0);
+    CHECK_ERROR(unetseg_model_buffer_name(model, 18, name, sizeof name), UNETSEG_STATUS_INVALID_ARGUMENT, "18");
+    unetseg_tensor *tracked = NULL, *variance = NULL;
+    CHECK_OK(unetseg_model_buffer_tensor(model, 2, &tracked));
+    float count = 0;
+    CHECK_OK(unetseg_tensor_copy_to(tracked, &count, 1));
+    CHECK(count == 1); /* one training-mode forward pass */
+    CHECK_OK(unetseg_model_buffer_tensor(model, 1, &variance));
+    const float large[4] = {9, 9, 9, 9};
+    CHECK_OK(unetseg_tensor_copy_from(variance, large, 4));
+    CHECK_OK(unetseg_model_predict(model, images, N, H, W, reloaded, N * H * W));
+    CHECK(memcmp(after, reloaded, sizeof after) != 0);
+    unetseg_tensor *none = NULL;
+    CHECK_ERROR(unetseg_model_buffer_tensor(model, -1, &none), UNETSEG_STATUS_INVALID_ARGUMENT, "-1");
+    CHECK(none == NULL);
+    unetseg_tensor_free(tracked);
+    unetseg_tensor_free(variance);
+    unetseg_model *plain = make_tiny_model(1);
+    CHECK_OK(unetseg_model_named_buffer_count(plain, &buffers));
+    CHECK(buffers == 0);
+    unetseg_model_free(plain);
+
+    /* The file records the option: params without it do not fit. */
+    params.batch_norm = false;
+    CHECK_ERROR(unetseg_model_load(path, &params, &loaded), UNETSEG_STATUS_INVALID_ARGUMENT, "holds a model with config");
+    unetseg_tensor_free(input);
+    unetseg_tensor_free(output);
+    unetseg_model_free(model);
 }
 
 static void test_the_posts_model(void) {
@@ -480,7 +557,8 @@ static void test_dead_model_handles(void) {
 
 static void remove_folder(void) {
     const char *names[] = {"tiny.safetensors", "garbage.safetensors", "long-header.safetensors", "whole.safetensors",
-                           "truncated.safetensors", "torch.safetensors", "torch-missing.safetensors"};
+                           "truncated.safetensors", "torch.safetensors", "torch-missing.safetensors",
+                           "batch_norm.safetensors"};
     char path[128];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         path_in_folder(path, sizeof path, names[i]);
@@ -496,6 +574,7 @@ int main(void) {
         return 1;
     }
     RUN(test_default_params);
+    RUN(test_batch_norm_model);
     RUN(test_the_posts_model);
     RUN(test_create_rejects_bad_params);
     RUN(test_seeds);

@@ -37,7 +37,7 @@ static void test_r_failure_is_reported_once_with_the_c_message(void) {
     char c_message[256];
     snprintf(c_message, sizeof c_message, "%s", unetseg_last_error());
 
-    const int32_t config[4] = {params.channels_in, params.n_classes, params.depth, params.n_filters};
+    const int32_t config[5] = {params.channels_in, params.n_classes, params.depth, params.n_filters, 0};
     const double dropout = 0.5, seed = -1;
     int32_t handle = -7, status = -1;
     failure_lines = 0;
@@ -53,7 +53,7 @@ static void test_r_failure_is_reported_once_with_the_c_message(void) {
 
 /* A model made through R is a C API handle: the C API reads the same shape, and R's free releases it. */
 static void test_r_handles_are_c_api_handles(void) {
-    const int32_t config[4] = {3, 1, 2, 1};
+    const int32_t config[5] = {3, 1, 2, 1, 1};
     const double dropout = 0.25, seed = 5;
     int32_t handle = 0, status = -1;
     unetseg_r_model_create(config, &dropout, &seed, &handle, fresh_message(), &status);
@@ -64,9 +64,9 @@ static void test_r_handles_are_c_api_handles(void) {
     unetseg_model_params params;
     CHECK_OK(unetseg_model_get_params((const unetseg_model *)(uintptr_t)handle, &params));
     CHECK(params.channels_in == 3 && params.n_classes == 1 && params.depth == 2 && params.n_filters == 1);
-    CHECK(params.seed == 5);
+    CHECK(params.seed == 5 && params.batch_norm);
 
-    int32_t read_config[4] = {0};
+    int32_t read_config[5] = {0};
     double read_dropout = 0;
     unetseg_r_model_config(&handle, read_config, &read_dropout, fresh_message(), &status);
     CHECK(status == UNETSEG_STATUS_OK);

@@ -256,17 +256,17 @@ extern void unetseg_r_tensor_cat(int32_t const *tensors, int32_t const *count, i
  * R: the model
  * --------------------------------------------------------------------------------------------------------- */
 
-/// R (.C): a U-Net with config = (channels_in, n_classes, depth, n_filters), *dropout and *seed (-1: the
-/// global generator, see unetseg_r_manual_seed; else a whole number), as unetseg_model_create. New handle
-/// in *out_model.
+/// R (.C): a U-Net with config = (channels_in, n_classes, depth, n_filters, batch_norm 0 or 1), *dropout
+/// and *seed (-1: the global generator, see unetseg_r_manual_seed; else a whole number), as
+/// unetseg_model_create. New handle in *out_model.
 extern void unetseg_r_model_create(int32_t const *config, double const *dropout, double const *seed,
                                    int32_t *out_model, char **message, int32_t *status) UNETSEG_NOEXCEPT;
 
 /// R (.C): frees model handle *model (0 and dead handles are ignored).
 extern void unetseg_r_model_free(int32_t const *model, char **message, int32_t *status) UNETSEG_NOEXCEPT;
 
-/// R (.C): writes the model's (channels_in, n_classes, depth, n_filters) into out_config and its dropout
-/// into *out_dropout.
+/// R (.C): writes the model's (channels_in, n_classes, depth, n_filters, batch_norm 0 or 1) into out_config
+/// and its dropout into *out_dropout.
 extern void unetseg_r_model_config(int32_t const *model, int32_t *out_config, double *out_dropout,
                                    char **message, int32_t *status) UNETSEG_NOEXCEPT;
 
@@ -294,6 +294,16 @@ extern void unetseg_r_model_parameter_count(int32_t const *model, int32_t *out_c
 /// optimiser over it updates the model) in *out_tensor.
 extern void unetseg_r_model_parameter(int32_t const *model, int32_t const *index, char **out_name,
                                       int32_t *out_tensor, char **message, int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): writes the number of named buffers (batch norms' running statistics; 0 without batch norm) into
+/// *out_count, as unetseg_model_named_buffer_count.
+extern void unetseg_r_model_buffer_count(int32_t const *model, int32_t *out_count, char **message,
+                                         int32_t *status) UNETSEG_NOEXCEPT;
+
+/// R (.C): buffer *index (0-based, torch's named_buffers() order): its state_dict name into *out_name (R
+/// passes 128 characters) and a new handle to the buffer tensor itself (not a copy) in *out_tensor.
+extern void unetseg_r_model_buffer(int32_t const *model, int32_t const *index, char **out_name,
+                                   int32_t *out_tensor, char **message, int32_t *status) UNETSEG_NOEXCEPT;
 
 /// R (.C): saves the model to *path as safetensors (torch_save), as unetseg_model_save.
 extern void unetseg_r_model_save(int32_t const *model, char **path, char **message,

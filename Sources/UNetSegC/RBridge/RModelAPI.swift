@@ -7,9 +7,9 @@ import _UNetSupport
 // R (.C): the post's U-Net: creation, forward, modes, parameters, files. The work is that of the pointer
 // API's unetseg_model_* (the Swift helpers they call), on the objects R's integer handles stand for.
 
-/// R (.C): a U-Net with config = (channels_in, n_classes, depth, n_filters), *dropout and *seed (-1: the
-/// global generator, see unetseg_r_manual_seed; else a whole number), as unetseg_model_create. New handle
-/// in *out_model.
+/// R (.C): a U-Net with config = (channels_in, n_classes, depth, n_filters, batch_norm 0 or 1), *dropout
+/// and *seed (-1: the global generator, see unetseg_r_manual_seed; else a whole number), as
+/// unetseg_model_create. New handle in *out_model.
 @c public func unetseg_r_model_create(_ config: UnsafePointer<Int32>?, _ dropout: UnsafePointer<Double>?,
                                       _ seed: UnsafePointer<Double>?, _ out_model: UnsafeMutablePointer<Int32>?,
                                       _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
@@ -17,8 +17,10 @@ import _UNetSupport
         let c = try nonNull(config, "config")
         let s = try doubleFromR(seed, "seed")
         try checkArgument(s == -1 || (s >= 0 && s <= 0x1p53 && s.rounded() == s), "seed must be -1 or a whole number in 0...2^53, got \(s)")
+        try checkArgument(c[4] == 0 || c[4] == 1, "batch_norm must be TRUE or FALSE, got \(c[4])")
         let params = unetseg_model_params(channels_in: c[0], n_classes: c[1], depth: c[2], n_filters: c[3],
-                                          dropout: try rFloat(dropout, "dropout"), seed: Int64(s))
+                                          dropout: try rFloat(dropout, "dropout"), seed: Int64(s),
+                                          batch_norm: c[4] == 1)
         try rReturn(try params.makeModel(), to: out_model, "out_model")
     }
 }
@@ -28,8 +30,8 @@ import _UNetSupport
     rCall(message, status) { () throws(UnetsegError) in rRelease(model, ModelHandle.self, function: #function) }
 }
 
-/// R (.C): writes the model's (channels_in, n_classes, depth, n_filters) into out_config and its dropout
-/// into *out_dropout.
+/// R (.C): writes the model's (channels_in, n_classes, depth, n_filters, batch_norm 0 or 1) into out_config
+/// and its dropout into *out_dropout.
 @c public func unetseg_r_model_config(_ model: UnsafePointer<Int32>?, _ out_config: UnsafeMutablePointer<Int32>?,
                                       _ out_dropout: UnsafeMutablePointer<Double>?, _ message: RString?,
                                       _ status: UnsafeMutablePointer<Int32>?) {
@@ -37,6 +39,7 @@ import _UNetSupport
         let params = try rModel(model).params
         let out = try nonNull(out_config, "out_config")
         (out[0], out[1], out[2], out[3]) = (params.channels_in, params.n_classes, params.depth, params.n_filters)
+        out[4] = params.batch_norm ? 1 : 0
         try nonNull(out_dropout, "out_dropout").pointee = doubleForR(params.dropout)
     }
 }
@@ -90,10 +93,35 @@ import _UNetSupport
                                          _ out_name: RString?, _ out_tensor: UnsafeMutablePointer<Int32>?,
                                          _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
     rCall(message, status) { () throws(UnetsegError) in
-        let handle = try rModel(model)
-        let i = try indexArgument(try nonNull(index, "index").pointee, count: handle.parameters.count)
-        try rWrite(handle.parameters[i].name, to: out_name, "out_name")
-        try rReturn(handle.parameters[i].tensor, to: out_tensor, "out_tensor")
+        try rNamedEntry(try rModel(model).parameters, index, out_name, out_tensor)
+    }
+}
+
+/// Entry *index of `entries` (a model's parameters or buffers): its name into *out_name and a new handle
+/// to the tensor itself in *out_tensor.
+private func rNamedEntry(_ entries: [(name: String, tensor: Tensor)], _ index: UnsafePointer<Int32>?,
+                         _ out_name: RString?, _ out_tensor: UnsafeMutablePointer<Int32>?) throws(UnetsegError) {
+    let i = try indexArgument(try nonNull(index, "index").pointee, count: entries.count)
+    try rWrite(entries[i].name, to: out_name, "out_name")
+    try rReturn(entries[i].tensor, to: out_tensor, "out_tensor")
+}
+
+/// R (.C): writes the number of named buffers (batch norms' running statistics; 0 without batch norm) into
+/// *out_count, as unetseg_model_named_buffer_count.
+@c public func unetseg_r_model_buffer_count(_ model: UnsafePointer<Int32>?, _ out_count: UnsafeMutablePointer<Int32>?,
+                                            _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
+    rCall(message, status) { () throws(UnetsegError) in
+        try nonNull(out_count, "out_count").pointee = Int32(clamping: try rModel(model).buffers.count)
+    }
+}
+
+/// R (.C): buffer *index (0-based, torch's named_buffers() order): its state_dict name into *out_name (R
+/// passes 128 characters) and a new handle to the buffer tensor itself (not a copy) in *out_tensor.
+@c public func unetseg_r_model_buffer(_ model: UnsafePointer<Int32>?, _ index: UnsafePointer<Int32>?,
+                                      _ out_name: RString?, _ out_tensor: UnsafeMutablePointer<Int32>?,
+                                      _ message: RString?, _ status: UnsafeMutablePointer<Int32>?) {
+    rCall(message, status) { () throws(UnetsegError) in
+        try rNamedEntry(try rModel(model).buffers, index, out_name, out_tensor)
     }
 }
 

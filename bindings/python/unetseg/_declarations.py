@@ -229,6 +229,13 @@ DECLARATIONS: List[Union[Section, Function]] = [
     Function("unetseg_model_parameter_set", _Status, [ModelHandle, c_int32, FloatIn, c_int64]),
     # int32_t unetseg_model_parameter_tensor(unetseg_model *model, int32_t index, unetseg_tensor **out_tensor);
     Function("unetseg_model_parameter_tensor", _Status, [ModelHandle, c_int32, _TensorOut]),
+    # int32_t unetseg_model_named_buffer_count(unetseg_model const *model, int32_t *out_count);
+    Function("unetseg_model_named_buffer_count", _Status, [ModelHandle, POINTER(c_int32)]),
+    # int32_t unetseg_model_buffer_name(unetseg_model const *model, int32_t index, char *out_name,
+    #                                   size_t capacity);
+    Function("unetseg_model_buffer_name", _Status, [ModelHandle, c_int32, c_char_p, c_size_t]),
+    # int32_t unetseg_model_buffer_tensor(unetseg_model *model, int32_t index, unetseg_tensor **out_tensor);
+    Function("unetseg_model_buffer_tensor", _Status, [ModelHandle, c_int32, _TensorOut]),
     # int32_t unetseg_model_save(unetseg_model const *model, char const *path);
     Function("unetseg_model_save", _Status, [ModelHandle, c_char_p]),
     # int32_t unetseg_model_load(char const *path, unetseg_model_params const *params, unetseg_model **out_model);

@@ -107,6 +107,7 @@ class ModelParams(Structure):
         ("n_filters", c_int32),
         ("dropout", c_float),
         ("seed", c_int64),
+        ("batch_norm", c_bool),
     ]
 
 

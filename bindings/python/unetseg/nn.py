@@ -48,7 +48,8 @@ class UNetConfig:
     """The shape of a U-Net, as the post's ``unet(channels_in, n_classes, depth, n_filters)``.
 
     ``depth`` down blocks, the first with ``2 ** n_filters`` channels; images' height and width must be
-    multiples of ``2 ** (depth - 1)``. ``dropout`` is the probability in every conv block.
+    multiples of ``2 ** (depth - 1)``. ``dropout`` is the probability in every conv block. ``batch_norm``
+    True puts a batch norm after every 3x3 convolution (which then has no bias): Buda et al. 2019's U-Net.
     """
 
     channels_in: int
@@ -56,17 +57,18 @@ class UNetConfig:
     depth: int
     n_filters: int
     dropout: float
+    batch_norm: bool = False
 
     @classmethod
     def default(cls) -> "UNetConfig":
         """The post's model, as the library defines it (3 channels in, 1 class, depth 5, 64 filters,
-        dropout 0.6)."""
+        dropout 0.6, no batch norm)."""
         return cls._from_params(lib.unetseg_model_default_params())
 
     @classmethod
     def _from_params(cls, params: ModelParams) -> "UNetConfig":
         return cls(params.channels_in, params.n_classes, params.depth, params.n_filters,
-                   float32_value(params.dropout))
+                   float32_value(params.dropout), bool(params.batch_norm))
 
     def _to_params(self, seed: int = -1) -> ModelParams:
         params = arguments.set_fields(lib.unetseg_model_default_params(), **asdict(self))
@@ -81,8 +83,10 @@ class UNet(OwnedHandle):
     :meth:`UNetConfig.default`). ``seed`` None draws the initial weights, and in training mode the dropout
     masks, from the global generator seeded by :func:`unetseg.manual_seed`, as torch does; an integer uses
     a private generator for both (the one :func:`unetseg.fit` gives its model with that seed). A new model
-    is in training mode (dropout active). Call it on a ``[N, channels_in, H, W]`` tensor or array to get
-    the probabilities ``[N, n_classes, H, W]`` with an autograd graph.
+    is in training mode (dropout active). ``batch_norm`` True puts a batch norm after every 3x3 convolution
+    (Buda et al. 2019's model); its running statistics move in training mode, are used in evaluation mode
+    and are saved with the model. Call it on a ``[N, channels_in, H, W]`` tensor or array to get the
+    probabilities ``[N, n_classes, H, W]`` with an autograd graph.
     """
 
     __slots__ = ("_parameter_info",)
@@ -96,10 +100,11 @@ class UNet(OwnedHandle):
         n_filters: Optional[int] = None,
         dropout: Optional[float] = None,
         seed: Optional[int] = None,
+        batch_norm: bool = False,
     ) -> None:
         params = arguments.set_fields(lib.unetseg_model_default_params(), channels_in=channels_in,
                                       n_classes=n_classes, depth=depth, n_filters=n_filters, dropout=dropout,
-                                      seed=seed)
+                                      seed=seed, batch_norm=batch_norm)
         handle = ModelHandle()
         lib.unetseg_model_create(byref(params), byref(handle))
         self._adopt_handle(handle)
@@ -207,15 +212,19 @@ class UNet(OwnedHandle):
         # Names never change, so they are read once; the Parameter objects (each a tensor handle sharing
         # the model's storage) are made per call, which keeps the model free of reference cycles.
         if self._parameter_info is None:
-            count = c_int32()
-            lib.unetseg_model_named_parameter_count(self.handle, byref(count))
-            names = []
-            for index in range(count.value):
-                name = create_string_buffer(NAME_CAPACITY)
-                lib.unetseg_model_parameter_name(self.handle, index, name, NAME_CAPACITY)
-                names.append(name.value.decode())
-            self._parameter_info = names
+            self._parameter_info = self._names(lib.unetseg_model_named_parameter_count, lib.unetseg_model_parameter_name)
         return [Parameter._of_model(self, index, name) for index, name in enumerate(self._parameter_info)]
+
+    def _names(self, count_function: Any, name_function: Any) -> List[str]:
+        """The names of the model's parameters or buffers, read with their count and name functions."""
+        count = c_int32()
+        count_function(self.handle, byref(count))
+        names = []
+        for index in range(count.value):
+            name = create_string_buffer(NAME_CAPACITY)
+            name_function(self.handle, index, name, NAME_CAPACITY)
+            names.append(name.value.decode())
+        return names
 
     def parameters(self) -> List[Parameter]:
         """The parameters in torch's order (what :class:`unetseg.SGD` takes)."""
@@ -226,17 +235,33 @@ class UNet(OwnedHandle):
         parameter is a tensor sharing the model's storage, whose ``.grad`` is the last backward's gradient."""
         return ((p.name, p) for p in self._parameter_list())
 
+    def named_buffers(self) -> Iterator[Tuple[str, Tensor]]:
+        """``(name, buffer)`` pairs in torch's order: state saved with the model but not trained, the batch
+        norms' ``running_mean``, ``running_var`` and ``num_batches_tracked`` (a float here) of a model made
+        with ``batch_norm`` (none otherwise). Each is a tensor sharing the model's storage."""
+        buffers = []
+        for index, name in enumerate(self._names(lib.unetseg_model_named_buffer_count, lib.unetseg_model_buffer_name)):
+            out = TensorHandle()
+            lib.unetseg_model_buffer_tensor(self.handle, index, byref(out))
+            buffers.append((name, Tensor._adopt(out)))
+        return iter(buffers)
+
+    def _state_tensors(self) -> "OrderedDict[str, Tensor]":
+        return OrderedDict([(p.name, p) for p in self._parameter_list()] + list(self.named_buffers()))
+
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
-        """Every parameter as a new float32 numpy array, keyed as the post's PyTorch ``state_dict``."""
-        return OrderedDict((p.name, p.numpy()) for p in self._parameter_list())
+        """Every parameter, then every buffer, as a new float32 numpy array, keyed as the post's PyTorch
+        ``state_dict``."""
+        return OrderedDict((name, tensor.numpy()) for name, tensor in self._state_tensors().items())
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
-        """Copies arrays into the parameters of the same names. With ``strict``, missing or unexpected
-        keys raise :class:`InvalidArgument`; a shape mismatch always does. Nothing changes on error."""
-        parameters = {p.name: p for p in self._parameter_list()}
-        arrays, result = check_state_dict({n: p.shape for n, p in parameters.items()}, state_dict, strict)
+        """Copies arrays into the parameters and buffers of the same names. With ``strict``, missing or
+        unexpected keys raise :class:`InvalidArgument`; a shape mismatch always does. Nothing changes on
+        error."""
+        tensors = self._state_tensors()
+        arrays, result = check_state_dict({n: t.shape for n, t in tensors.items()}, state_dict, strict)
         for name, array in arrays.items():
-            parameters[name].copy_(array)
+            tensors[name].copy_(array)
         return result
 
     def __repr__(self) -> str:

@@ -29,6 +29,12 @@ model_forward <- function(state, x, call = sys.call(-1)) {
 #' `[N, channels_in, H, W]` (H and W multiples of `2^(depth - 1)`) to probabilities `[N, n_classes, H, W]`
 #' and records the graph for `backward()`.
 #'
+#' With `batch_norm = TRUE` every 3x3 convolution has no bias and is followed by a batch norm (Buda et al.
+#' 2019's U-Net): in training mode it normalises with the batch's statistics and updates its running
+#' statistics, in evaluation mode it uses them; `model$buffers` (a named list of those tensors:
+#' `running_mean`, `running_var`, `num_batches_tracked`, PyTorch's buffer names), `model$state_dict()`
+#' (parameters, then buffers), `model$load_state_dict()` and [torch_save()] hold them.
+#'
 #' Methods: `model$train()`, `model$eval()` (dropout on or off; both return the model invisibly),
 #' `model$parameters` (a named list of the parameter tensors, the state_dict's names and order; shared
 #' with the model, so an optimiser over them trains it), `model$to(device = )` (the model itself: the CPU
@@ -43,6 +49,8 @@ model_forward <- function(state, x, call = sys.call(-1)) {
 #' @param seed `NULL` to draw the initial weights, and in training mode the dropout masks, from the global
 #'   generator (see [torch_manual_seed()]), or a whole number for a private one (the one [unetseg_fit()]
 #'   gives its model with that seed).
+#' @param batch_norm `TRUE` for a batch norm after every 3x3 convolution (Buda et al. 2019's model);
+#'   `FALSE` (the default) is the post's model.
 #' @return A `unet` (an `nn_module`).
 #' @examples
 #' torch_manual_seed(1)
@@ -51,9 +59,11 @@ model_forward <- function(state, x, call = sys.call(-1)) {
 #' y <- model(torch_tensor(array(runif(2 * 3 * 8 * 8), c(2, 3, 8, 8))))
 #' dim(y)
 #' @export
-unet <- function(channels_in = 3, n_classes = 1, depth = 5, n_filters = 6, dropout = 0.6, seed = NULL) {
+unet <- function(channels_in = 3, n_classes = 1, depth = 5, n_filters = 6, dropout = 0.6, seed = NULL,
+                 batch_norm = FALSE) {
   config <- c(check_integer(channels_in, "channels_in"), check_integer(n_classes, "n_classes"),
-              check_integer(depth, "depth"), check_integer(n_filters, "n_filters"))
+              check_integer(depth, "depth"), check_integer(n_filters, "n_filters"),
+              as.integer(check_flag(batch_norm, "batch_norm")))
   seed <- if (is.null(seed)) -1 else check_number(seed, "seed", whole = TRUE)
   handle <- lib_call("unetseg_r_model_create", as.integer(config), check_number(dropout, "dropout"), seed,
                      out = integer(1))$out
@@ -72,10 +82,24 @@ model_parameters <- function(state) {
   parameters
 }
 
+model_buffers <- function(state) {
+  count <- lib_call("unetseg_r_model_buffer_count", handle_of(state), count = integer(1))$count
+  buffers <- vector("list", count)
+  names(buffers) <- character(count)
+  for (i in seq_len(count)) {
+    entry <- lib_call("unetseg_r_model_buffer", handle_of(state), i - 1L, label = string_buffer(255L), out = integer(1))
+    buffers[[i]] <- new_tensor(entry$out)
+    names(buffers)[[i]] <- entry$label
+  }
+  buffers
+}
+
+model_state_dict <- function(state) c(model_parameters(state), model_buffers(state))
+
 model_config <- function(state) {
-  result <- lib_call("unetseg_r_model_config", handle_of(state), config = integer(4), dropout = double(1))
+  result <- lib_call("unetseg_r_model_config", handle_of(state), config = integer(5), dropout = double(1))
   list(channels_in = result$config[[1]], n_classes = result$config[[2]], depth = result$config[[3]],
-       n_filters = result$config[[4]], dropout = result$dropout)
+       n_filters = result$config[[4]], dropout = result$dropout, batch_norm = result$config[[5]] == 1L)
 }
 
 set_training <- function(model, training) {
@@ -96,15 +120,16 @@ model_methods <- list(
     lib_call("unetseg_r_model_zero_grad", handle_of(model_state(model)))
     invisible(model)
   },
-  state_dict = function(model) model_parameters(model_state(model)),
+  state_dict = function(model) model_state_dict(model_state(model)),
   load_state_dict = function(model, state_dict, ...) {
-    load_parameters(model_parameters(model_state(model)), state_dict, call = sys.call())
+    load_parameters(model_state_dict(model_state(model)), state_dict, call = sys.call())
     invisible(model)
   }
 )
 
 model_fields <- list(
   parameters = function(model) model_parameters(model_state(model)),
+  buffers = function(model) model_buffers(model_state(model)),
   training = function(model) {
     lib_call("unetseg_r_model_is_training", handle_of(model_state(model)), value = integer(1))$value == 1L
   },
@@ -118,7 +143,7 @@ model_fields <- list(
 #' @rdname unet
 #' @param x A `unet`.
 #' @param name A method or field: `train`, `eval`, `forward`, `to`, `cpu`, `zero_grad`, `state_dict`,
-#'   `load_state_dict`, `parameters`, `training`, `config`, `parameter_count`.
+#'   `load_state_dict`, `parameters`, `buffers`, `training`, `config`, `parameter_count`.
 #' @export
 `$.nn_module` <- function(x, name) {
   field <- model_fields[[name]]

@@ -1,7 +1,8 @@
 test_that("unet() builds the post's model with torch's state_dict names", {
   model <- unet(seed = 1)
   expect_s3_class(model, c("unet", "nn_module"))
-  expect_identical(model$config, list(channels_in = 3L, n_classes = 1L, depth = 5L, n_filters = 6L, dropout = 0.6))
+  expect_identical(model$config, list(channels_in = 3L, n_classes = 1L, depth = 5L, n_filters = 6L, dropout = 0.6,
+                                      batch_norm = FALSE))
   params <- model$parameters
   # 5 down blocks and 4 up blocks of two convolutions (weight, bias), 4 transposed convolutions, the last 1x1.
   expect_length(params, 5 * 4 + 4 * 6 + 2)
@@ -103,4 +104,41 @@ test_that("torch_save and torch_load round-trip a model", {
   expect_unetseg_error(torch_save(torch_tensor(1), path), "value_error", "saves a unet, or a module defined in R")
   expect_unetseg_error(torch_save(model, file.path(tempdir(), "no", "such", "dir", "m.pt")), "runtime_error")
   expect_unetseg_error(torch_load(""), "value_error", "path must be a non-empty string")
+})
+
+test_that("unet(batch_norm = TRUE) is Buda et al.'s model and torch_save keeps its running statistics", {
+  model <- unet(depth = 2, n_filters = 2, dropout = 0, seed = 3, batch_norm = TRUE)
+  expect_true(model$config$batch_norm)
+  params <- names(model$parameters)
+  expect_false("down_path.0.conv_block.conv_block.0.bias" %in% params)
+  expect_true(all(c("down_path.0.conv_block.conv_block.1.weight", "up_path.0.conv_block.conv_block.5.bias") %in% params))
+  expect_identical(model$parameter_count, unet(depth = 2, n_filters = 2, seed = 3)$parameter_count + 32)
+  x <- random_batch(4, 8)[[1]]
+  model$eval()
+  initial <- as.numeric(model(x))
+  model$train()
+  training <- as.numeric(model(x))   # batch statistics; the running ones move
+  model$eval()
+  moved <- as.numeric(model(x))
+  expect_false(isTRUE(all.equal(initial, moved)))
+  expect_false(isTRUE(all.equal(training, moved)))
+  path <- file.path(fresh_dir("batch-norm"), "bn.pt")
+  torch_save(model, path)
+  loaded <- torch_load(path)
+  expect_true(loaded$config$batch_norm)
+  loaded$eval()
+  expect_identical(as.numeric(loaded(x)), moved)
+  expect_unetseg_error(unet(depth = 2, batch_norm = NA), "value_error", "batch_norm must be TRUE or FALSE")
+  # The buffers are part of the state_dict: load_state_dict into another model gives the same outputs.
+  buffers <- model$buffers
+  expect_length(buffers, 6 * 3)
+  expect_identical(as.numeric(buffers[["down_path.0.conv_block.conv_block.1.num_batches_tracked"]]), 1)
+  expect_length(unet(depth = 2, n_filters = 2)$buffers, 0)
+  other <- unet(depth = 2, n_filters = 2, dropout = 0, seed = 9, batch_norm = TRUE)
+  state <- model$state_dict()
+  expect_true(all(names(buffers) %in% names(state)))
+  other$load_state_dict(state)
+  other$eval()
+  expect_identical(as.numeric(other(x)), moved)
+  expect_unetseg_error(other$load_state_dict(model$parameters), "value_error", "missing down_path.0.conv_block.conv_block.1.running_mean")
 })
