@@ -3,6 +3,7 @@ import Dispatch
 import Testing
 @testable import UNetTrain
 import UNetData
+import UNetNN
 import UNetTensor
 import _TestSupport
 import _UNetSupport
@@ -172,5 +173,20 @@ func decodePNG(_ bytes: [UInt8]) -> (width: Int, height: Int, pixels: [UInt32])?
         let other = try #require(decodePNG(try Pictures.outlines([(flair, moved, empty)], labels: ["slice 1"], width: 16,
                                                                  height: 16).pngBytes(for: "outline.png")))
         #expect(other.pixels != picture.pixels)
+    }
+
+    /// The FLAIR shown beside the masks spans black to white whatever the normalisation: a per-volume
+    /// z-scored image (values outside [0, 1]) is stretched for display, not clipped to a white blob.
+    @Test(arguments: [IntensityNormalization.minmax, .zscore, .percentile])
+    func displayedFlairSpansBlackToWhite(normalization: IntensityNormalization) throws {
+        let folder = try TemporaryFolder()
+        try TinyDataset.write(to: folder.path, patients: 1, slices: 2, size: 16)
+        let dataset = try BrainSegDataset(root: folder.path, normalization: normalization)
+        var generator = RandomGenerator(seed: 4)
+        let model = try UNet(UNetConfig(depth: 2, nFilters: 1), generator: &generator)
+        for item in try Pictures.predictions(model, dataset, [0, 1]) {
+            #expect(item.flair.min() == 0)
+            #expect(abs((item.flair.max() ?? 0) - 1) < 1e-4)
+        }
     }
 }

@@ -29,7 +29,8 @@ public enum Pictures {
         return chosen.sorted()
     }
 
-    /// For each chosen slice: FLAIR, true mask and prediction (probabilities) as `[H, W]` planes.
+    /// For each chosen slice: FLAIR (stretched to [0, 1] for display: a per-volume z-scored image is not
+    /// in that range), true mask and prediction (probabilities) as `[H, W]` planes.
     static func predictions(_ model: UNet, _ dataset: BrainSegDataset, _ slices: [Int]) throws(UnetsegError)
         -> [(flair: [Float], truth: [Float], predicted: [Float])] {
         model.eval()
@@ -40,7 +41,8 @@ public enum Pictures {
             let output = try Autograd.withNoGrad { () throws(UnetsegError) in
                 try model(try image.reshaped([1] + image.shape))
             }
-            let flair = Array(image.toArray()[(flairChannel * plane)..<((flairChannel + 1) * plane)])
+            var flair = Array(image.toArray()[(flairChannel * plane)..<((flairChannel + 1) * plane)])
+            flair.withUnsafeMutableBufferPointer { ImageScaling.minMaxScale($0) }
             result.append((flair, mask.toArray(), output.toArray()))
         }
         return result
