@@ -121,4 +121,20 @@ import _UNetSupport
         }
         #expect(report.worstError < 2e-3, "\(report)")
     }
+
+    /// The backward draws the forward's mask again from the seed and position the forward used, whatever
+    /// the generator did in between: the gradient is `scale` exactly where the output kept the element.
+    @Test func dropoutBackwardUsesTheForwardsMask() throws {
+        let x = try random([3, 1000], seed: 12, low: 0.5, high: 1.5)
+        x.requiresGrad = true
+        var g = RandomGenerator(seed: 13)
+        let y = try x.dropout(p: 0.4, training: true, generator: &g)
+        _ = try x.detached().dropout(p: 0.4, training: true, generator: &g)   // the generator moves on
+        try y.sum().backward()
+        let gradient = try #require(x.grad).toArray()
+        for (out, grad) in zip(y.toArray(), gradient) {
+            #expect(out == 0 ? grad == 0 : grad == 1 / (1 - Float(0.4)))
+        }
+        #expect(gradient.contains(0) && gradient.contains { $0 != 0 })
+    }
 }
