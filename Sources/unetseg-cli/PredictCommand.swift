@@ -20,7 +20,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "A slice TIFF or a folder (searched recursively; existing masks are ignored).") var input: String
     @Option(help: "Output folder, outside --input.") var out: String
     @Option(help: "Compute threads (default: one per CPU).") var threads: Int?
-    @Option(help: "Recipe whose post-processing to use: post (none) or buda2019 (largest-component).") var recipe = "post"
+    @Option(help: "Recipe whose post-processing to use: post or buda2019 (none for both: largest-component measured worse on the realistic testbed).") var recipe = "post"
     @Option(help: "Post-processing of each patient's binarised volume: none, or largest-component (keep its largest 6-connected component, as Buda et al. 2019). Default: the recipe's.") var postprocess: String?
     @Option(help: "Intensity normalisation when reading: minmax, zscore or percentile (see train --normalize). Default: the one stored in the checkpoint (minmax for a checkpoint without one); a different one is refused.") var normalize: String?
 

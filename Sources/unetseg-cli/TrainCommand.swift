@@ -21,11 +21,11 @@ struct TrainCommand: ParsableCommand {
             --threads each rank takes its share of the machine's CPUs.
 
             --recipe buda2019 is the combination of Buda et al. 2019's choices that measured best on the realistic \
-            testbed (README): training with Adam (peak lr 0.001) and the post's loss, and evaluate and predict \
-            --recipe buda2019 keeping each patient's largest connected component. Their dice-only loss \
-            (--dice-weight 1) measured worse and stays a separate option; their per-volume normalisation is \
-            --normalize and their batch-norm U-Net --batch-norm, neither part of the recipe yet. --optimizer, \
-            --lr, --dice-weight and --normalize given explicitly override the recipe.
+            testbed at 256x256 (README): their batch-norm U-Net without dropout (--batch-norm --dropout 0), Adam \
+            (peak lr 0.001), per-volume percentile normalisation (--normalize percentile) and the post's loss. \
+            Their dice-only loss (--dice-weight 1) and largest-component post-processing (evaluate and predict \
+            --postprocess) measured worse there and stay separate options. Options given explicitly override \
+            the recipe (--no-batch-norm turns its batch norm off).
 
             --normalize and --batch-norm are stored in the checkpoints: evaluate and predict read data the same \
             way and build the same model by default.
@@ -36,19 +36,19 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Run folder for checkpoints and logs.") var out: String
     @Option(help: "Epochs.") var epochs = 20
     @Option(help: "Slices per batch.") var batchSize = 4
-    @Option(help: "Choices of a whole recipe: post (SGD) or buda2019 (Adam, and evaluate/predict keep the largest component: the choices of Buda et al. 2019 that measured best together). Options given explicitly override it.") var recipe = "post"
+    @Option(help: "Choices of a whole recipe: post (SGD, dropout 0.6, per-slice min-max) or buda2019 (batch-norm U-Net without dropout, Adam, per-volume percentile normalisation: the choices of Buda et al. 2019 that measured best together). Options given explicitly override it.") var recipe = "post"
     @Option(help: "Peak learning rate (one-cycle max_lr; default 0.1 for sgd, 0.001 for adam).") var lr: Double?
     @Option(help: "Optimizer driven by the one-cycle schedule: sgd (momentum 0.9, the post's) or adam (PyTorch's Adam, betas 0.9 and 0.999, eps 1e-8; Buda et al. 2019). Default: the recipe's.") var optimizer: String?
     @Option(help: "U-Net depth.") var depth = 5
     @Option(help: "log2 of the first block's channels.") var filters = 6
-    @Option(help: "Dropout probability.") var dropout: Float = 0.6
-    @Flag(help: "Batch norm after every 3×3 convolution (conv without bias → BatchNorm2d → ReLU: Buda et al. 2019's U-Net). The checkpoint records it; evaluate and predict need no flag.")
-    var batchNorm = false
+    @Option(help: "Dropout probability. Default: the recipe's (0.6 for post, 0 for buda2019).") var dropout: Float?
+    @Flag(inversion: .prefixedNo, help: "Batch norm after every 3×3 convolution (conv without bias → BatchNorm2d → ReLU: Buda et al. 2019's U-Net), or not. The checkpoint records it; evaluate and predict need no flag. Default: the recipe's (none for post, batch norm for buda2019).")
+    var batchNorm: Bool?
     @Option(help: "Weight w of the dice loss in w·dice + (1−w)·bce, in [0, 1]; 1 is the dice-only loss of Buda et al. 2019. Default: the recipe's (0.3 for post).") var diceWeight: Float?
     @Option(help: "Augmentation scale,angle,flip, or \"none\".") var augment = "0.05,15,0.5"
     @Flag(help: "Visit training slices in order instead of lesion-weighted sampling.") var noRandomSampling = false
     @Option(help: "Resize every slice to N×N when reading (default: keep the files' size).") var resize: Int?
-    @Option(help: "Intensity normalisation when reading: minmax (each slice scaled to [0, 1], the post's), zscore (each channel z-scored over the patient's volume) or percentile (the volume clipped to its 10th and 99th percentiles, then z-scored per channel; Buda et al. 2019). Stored in the checkpoints. Default: the recipe's (minmax for post).") var normalize: String?
+    @Option(help: "Intensity normalisation when reading: minmax (each slice scaled to [0, 1], the post's), zscore (each channel z-scored over the patient's volume) or percentile (the volume clipped to its 10th and 99th percentiles, then z-scored per channel; Buda et al. 2019). Stored in the checkpoints. Default: the recipe's (minmax for post, percentile for buda2019).") var normalize: String?
     @Option(help: "Seed of every random choice.") var seed: UInt64 = 777
     @Option(help: "Compute threads (default: one per CPU).") var threads: Int?
     @Option(help: "Data-loading threads.") var workers = 1
@@ -69,7 +69,10 @@ struct TrainCommand: ParsableCommand {
         if let lr { options.learningRate = lr }
         if let diceWeight { options.diceWeight = diceWeight }
         if let normalize { options.normalization = try IntensityNormalization(named: normalize) }
-        options.model = UNetConfig(depth: depth, nFilters: filters, dropout: dropout, batchNorm: batchNorm)
+        options.model.depth = depth
+        options.model.nFilters = filters
+        if let dropout { options.model.dropout = dropout }
+        if let batchNorm { options.model.batchNorm = batchNorm }
         options.augmentation = try AugmentationParameters(parsing: augment)
         options.randomSampling = !noRandomSampling
         options.seed = seed
