@@ -12,22 +12,14 @@ import _UNetSupport
 /// The normalisation a model was trained with: recorded in its checkpoints, part of what a resume must match,
 /// and used by evaluation and prediction unless contradicted.
 @Suite struct NormalizationRecordTests {
+    /// `TrainerTests`' one-epoch tiny run with `normalization`.
     func options(_ data: TemporaryFolder, out: String, _ normalization: IntensityNormalization) -> TrainingOptions {
-        var o = TrainingOptions(trainDir: data.file("train"), validDir: data.file("valid"), outDir: out)
-        o.epochs = 1
-        o.batchSize = 2
-        o.model = UNetConfig(depth: 2, nFilters: 2)
-        o.seed = 5
+        var o = TrainerTests().options(data, out: out, epochs: 1)
         o.normalization = normalization
         return o
     }
 
-    func makeData() throws -> TemporaryFolder {
-        let data = try TemporaryFolder()
-        try TinyDataset.write(to: data.file("train"), patients: 2, slices: 3, seed: 1)
-        try TinyDataset.write(to: data.file("valid"), patients: 1, slices: 2, seed: 2)
-        return data
-    }
+    func makeData() throws -> TemporaryFolder { try TrainerTests().makeData() }
 
     @Test func checkpointsRecordTheNormalisationAndMinMaxWritesNothingNew() throws {
         let data = try makeData()
