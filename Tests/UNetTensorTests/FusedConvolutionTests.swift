@@ -36,18 +36,24 @@ import _UNetSupport
         #expect(unfused[0].contains(0) && unfused[0].contains { $0 > 0 })
     }
 
-    /// A convolution, a ReLU and an elementwise op whose outputs land in blocks that held NaN: every
-    /// element is written.
+    /// Convolutions (Winograd, pointwise, im2col) and a ReLU whose outputs land in blocks that held NaN:
+    /// every element is written.
     @Test func resultsInRecycledMemoryAreComplete() throws {
         var generator = RandomGenerator(seed: 12)
         let x = try Tensor.uniform([2, 16, 128, 128], low: -1, high: 1, generator: &generator)
         let w = try Tensor.uniform([16, 16, 3, 3], low: -0.2, high: 0.2, generator: &generator)
         let w1 = try Tensor.uniform([16, 16, 1, 1], low: -0.2, high: 0.2, generator: &generator)
+        let thin = try Tensor.uniform([2, 3, 128, 128], low: -1, high: 1, generator: &generator)
+        let w3 = try Tensor.uniform([16, 3, 3, 3], low: -0.2, high: 0.2, generator: &generator)
         let expected = try [x.conv2d(weight: w, bias: nil, padding: 1).toArray(),
-                            x.conv2d(weight: w1, bias: nil).toArray(), x.relu().toArray()]
+                            x.conv2d(weight: w1, bias: nil).toArray(), thin.conv2d(weight: w3, bias: nil, padding: 1).toArray(),
+                            x.relu().toArray()]
         for _ in 0..<3 {
-            do { _ = try Tensor.full(x.shape, .nan) }   // back into the pool, dirty
-            let results = try [x.conv2d(weight: w, bias: nil, padding: 1), x.conv2d(weight: w1, bias: nil), x.relu()]
+            // Blocks of the results' size, filled with NaN and back into the pool (the last round's
+            // results too: these take their blocks first).
+            do { _ = try (0..<4).map { _ in try Tensor.full(x.shape, .nan) } }
+            let results = try [x.conv2d(weight: w, bias: nil, padding: 1), x.conv2d(weight: w1, bias: nil),
+                               thin.conv2d(weight: w3, bias: nil, padding: 1), x.relu()]
             #expect(results.map { $0.toArray() } == expected)
         }
     }
