@@ -1,6 +1,6 @@
 import ArgumentParser
 import UNetNN
-import UNetTensor
+@_spi(Benchmark) import UNetTensor
 import UNetTrain
 #if canImport(Glibc)
 import Glibc
@@ -86,28 +86,24 @@ struct TrainBenchResult {
         let inference = try medianSeconds(repeats: repeats, infer)
         return TrainBenchResult(nFilters: nFilters, parameters: model.parameterCount, trainSeconds: train,
                                 inferSeconds: inference,
-                                trainGflops: 3 * forwardConvolutionFlops(config, batch: 4, size: 256) / train / 1e9,
+                                trainGflops: 3 * (try forwardConvolutionFlops(model, batch: 4, size: 256)) / train / 1e9,
                                 peakRSSMegabytes: peakResidentMegabytes())
     }
 }
 
-/// Multiply-add operations ×2 of the U-Net's convolutions in one forward pass.
-func forwardConvolutionFlops(_ c: UNetConfig, batch: Int, size: Int) -> Double {
+/// Multiply-adds ×2 of the model's convolutions in one forward pass on `batch` images of `size`×`size`
+/// (the layers `UNet.convolutions` lists, each counted as the kernels count it).
+func forwardConvolutionFlops(_ model: UNet, batch: Int, size: Int) throws -> Double {
     var flops = 0.0
-    func conv(_ cin: Int, _ cout: Int, _ side: Int, _ k: Int) { flops += 2 * Double(batch * cin * cout * k * k * side * side) }
-    var previous = c.channelsIn
-    for i in 1...c.depth {
-        let side = size >> (i - 1), ch = c.channels(level: i)
-        conv(previous, ch, side, 3); conv(ch, ch, side, 3)
-        previous = ch
+    for c in model.convolutions(batch: batch, height: size, width: size) {
+        if let conv = c.layer as? Conv2d {
+            flops += try Tensor.conv2dAlgorithms(inputShape: c.inputShape, weightShape: conv.weight.shape,
+                                                 stride: conv.stride, padding: conv.padding).flops
+        } else if let up = c.layer as? ConvTranspose2d {
+            flops += try Tensor.convTranspose2dAlgorithms(inputShape: c.inputShape, weightShape: up.weight.shape,
+                                                          stride: up.stride).flops
+        }
     }
-    for i in stride(from: c.depth - 1, through: 1, by: -1) {
-        let side = size >> (i - 1), ch = c.channels(level: i)
-        conv(previous, ch, side / 2, 2)   // transposed 2×2 stride 2: same work as a 2×2 conv on the input
-        conv(previous, ch, side, 3); conv(ch, ch, side, 3)
-        previous = ch
-    }
-    conv(previous, c.nClasses, size, 1)
     return flops
 }
 
